@@ -1,0 +1,6 @@
+"""`python -m dockopt.rewriter` runs the dockopt CLI."""
+
+from dockopt.rewriter.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""Edits on the lossless tree that keep every untouched character as it was.
+
+Each edit is a splice of the file text followed by a re-parse, so the new tree is
+always exactly what the parser makes of the new text (no stale derived facts), and
+text outside the edited span is byte-identical by construction.  New text is
+adapted to the file's style: its line ending, keyword case, escape character and
+continuation indent (see :class:`Style`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Literal
+
+from dockopt.rewriter.syntax import Comment, Dockerfile, Instruction, parse
+
+
+@dataclass(frozen=True, slots=True)
+class Style:
+    """How a file writes things, so that inserted text looks like the rest."""
+
+    newline: str = "\n"
+    escape: str = "\\"
+    upper_keywords: bool = True
+    indent: str = "    "
+    # Where a file puts `&&` when it continues a RUN: at the end of the line
+    # (`a && \` / `    b`) or at the start of the next (`a \` / `    && b`).
+    and_position: Literal["trailing", "leading"] = "trailing"
+
+    def keyword(self, kw: str) -> str:
+        return kw.upper() if self.upper_keywords else kw.lower()
+
+    def continuation(self) -> str:
+        """What ends a continued line: a space, the escape character, the newline."""
+        return f" {self.escape}{self.newline}"
+
+    def instruction(self, keyword: str, args: str) -> str:
+        """A one-line instruction in this style, with its line ending."""
+        return f"{self.keyword(keyword)} {args}{self.newline}"
+
+    def run_chain(self, commands: list[str], *, flags: str = "") -> str:
+        """A RUN joining ``commands`` with `&&`, one command per physical line."""
+        head = f"{self.keyword('RUN')} {flags + ' ' if flags else ''}"
+        return head + self.join_and(commands) + self.newline
+
+    def join_and(self, commands: list[str]) -> str:
+        """``commands`` joined with ` && ` across continuation lines in this style."""
+        if self.and_position == "leading":
+            sep = f"{self.continuation()}{self.indent}&& "
+        else:
+            sep = f" &&{self.continuation()}{self.indent}"
+        return sep.join(commands)
+
+
+_LEADING_AND = re.compile(r"[ \t]*(&&|\|\|)")
+_TRAILING_AND = re.compile(r"(&&|\|\||;)[ \t]*\Z")
+
+
+def detect_style(tree: Dockerfile) -> Style:
+    """Read the style from the file; defaults where the file gives no evidence."""
+    kws = Counter(ins.raw_keyword.isupper() or not ins.raw_keyword.isalpha()
+                  for ins in tree.instructions if ins.known)
+    indents: Counter[str] = Counter()
+    leading = trailing = 0
+    for ins in tree.instructions:
+        segs = ins.segments
+        for prev, seg in pairwise(segs):
+            if seg.kind != "code" or prev.kind not in ("eol", "comment", "empty"):
+                continue
+            line = tree.text[seg.start:seg.end]
+            stripped = line.lstrip(" \t")
+            if stripped:
+                indents[line[: len(line) - len(stripped)]] += 1
+            if _LEADING_AND.match(line):
+                leading += 1
+        for seg in segs:
+            if seg.kind == "escape":
+                before = tree.text[max(0, seg.start - 8):seg.start]
+                if _TRAILING_AND.search(before.rstrip(" \t")):
+                    trailing += 1
+    indent = "    "
+    if indents:
+        indent = max(indents.items(), key=lambda kv: (kv[1], -len(kv[0])))[0] or "    "
+    return Style(
+        newline=tree.newline,
+        escape=tree.escape,
+        upper_keywords=kws[True] >= kws[False],
+        indent=indent,
+        and_position="leading" if leading > trailing else "trailing",
+    )
+
+
+def adapt_newlines(tree: Dockerfile, text: str) -> str:
+    """Give ``text`` the file's line ending."""
+    nl = tree.newline
+    text = text.replace("\r\n", "\n")
+    return text.replace("\n", nl) if nl != "\n" else text
+
+
+def _ensure_eol(tree: Dockerfile, text: str) -> str:
+    text = adapt_newlines(tree, text)
+    return text if text.endswith("\n") else text + tree.newline
+
+
+def replace(tree: Dockerfile, target: Instruction, new_text: str) -> Dockerfile:
+    """Replace ``target`` (not its comments) by ``new_text``, one or more instructions."""
+    _check_target(tree, target)
+    new_text = adapt_newlines(tree, new_text)
+    old_eol = target.text.endswith("\n")
+    if old_eol and not new_text.endswith("\n"):
+        new_text += tree.newline
+    elif not old_eol and new_text.endswith("\n") and target.end == len(tree.text):
+        new_text = new_text.rstrip("\r\n")  # keep a missing final newline missing
+    return tree.splice(target.start, target.end, new_text)
+
+
+def insert_before(tree: Dockerfile, target: Instruction, new_text: str) -> Dockerfile:
+    """Insert above ``target`` and above the comments that belong to it."""
+    _check_target(tree, target)
+    comments = tree.owned_comments(target)
+    at = comments[0].start if comments else target.start
+    return tree.splice(at, at, _ensure_eol(tree, new_text))
+
+
+def insert_after(tree: Dockerfile, target: Instruction, new_text: str) -> Dockerfile:
+    """Insert right after ``target`` (after its heredoc bodies and line ending)."""
+    _check_target(tree, target)
+    new_text = _ensure_eol(tree, new_text)
+    at = target.end
+    if not tree.text[:at].endswith("\n"):
+        # The target ends the file without a newline: keep it that way at the new end.
+        new_text = tree.newline + new_text.rstrip("\r\n")
+    return tree.splice(at, at, new_text)
+
+
+def delete(tree: Dockerfile, target: Instruction, *, with_comments: bool = True) -> Dockerfile:
+    """Remove ``target`` and, by default, the comment lines directly above it."""
+    _check_target(tree, target)
+    comments: tuple[Comment, ...] = tree.owned_comments(target) if with_comments else ()
+    start = comments[0].start if comments else target.start
+    return tree.splice(start, target.end, "")
+
+
+def edit_shell(tree: Dockerfile, target: Instruction, start: int, end: int,
+               replacement: str, *, at_boundary: Literal["next", "prev"] = "next"
+               ) -> Dockerfile:
+    """Replace logical ``[start, end)`` of a shell-form command's text.
+
+    Offsets are in ``target.shell_source().text``.  An insertion (``start == end``) at
+    the seam between two physical lines lands at the start of the next line's
+    content (``at_boundary="next"``) or at the end of the previous one, before its
+    continuation escape (``"prev"``).  A replacement spanning a seam replaces the
+    physical text between, continuation and inner comment lines included.
+    """
+    _check_target(tree, target)
+    src = target.shell_source()
+    if src is None:
+        raise ValueError(f"line {target.start_line}: {target.keyword} has no shell-form text")
+    if not 0 <= start <= end <= len(src.text):
+        raise ValueError(f"bad logical span {start}:{end} for {len(src.text)} characters")
+    if start == end:
+        pos = src.to_physical(start) if at_boundary == "next" else src.to_physical_end(start)
+        return tree.splice(pos, pos, adapt_newlines(tree, replacement))
+    return tree.splice(src.to_physical(start), src.to_physical_end(end),
+                       adapt_newlines(tree, replacement))
+
+
+def _check_target(tree: Dockerfile, target: Instruction) -> None:
+    if tree.text[target.start:target.end] != target.text:
+        raise ValueError("instruction does not belong to this tree (stale node?)")
+
+
+def fragment(text: str) -> Dockerfile:
+    """Parse generated text on its own, to check it before splicing it in."""
+    return parse(text)

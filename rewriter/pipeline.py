@@ -1,0 +1,254 @@
+"""The fix engine: run the transforms to a fixed point and account for every step.
+
+One pass asks every selected transform (in registry order) for findings on the
+same tree, accepts the applicable fixes that do not overlap a fix accepted before
+them, and applies them transform by transform, so each transform's step gets its
+own diff.  Then the text is re-parsed and the next pass starts, until a pass
+changes nothing.  A fix skipped for overlapping is picked up by a later pass.
+
+Guarantees: ``fix`` never raises on input text; a transform that crashes is
+reported and skipped; output that BuildKit would reject where the input was fine
+reverts the whole file; not converging within ``max_passes`` is reported.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from dockopt.rewriter.config import Settings
+from dockopt.rewriter.diff import unified_diff
+from dockopt.rewriter.syntax import Comment, Diagnostic, Dockerfile, Instruction, parse
+from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
+
+NOT_CONVERGED = "DO001"
+REVERTED = "DO002"
+INTERNAL_ERROR = "DO003"
+
+_IGNORE = re.compile(
+    r"^(dockopt|hadolint):?\s*(global\s+)?ignore\s*=\s*"
+    r"([A-Za-z0-9_\-]+(?:\s*,\s*[A-Za-z0-9_\-]+)*)(?:\s+\S.*)?$")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One applied step: all fixes one transform made in one pass."""
+
+    code: str
+    name: str
+    safety: str
+    title: str
+    explanation: str
+    diff: str
+    fixes: int = 1
+
+    def header(self) -> str:
+        return f"# {self.code} {self.name}: {self.title} [{self.safety}]"
+
+
+@dataclass(frozen=True)
+class FixResult:
+    """What ``fix`` did to one file. Picklable (plain data only)."""
+
+    path: str
+    original: str
+    text: str
+    changes: tuple[Change, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+    passes: int = 0
+    extra_files: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return self.text != self.original
+
+    @property
+    def held_back(self) -> int:
+        """Fixes not applied because they are unsafe and unsafe fixes are off."""
+        return sum(1 for f in self.findings if f.fix is not None
+                   and f.fix.safety == Safety.UNSAFE)
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity == "error")
+
+    def diff(self) -> str:
+        """Every step's diff, each after a comment line naming its transform."""
+        return "".join(f"{c.header()}\n{c.diff}" for c in self.changes if c.diff)
+
+
+def registry(settings: Settings) -> list[Transform]:
+    from dockopt.transforms import REGISTRY
+
+    return [cls() for cls in REGISTRY if settings.selects(cls.code, cls.name)]
+
+
+def check(text: str, *, path: str | None = None, settings: Settings | None = None,
+          transforms: Sequence[Transform] | None = None) -> tuple[list[Finding],
+                                                                  list[Diagnostic]]:
+    """Findings (with their fixes) on the text as it is; nothing is applied."""
+    settings = settings or Settings()
+    tree = parse(text)
+    active = list(transforms) if transforms is not None else registry(settings)
+    findings, diags = _collect(tree, settings, path, active)
+    return findings, list(tree.diagnostics) + diags
+
+
+def fix(text: str, *, path: str | None = None, context: object | None = None,
+        settings: Settings | None = None,
+        transforms: Sequence[Transform] | None = None) -> FixResult:
+    """Apply the selected transforms' fixes to a fixed point. Never raises."""
+    settings = settings or Settings()
+    shown = path or "Dockerfile"
+    active = list(transforms) if transforms is not None else registry(settings)
+    allowed = Safety.UNSAFE if settings.unsafe_fixes else Safety.SAFE
+    tree = parse(text)
+    baseline = _error_keys(tree)
+    current = text
+    changes: list[Change] = []
+    diags: list[Diagnostic] = []
+    findings: list[Finding] = []
+    recent: list[set[str]] = []
+    passes = 0
+    converged = False
+    while passes < settings.max_passes:
+        passes += 1
+        if passes > 1:
+            tree = parse(current)
+        findings, pass_diags = _collect(tree, settings, path, active)
+        diags += [d for d in pass_diags if d not in diags]
+        steps = _choose(findings, active, allowed)
+        if not steps:
+            converged = True
+            break
+        current, pass_changes = _apply(current, steps, shown)
+        changes += pass_changes
+        recent.append({c.code for c in pass_changes})
+    if not converged:
+        codes = sorted(set().union(*recent[-3:]))
+        diags.append(Diagnostic(NOT_CONVERGED, 1, 1,
+                                f"fixes did not converge after {passes} passes; "
+                                f"still changing: {', '.join(codes)}"))
+    final = parse(current)
+    broken = _error_keys(final) - baseline
+    if broken:
+        codes = sorted({c.code for c in changes})
+        what = "; ".join(sorted(m for _, m in broken))[:300]
+        diags.append(Diagnostic(REVERTED, 1, 1,
+                                f"reverted: the fixed file would not parse ({what}); "
+                                f"transforms involved: {', '.join(codes)}"))
+        findings, more = _collect(parse(text), settings, path, active)
+        return FixResult(shown, text, text, (), tuple(findings),
+                         tuple(list(parse(text).diagnostics) + diags + more), passes)
+    return FixResult(shown, text, current, tuple(changes), tuple(findings),
+                     tuple(list(parse(text).diagnostics) + diags), passes)
+
+
+def _error_keys(tree: Dockerfile) -> set[tuple[str, str]]:
+    return {(d.code, d.message) for d in tree.diagnostics if d.severity == "error"}
+
+
+def _collect(tree: Dockerfile, settings: Settings, path: str | None,
+             active: Sequence[Transform]) -> tuple[list[Finding], list[Diagnostic]]:
+    ctx = Context(tree, settings, path)
+    suppress = Suppressions(tree)
+    findings: list[Finding] = []
+    diags: list[Diagnostic] = []
+    for t in active:
+        try:
+            found = list(t.check(ctx))
+        except Exception as exc:  # a bug in one transform must not lose the file
+            diags.append(Diagnostic(INTERNAL_ERROR, 1, 1,
+                                    f"{t.code} {t.name} crashed: {type(exc).__name__}: {exc}"))
+            continue
+        findings += [f for f in found if not suppress.hides(f, t)]
+    return findings, diags
+
+
+def _choose(findings: list[Finding], active: Sequence[Transform],
+            allowed: Safety) -> list[tuple[Transform, list[Fix]]]:
+    by_code = {t.code: t for t in active}
+    taken: list[Edit] = []
+    steps: dict[str, list[Fix]] = {}
+    for f in findings:
+        fx = f.fix
+        if fx is None or fx.safety == Safety.DISPLAY_ONLY or fx.safety < allowed:
+            continue
+        if not fx.edits or fx.overlaps(taken):
+            continue
+        taken += fx.edits
+        steps.setdefault(f.code, []).append(fx)
+    return [(by_code[code], fixes) for code, fixes in steps.items()]
+
+
+def apply_edits(text: str, edits: Sequence[Edit]) -> str:
+    out: list[str] = []
+    pos = 0
+    for e in sorted(edits, key=lambda e: (e.start, e.end)):
+        out.append(text[pos:e.start])
+        out.append(e.content)
+        pos = e.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _apply(text: str, steps: list[tuple[Transform, list[Fix]]],
+           path: str) -> tuple[str, list[Change]]:
+    done: list[Edit] = []
+    prev = text
+    changes: list[Change] = []
+    for t, fixes in steps:
+        for fx in fixes:
+            done += fx.edits
+        new = apply_edits(text, done)
+        safety = min(fx.safety for fx in fixes)
+        explanation = "\n".join(dict.fromkeys(fx.message for fx in fixes))
+        changes.append(Change(t.code, t.name, safety.label, t.fix_title or t.name,
+                              explanation, unified_diff(prev, new, path), len(fixes)))
+        prev = new
+    return prev, changes
+
+
+class Suppressions:
+    """``# dockopt: ignore=...`` and ``# hadolint ignore=...`` comments.
+
+    Own-line comments only: a ``#`` after an instruction is part of its arguments.
+    ``ignore=`` in the comment block directly above an instruction applies to that
+    instruction; ``global ignore=`` anywhere applies to the whole file.
+    """
+
+    def __init__(self, tree: Dockerfile) -> None:
+        self.global_codes: set[str] = set()
+        self.starts: list[int] = []
+        self.spans: list[tuple[int, int, frozenset[str]]] = []
+        pending: set[str] = set()
+        for item in tree.items:
+            if isinstance(item, Comment):
+                m = _IGNORE.match(item.content)
+                if m is not None:
+                    codes = {c.strip() for c in m.group(3).split(",") if c.strip()}
+                    if m.group(2):
+                        self.global_codes |= codes
+                    else:
+                        pending |= codes
+                continue
+            if isinstance(item, Instruction) and pending:
+                self.starts.append(item.start_line)
+                self.spans.append((item.start_line, item.end_line, frozenset(pending)))
+            pending = set()
+
+    def hides(self, finding: Finding, transform: Transform) -> bool:
+        codes = self.global_codes
+        i = bisect.bisect_right(self.starts, finding.line) - 1
+        if i >= 0:
+            start, end, local = self.spans[i]
+            if start <= finding.line <= end:
+                codes = codes | local
+        if not codes:
+            return False
+        if transform.code in codes or transform.name in codes:
+            return True
+        return any(u.split(":", 1)[-1] in codes for u in transform.upstream)

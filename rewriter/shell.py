@@ -1,0 +1,520 @@
+"""The shell inside a RUN instruction, as a structured view with exact offsets.
+
+BuildKit joins a shell-form RUN's continuation lines, drops its comment lines and hands
+the result (the *logical* text) to ``/bin/sh -c``.  Transforms reason about that text
+and edit the *file*, keeping the user's ``&& \\`` layout.  So we parse the logical text
+with tree-sitter-bash (error tolerant, no shell needed), expose words, simple commands and
+the top-level chain with ``str`` offsets, and map them back through :class:`LogicalText`.
+tree-sitter is imported lazily: importing ``dockopt`` must stay cheap for the CLI.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import operator
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tree_sitter import Language, Node, Parser
+
+
+@dataclass(frozen=True, slots=True)
+class LogicalText:
+    """A logical shell command and where each of its characters sits in the file.
+
+    ``pieces`` holds ``(logical_start, physical_start, length)`` triples: ``text[ls:ls+n]``
+    equals ``file_text[ps:ps+n]``.  They are sorted, non-empty, contiguous in logical space
+    and cover ``text`` exactly; this is checked on construction because a wrong map would
+    silently put edits in the wrong place.  The text is built from file text only, so every
+    logical character has a physical position.
+    """
+
+    text: str
+    pieces: tuple[tuple[int, int, int], ...]
+
+    def __post_init__(self) -> None:
+        expected = 0
+        for ls, _ps, n in self.pieces:
+            if ls != expected or n <= 0:
+                break
+            expected += n
+        if expected != len(self.text):
+            raise ValueError("LogicalText pieces must be non-empty, contiguous, cover the text")
+
+    @classmethod
+    def identity(cls, text: str, physical_start: int) -> LogicalText:
+        """A single-piece map, for a RUN body without continuations."""
+        return cls(text, ((0, physical_start, len(text)),))
+
+    def to_physical(self, logical_offset: int) -> int:
+        """File offset for a logical offset; a piece boundary maps to the *next* piece.
+
+        Inserting there lands after the continuation, at the start of the next physical
+        line's content.  ``len(text)`` maps to the end of the last piece.
+        """
+        self._check(logical_offset)
+        i = bisect.bisect_right(self.pieces, logical_offset, key=_START) - 1
+        ls, ps, _n = self.pieces[i]
+        return ps + logical_offset - ls
+
+    def to_physical_end(self, logical_offset: int) -> int:
+        """Like :meth:`to_physical`, but a boundary maps to the end of the *previous* piece.
+
+        Inserting there lands on the previous line, before its `` \\`` continuation.
+        Offset 0 maps to the start of the first piece.
+        """
+        self._check(logical_offset)
+        i = max(bisect.bisect_left(self.pieces, logical_offset, key=_START) - 1, 0)
+        ls, ps, _n = self.pieces[i]
+        return ps + logical_offset - ls
+
+    def _check(self, logical_offset: int) -> None:
+        if not self.pieces:
+            raise ValueError("empty text has no physical position")
+        if not 0 <= logical_offset <= len(self.text):
+            raise ValueError(f"logical offset {logical_offset} outside 0..{len(self.text)}")
+
+
+_START = operator.itemgetter(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One shell word.  ``text`` is the raw source, ``text == script.text[start:end]``.
+
+    ``value`` is the word after quote removal (quotes dropped, backslash escapes resolved)
+    when that is static; it is ``None`` when the word contains a parameter expansion,
+    command/arithmetic/process substitution, or unbalanced quotes.  Globs, braces and ``~``
+    are *not* expanded: ``/var/lib/apt/lists/*`` has that literal value.
+    """
+
+    text: str
+    value: str | None
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class SimpleCommand:
+    """A simple command: ``env`` prefix assignments, argv ``words``, ``redirects``.
+
+    Also used for ``export``/``unset``/``declare`` (argv starts with the keyword) and
+    for bare assignments such as ``FOO=1`` (no words, one ``env`` entry): both change
+    the state later commands see, which matters when merging RUNs.
+    ``resolved_index`` points at the real program behind wrappers (``sudo``, ``env``,
+    ``command``, ``exec``, ``nice``, ``nohup``, ``time``, ``doas``) or is None.
+    """
+
+    words: tuple[Word, ...]
+    env: tuple[Word, ...]
+    redirects: tuple[Word, ...]
+    start: int
+    end: int
+    resolved_index: int | None
+
+    @property
+    def name(self) -> str | None:
+        """argv[0] as written (after quote removal), e.g. ``/usr/bin/apt-get``."""
+        return self.words[0].value if self.words else None
+
+    @property
+    def args(self) -> tuple[str | None, ...]:
+        return tuple(w.value for w in self.words[1:])
+
+    @property
+    def resolved_name(self) -> str | None:
+        """The program actually run, without wrappers or directory: ``apt-get``."""
+        if self.resolved_index is None:
+            return None
+        value = self.words[self.resolved_index].value
+        return None if value is None else value.rsplit("/", 1)[-1]
+
+    @property
+    def resolved_args(self) -> tuple[Word, ...]:
+        """The words after the resolved program (``install``, ``-y``, ...)."""
+        return () if self.resolved_index is None else self.words[self.resolved_index + 1 :]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One element of the top-level chain; ``operator_before`` is ``None`` for the first.
+
+    Operators: ``&&``, ``||``, ``;``, ``&``, ``|``, ``|&`` or ``"\\n"``.  Lists and
+    pipelines are flattened left to right (``a && b | c`` gives three steps; shell
+    precedence binds ``|`` tighter).  ``kind`` is ``"command"`` when ``command`` is set,
+    otherwise the tree-sitter node type (``subshell``, ``if_statement``, ``ERROR``...; for
+    a redirected compound, that of the compound).  A command step spans the command up to
+    its last word or redirect, so it stops before an inline heredoc body.
+    """
+
+    start: int
+    end: int
+    kind: str
+    operator_before: str | None
+    command: SimpleCommand | None
+
+
+@dataclass(frozen=True, slots=True)
+class ShellScript:
+    """The parsed logical text.  Transforms should leave ``has_errors`` scripts alone.
+
+    ``trailing_comment_start`` is set when the script ends in a ``# comment``: anything
+    appended after it would be swallowed by the comment.  ``trailing_operator`` is a
+    final ``;`` or ``&`` (appending ``&& x`` after ``a &`` is a syntax error).
+    """
+
+    text: str
+    commands: tuple[SimpleCommand, ...]
+    top_level: tuple[Step, ...]
+    has_errors: bool
+    trailing_comment_start: int | None
+    trailing_operator: str | None
+
+    def find(self, name: str) -> Iterator[SimpleCommand]:
+        """Commands running ``name``, also via ``sudo``/``env`` or a path."""
+        return (c for c in self.commands if c.resolved_name == name)
+
+
+# --------------------------------------------------------------------------- parsing
+
+_local = threading.local()  # Parser objects are not safe to share between threads
+
+
+@functools.cache
+def _language() -> Language:
+    import tree_sitter
+    import tree_sitter_bash
+
+    return tree_sitter.Language(tree_sitter_bash.language())
+
+
+def _parser() -> Parser:
+    parser: Parser | None = getattr(_local, "parser", None)
+    if parser is None:
+        import tree_sitter
+
+        parser = _local.parser = tree_sitter.Parser(_language())
+    return parser
+
+
+_ASSIGNMENT = re.compile(r"[A-Za-z_]\w*=")
+_REDIRECTS = frozenset({"file_redirect", "heredoc_redirect", "herestring_redirect"})
+_DECLARATIONS = frozenset({"declaration_command", "unset_command"})
+_ASSIGNMENT_PARENTS = frozenset({"command", "variable_assignments", *_DECLARATIONS})
+_WRAPPERS: dict[str, frozenset[str]] = {  # wrapper -> its options that take an argument
+    "sudo": frozenset({"-u", "-g", "-h", "-p", "-C", "-D", "-R", "-T", "-U", "-r", "-t"}),
+    "doas": frozenset({"-u", "-C"}),
+    "env": frozenset({"-u", "-C", "-S", "--unset", "--chdir", "--split-string"}),
+    "nice": frozenset({"-n", "--adjustment"}),
+    "command": frozenset(),
+    "exec": frozenset({"-a"}),
+    "nohup": frozenset(),
+    "time": frozenset({"-f", "-o"}),
+}
+
+
+def parse_shell(text: str) -> ShellScript:
+    """Parse a logical RUN command.  Never raises; syntax errors set ``has_errors``."""
+    if text.isascii():
+        return _Builder(text, None).build(_parser().parse(text.encode()).root_node)
+    # tree-sitter-bash 0.25 can read out of bounds (SIGSEGV) on `{` followed later by any
+    # 4-byte UTF-8 character (tree-sitter/tree-sitter-bash#337).  Feed it a stand-in of
+    # the same byte length instead: two 2-byte letters per astral character, U+FFFD for a
+    # lone surrogate (from surrogateescape-decoded files).  Both lex as word characters,
+    # like the originals, and byte offsets stay those of the original text.
+    safe = _SURROGATE.sub("\ufffd", _ASTRAL.sub("\u00e9\u00e9", text))
+    tree = _parser().parse(safe.encode())
+    return _Builder(text, _byte_table(text)).build(tree.root_node)
+
+
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _Builder:
+    """One-shot conversion of a tree-sitter tree into the frozen public classes."""
+
+    def __init__(self, text: str, table: list[int] | None) -> None:
+        self.text = text
+        self.table = table  # byte offset -> str index; None for ASCII text
+        self.by_node: dict[int, SimpleCommand] = {}
+
+    def pos(self, byte_offset: int) -> int:
+        return byte_offset if self.table is None else self.table[byte_offset]
+
+    def word(self, start_byte: int, end_byte: int) -> Word:
+        start, end = self.pos(start_byte), self.pos(end_byte)
+        raw = self.text[start:end]
+        return Word(raw, _unquote(raw), start, end)
+
+    def build(self, root: Node) -> ShellScript:
+        commands: list[SimpleCommand] = []
+        pending: dict[int, Node] = {}  # command node id -> redirected_statement around it
+        last_comment: Node | None = None
+        stack: list[tuple[Node, str]] = [(root, "")]
+        while stack:
+            node, parent_type = stack.pop()
+            kind = node.type
+            if kind == "redirected_statement":
+                body = _redirect_target(node)
+                if body is not None:
+                    pending[body.id] = node
+            elif kind == "command":
+                commands.append(self.command(node, pending.get(node.id)))
+            elif (
+                kind in _DECLARATIONS
+                or kind == "variable_assignments"
+                or (kind == "variable_assignment" and parent_type not in _ASSIGNMENT_PARENTS)
+            ):
+                commands.append(self.command(node, None))
+            elif kind == "comment":
+                last_comment = node
+            stack.extend((c, kind) for c in reversed(node.children))
+        commands.sort(key=lambda c: c.start)
+        trailing_comment = None
+        if last_comment is not None and not self.text[self.pos(last_comment.end_byte) :].strip():
+            trailing_comment = self.pos(last_comment.start_byte)
+        steps, trailing_op = self.top_level(root)
+        return ShellScript(
+            self.text, tuple(commands), steps, root.has_error, trailing_comment, trailing_op
+        )
+
+    def command(self, node: Node, statement: Node | None) -> SimpleCommand:
+        """Build from a command-like node; ``statement`` holds redirects written after it.
+
+        tree-sitter-bash hangs ``a && b >f`` as ``(a && b) >f``; the shell binds ``>f`` to
+        ``b`` alone, and so do we (see :func:`_redirect_target`).
+        """
+        env: list[Word] = []
+        redirects = [c for c in statement.children if c.type in _REDIRECTS] if statement else []
+        parts: list[Node] = []  # argv pieces, merged below when adjacent
+        if node.type == "variable_assignment":
+            env.append(self.word(node.start_byte, node.end_byte))
+        for child in node.children if node.type != "variable_assignment" else ():
+            if child.type == "variable_assignment" and node.type != "declaration_command":
+                env.append(self.word(child.start_byte, child.end_byte))
+            elif child.type in _REDIRECTS:
+                redirects.append(child)
+            elif child.type != "comment":
+                parts.append(child)
+        redirect_words: list[Word] = []
+        for r in redirects:
+            self.redirect(r, redirect_words, parts)
+        redirect_words.sort(key=lambda w: w.start)
+        parts.sort(key=lambda n: n.start_byte)
+        spans: list[list[int]] = []
+        for p in parts:  # tree-sitter splits e.g. $"x" into two nodes: rejoin them
+            if spans and p.start_byte <= spans[-1][1]:
+                spans[-1][1] = max(spans[-1][1], p.end_byte)
+            else:
+                spans.append([p.start_byte, p.end_byte])
+        words = tuple(self.word(s, e) for s, e in spans)
+        start, end = self.pos(node.start_byte), self.pos(node.end_byte)
+        end = max([end] + [w.end for w in words] + [w.end for w in redirect_words])
+        result = SimpleCommand(
+            words, tuple(env), tuple(redirect_words), start, end, _resolve(words)
+        )
+        self.by_node[node.id] = result
+        if statement is not None and statement.child_by_field_name("body") == node:
+            self.by_node[statement.id] = result
+        return result
+
+    def redirect(self, node: Node, out: list[Word], argv: list[Node]) -> None:
+        """Keep ``2>/dev/null`` or ``<<EOF`` as one Word; heredoc bodies are not words.
+
+        tree-sitter-bash attaches words after a redirect target (``>f b``) to the redirect;
+        the shell treats them as arguments, so they go back into argv.
+        """
+        end = node.end_byte
+        targets = 0
+        for child in node.children:
+            if child.type == "heredoc_start":
+                end = child.end_byte
+            elif child.type in _REDIRECTS:
+                self.redirect(child, out, argv)
+            elif (
+                node.type == "file_redirect" and child.is_named and child.type != "file_descriptor"
+            ):
+                targets += 1
+                if targets == 1:
+                    end = child.end_byte
+                else:
+                    argv.append(child)
+        out.append(self.word(node.start_byte, end))
+
+    def top_level(self, root: Node) -> tuple[tuple[Step, ...], str | None]:
+        steps: list[Step] = []
+        op: str | None = None
+        for child in root.children:
+            if not child.is_named:
+                op = child.type
+            elif child.type not in ("comment", "heredoc_body"):
+                self.flatten(child, op if op or not steps else "\n", steps)
+                op = None
+        return tuple(steps), op
+
+    def flatten(self, node: Node, op: str | None, out: list[Step]) -> None:
+        stack: list[tuple[Node, str | None]] = [(node, op)]
+        while stack:
+            n, before = stack.pop()
+            body = n.child_by_field_name("body") if n.type == "redirected_statement" else None
+            if body is not None and body.type in ("list", "pipeline"):
+                stack.append((body, before))
+                continue
+            if n.type in ("list", "pipeline"):
+                items: list[tuple[Node, str | None]] = []
+                for c in n.children:
+                    if not c.is_named:
+                        before = c.type
+                    elif c.type != "comment":
+                        items.append((c, before))
+                        before = None
+                stack.extend(reversed(items))
+                continue
+            cmd = self.by_node.get(n.id)
+            if cmd is not None:
+                out.append(Step(cmd.start, cmd.end, "command", before, cmd))
+            else:
+                kind = (body or n).type
+                out.append(Step(self.pos(n.start_byte), self.pos(n.end_byte), kind, before, None))
+
+
+def _redirect_target(statement: Node) -> Node | None:
+    """The simple command that the redirects of a redirected_statement really apply to."""
+    node = statement.child_by_field_name("body")
+    while node is not None and node.type in ("list", "pipeline", "negated_command"):
+        named = [c for c in node.children if c.is_named and c.type != "comment"]
+        node = named[-1] if named else None
+    return node if node is not None and node.type == "command" else None
+
+
+def _byte_table(text: str) -> list[int]:
+    """byte offset -> str index; bytes inside a multi-byte character map to that character."""
+    table: list[int] = []
+    for i, ch in enumerate(text):
+        o = ord(ch)
+        table.extend([i] * (1 if o < 0x80 else 2 if o < 0x800 else 3 if o < 0x10000 else 4))
+    table.append(len(text))
+    return table
+
+
+def _resolve(words: tuple[Word, ...]) -> int | None:
+    """Index of the program behind ``sudo -u x env A=1 /usr/bin/apt-get``, or None."""
+    i = 0
+    while i < len(words):
+        value = words[i].value
+        if value is None:
+            return None
+        wrapper = value.rsplit("/", 1)[-1]
+        takes_arg = _WRAPPERS.get(wrapper)
+        if takes_arg is None:
+            return i
+        j = i + 1
+        while j < len(words):
+            arg = words[j].value
+            if arg is None:
+                return None
+            if arg == "--":
+                j += 1
+                break
+            if wrapper == "command" and arg in ("-v", "-V"):
+                return i  # a lookup, not an invocation
+            if arg.startswith("-") and len(arg) > 1:
+                j += 2 if arg in takes_arg else 1
+            elif wrapper in ("env", "sudo") and _ASSIGNMENT.match(arg):
+                j += 1
+            else:
+                break
+        if j >= len(words):
+            return i  # bare ``sudo -i`` or ``env``: the wrapper itself is the program
+        i = j
+    return None
+
+
+_ANSI_C = dict(zip("ntrabeEfv\\'\"?", "\n\t\r\a\b\x1b\x1b\f\v\\'\"?", strict=True))
+_DYNAMIC = re.compile(r"\$[\w{(@*#?$!-]|`|[<>]\(")
+_QUOTING = re.compile(
+    r"'([^']*)'"  # 'single'
+    r"|\$'((?:[^'\\]|\\.)*)'"  # $'ansi-c'
+    r'|\$?"((?:[^"\\]|\\.)*)"'  # "double", $"translated"
+    r"|\\(.?)"  # backslash escape
+    r"""|((?:[^'"\\$]|\$(?!['"]))+)"""  # unquoted run
+    r"|(.)",  # unbalanced quote
+    re.DOTALL,
+)
+_DQ_ESCAPE = {"$": "$", "`": "`", '"': '"', "\\": "\\", "\n": ""}
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _unquote(raw: str) -> str | None:
+    """POSIX quote removal for a static word; None when the value depends on the shell."""
+    out: list[str] = []
+    for m in _QUOTING.finditer(raw):
+        single, ansi, double, escaped, plain, stray = m.groups()
+        if single is not None:
+            out.append(single)
+        elif ansi is not None:  # $'...': common escapes only; octal, hex, unicode give None
+            if any(e not in _ANSI_C for e in _ESCAPE.findall(ansi)):
+                return None
+            out.append(_ESCAPE.sub(lambda e: _ANSI_C[e[1]], ansi))
+        elif double is not None:  # "...": backslash escapes only $ ` " \ and newline
+            if _DYNAMIC.search(_ESCAPE.sub("", double)):
+                return None
+            out.append(_ESCAPE.sub(lambda e: _DQ_ESCAPE.get(e[1], e[0]), double))
+        elif escaped is not None:
+            out.append("" if escaped == "\n" else escaped or "\\")
+        elif plain is not None:
+            if _DYNAMIC.search(plain):
+                return None
+            out.append(plain)
+        elif stray is not None:
+            return None  # unbalanced quote
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------- heredocs
+
+_HEREDOC_MARK = re.compile(r"(?<!<)<<(?!<)-?[ \t]*(?:'[^'\n]*'|\"[^\"\n]*\"|[^\s;&|<>()'\"]+)")
+_LEADING_FLAGS = re.compile(r"^(?:\s*--\S+)*\s*")
+
+
+def heredoc_interpreter(first_line_of_run_args: str, body: str) -> str | None:
+    """The program that reads a RUN heredoc's body, or None when it cannot be told.
+
+    A command on the RUN line that takes the (first) heredoc as stdin wins
+    (``python3 <<EOF`` and ``<<EOF python3`` give ``python3``; ``cat <<EOF >f`` gives
+    ``cat``: the body is data then).  With no command BuildKit runs the body as a script:
+    its shebang decides (``#!/usr/bin/env python3`` -> ``python3``), else ``sh``.
+    """
+    line = _LEADING_FLAGS.sub("", first_line_of_run_args, count=1)
+    mark = _HEREDOC_MARK.search(line)
+    if mark is None:
+        return None
+    # Replace each marker with an equal-length input redirect: parseable without the
+    # body, offsets unchanged, and it tells which command reads the heredoc.
+    line = _HEREDOC_MARK.sub(lambda m: "<" + "H" * (len(m.group()) - 1), line)
+    script = parse_shell(line)
+    if script.has_errors:
+        return None
+    for cmd in script.commands:
+        if any(r.start == mark.start() for r in cmd.redirects):
+            return cmd.resolved_name if cmd.words else _shebang(body)
+    return _shebang(body) if not script.commands else None
+
+
+def _shebang(body: str) -> str | None:
+    if not body.startswith("#!"):
+        return "sh"
+    parts = body[2:].split("\n", 1)[0].split()
+    if not parts:
+        return None
+    prog, rest = parts[0].rsplit("/", 1)[-1], parts[1:]
+    if prog == "env":
+        rest = [p for p in rest if not p.startswith("-") and "=" not in p]
+        return rest[0].rsplit("/", 1)[-1] if rest else None
+    return prog

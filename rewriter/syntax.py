@@ -1,0 +1,742 @@
+"""The lossless Dockerfile syntax tree.
+
+Every character of the input has exactly one owner and ``render()`` concatenates
+the owners, so ``parse(text).render() == text`` for every string.  The owners are
+the BOM, parser directives, comment lines, blank lines and instructions.  An
+instruction owns its continuation lines, the comment and empty lines inside a
+continuation, its heredoc bodies and terminators, and its line endings.
+
+The line handling follows BuildKit's ``parser.Parse`` step by step (line splitting
+on LF only, leading-whitespace and comment rules, the continuation regex with
+either escape character, directives only before anything else, heredoc bodies read
+after the logical line), so that ``start_line``/``end_line`` and the semantic view
+equal what BuildKit reports.  Input BuildKit rejects does not raise: the offending
+node is kept verbatim and a :class:`Diagnostic` says why.
+
+Nodes are frozen dataclasses; edits return a new :class:`Dockerfile` (see the
+methods below and ``edit.py``), re-parsed from the spliced text so that every
+derived fact stays true.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
+
+from dockopt.rewriter import buildkit as bk
+
+if TYPE_CHECKING:
+    from dockopt.rewriter.edit import Style
+    from dockopt.rewriter.shell import LogicalText
+
+Severity = Literal["error", "warning", "info"]
+
+# Parser diagnostics. Codes are stable.
+UNKNOWN_INSTRUCTION = "DP101"
+REJECTED_INSTRUCTION = "DP102"
+UNTERMINATED_HEREDOC = "DP103"
+BAD_DIRECTIVE = "DP104"
+LINE_TOO_LONG = "DP105"
+EMPTY_CONTINUATION = "DP106"
+NO_INSTRUCTIONS = "DP107"
+INVALID_UTF8 = "DP108"
+
+# bufio.Scanner's default limit: BuildKit fails on a longer line.
+_MAX_LINE_BYTES = 64 * 1024
+
+_DIRECTIVE = re.compile(
+    r"#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*\Z")
+_VALID_DIRECTIVES = frozenset({"syntax", "escape", "check"})
+_CONTINUATION = {
+    "\\": re.compile(r"(?<!\\)\\[ \t]*\Z"),
+    "`": re.compile(r"(?<!`)`[ \t]*\Z"),
+}
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """A problem found while parsing: BuildKit would reject it, or warn."""
+
+    code: str
+    line: int
+    column: int
+    message: str
+    severity: Severity = "error"
+
+    def format(self, path: str = "-") -> str:
+        return f"{path}:{self.line}:{self.column}: {self.code} {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Directive:
+    """A parser directive (``# syntax=...``, ``# escape=...``, ``# check=...``)."""
+
+    text: str
+    start: int
+    end: int
+    start_line: int
+    name: str
+    value: str
+    kind: Literal["directive"] = "directive"
+
+    @property
+    def end_line(self) -> int:
+        return self.start_line
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """A comment line outside any instruction (leading whitespace allowed)."""
+
+    text: str
+    start: int
+    end: int
+    start_line: int
+    kind: Literal["comment"] = "comment"
+
+    @property
+    def end_line(self) -> int:
+        return self.start_line
+
+    @property
+    def content(self) -> str:
+        """The comment without ``#``, surrounding whitespace and line ending."""
+        return self.text.strip(bk.GO_SPACE)[1:].strip(bk.GO_SPACE)
+
+
+@dataclass(frozen=True, slots=True)
+class Blank:
+    """A line holding only whitespace (or nothing) outside any instruction."""
+
+    text: str
+    start: int
+    end: int
+    start_line: int
+    kind: Literal["blank"] = "blank"
+
+    @property
+    def end_line(self) -> int:
+        return self.start_line
+
+
+SegmentKind = Literal["lead", "code", "escape", "eol", "comment", "empty", "heredoc",
+                      "terminator"]
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One physical piece of an instruction. Offsets are absolute in the file.
+
+    ``code`` pieces make up the logical line BuildKit sees; ``lead`` is the first
+    line's leading whitespace, ``escape`` a line-continuation escape with the spaces
+    after it, ``eol`` a line ending, ``comment``/``empty`` whole lines dropped from
+    a continuation, ``heredoc``/``terminator`` heredoc bodies and their end lines.
+    """
+
+    kind: SegmentKind
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Heredoc:
+    """A heredoc an instruction opens; ``content`` is exactly what BuildKit stores."""
+
+    name: str
+    content: str
+    fd: int
+    chomp: bool
+    expand: bool
+    start: int  # absolute offset of the first body line
+    end: int  # absolute offset just past the terminator line
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """One instruction with everything it owns, and BuildKit's reading of it.
+
+    The parser records only the boundaries, the logical line and the heredocs; the
+    semantic view and the physical segment layout are computed on first use, so
+    parsing a large tree stays cheap when a caller needs only a few nodes.
+    """
+
+    text: str
+    start: int
+    end: int
+    start_line: int
+    end_line: int
+    original: str
+    escape: str = field(repr=False)
+    heredoc_docs: tuple[Heredoc, ...] = ()
+    # A structural problem found while reading the node (an unterminated heredoc).
+    structural_error: Diagnostic | None = field(default=None, repr=False)
+    kind: Literal["instruction"] = "instruction"
+
+    @cached_property
+    def _interpretation(self) -> tuple[bk.Meaning | None, Diagnostic | None]:
+        lead = _lstrip_len(self.text[: self.text.find("\n") + 1 or len(self.text)])
+        try:
+            return bk.interpret(self.original, self.escape), None
+        except bk.BuildKitError as exc:
+            return None, Diagnostic(REJECTED_INSTRUCTION, self.start_line, lead + 1, str(exc))
+
+    @property
+    def meaning(self) -> bk.Meaning | None:
+        return self._interpretation[0]
+
+    @property
+    def error(self) -> Diagnostic | None:
+        """Why BuildKit rejects this instruction, or None."""
+        return self.structural_error or self._interpretation[1]
+
+    @property
+    def raw_keyword(self) -> str:
+        m = self.meaning
+        return m.raw_keyword if m is not None else bk.split_command(self.original)[0]
+
+    @property
+    def keyword(self) -> str:
+        return self.raw_keyword.upper()
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        m = self.meaning
+        return m.flags if m is not None else ()
+
+    @property
+    def value(self) -> tuple[str, ...]:
+        m = self.meaning
+        return m.value if m is not None else ()
+
+    @property
+    def is_json(self) -> bool:
+        m = self.meaning
+        return m.is_json if m is not None else False
+
+    @property
+    def sub_keyword(self) -> str | None:
+        """ONBUILD's inner keyword, upper-case."""
+        m = self.meaning
+        return m.sub_keyword if m is not None else None
+
+    @property
+    def known(self) -> bool:
+        m = self.meaning
+        return m is not None and _known(m)
+
+    @property
+    def passthrough(self) -> bool:
+        """True when transforms must leave this node alone (unknown or rejected)."""
+        return self.error is not None or not self.known
+
+    @property
+    def heredocs(self) -> tuple[tuple[str, str], ...]:
+        return tuple((h.name, h.content) for h in self.heredoc_docs)
+
+    @cached_property
+    def segments(self) -> tuple[Segment, ...]:
+        """The physical layout: every character of ``text`` in exactly one segment."""
+        lines = _Lines(self.text, 0, self.start)
+        got = lines.next()
+        assert got is not None
+        ls, ce, le = got
+        token = self.text[ls:ce]
+        lead = _lstrip_len(token)
+        cont = _CONTINUATION[self.escape]
+        segs: list[Segment] = []
+        _scan_continuation(self.text, lines, ls, ce, le, lead, cont.search(token[lead:]), cont,
+                           segs, None)
+        for h in self.heredoc_docs:
+            body_end = h.start + len(h.content)
+            if body_end > h.start:
+                segs.append(Segment("heredoc", h.start, body_end))
+            if h.end > body_end:
+                segs.append(Segment("terminator", body_end, h.end))
+        return tuple(segs)
+
+    @property
+    def logical(self) -> LogicalText:
+        """The logical line (continuations joined, inner comments dropped)."""
+        from dockopt.rewriter.shell import LogicalText
+
+        pieces: list[tuple[int, int, int]] = []
+        pos = 0
+        for seg in self.segments:
+            if seg.kind == "code" and seg.end > seg.start:
+                n = seg.end - seg.start
+                pieces.append((pos, seg.start, n))
+                pos += n
+        return LogicalText(self.original, tuple(pieces))
+
+    def _logical_slice(self, span: tuple[int, int]) -> LogicalText:
+        from dockopt.rewriter.shell import LogicalText
+
+        whole = self.logical
+        a, b = span
+        pieces: list[tuple[int, int, int]] = []
+        for ls, ps, n in whole.pieces:
+            lo, hi = max(ls, a), min(ls + n, b)
+            if lo < hi:
+                pieces.append((lo - a, ps + (lo - ls), hi - lo))
+        return LogicalText(whole.text[a:b], tuple(pieces))
+
+    @property
+    def args(self) -> LogicalText:
+        """The arguments after keyword and flags, trimmed, as BuildKit dispatches them."""
+        m = self.meaning
+        if m is None:
+            return self._logical_slice((0, 0))
+        span = m.sub.args_span if m.sub is not None else m.args_span
+        return self._logical_slice(span)
+
+    def shell_source(self) -> LogicalText | None:
+        """The text BuildKit hands to ``/bin/sh -c`` for a shell-form RUN/CMD/ENTRYPOINT.
+
+        None for exec (JSON) form, empty commands and other instructions.  Heredoc
+        bodies are not part of it; they are separate scripts (see ``heredoc_docs``).
+        """
+        kw = self.sub_keyword if self.keyword == "ONBUILD" else self.keyword
+        if kw not in ("RUN", "CMD", "ENTRYPOINT") or self.is_json or self.error:
+            return None
+        args = self.args
+        return args if args.text else None
+
+    @property
+    def physical_lines(self) -> int:
+        return self.end_line - self.start_line + 1
+
+
+Node = Directive | Comment | Blank | Instruction
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """A build stage: its FROM and the instructions up to the next FROM."""
+
+    index: int
+    name: str | None
+    base: str
+    platform: str | None
+    from_instruction: Instruction
+    instructions: tuple[Instruction, ...]
+
+    @property
+    def body(self) -> tuple[Instruction, ...]:
+        """The stage's instructions after FROM."""
+        return self.instructions[1:]
+
+
+@dataclass(frozen=True)
+class Dockerfile:
+    """A parsed Dockerfile. ``render()`` returns the input text exactly."""
+
+    bom: str
+    items: tuple[Node, ...]
+    escape: str
+    structural_diagnostics: tuple[Diagnostic, ...] = field(repr=False)
+    text: str = field(repr=False)
+
+    @cached_property
+    def diagnostics(self) -> tuple[Diagnostic, ...]:
+        """Everything BuildKit would reject or warn about, in file order."""
+        out = list(self.structural_diagnostics)
+        for ins in self.instructions:
+            err = ins.error
+            if err is not None:
+                out.append(err)
+            elif not ins.known:
+                col = _lstrip_len(ins.text.split("\n", 1)[0]) + 1
+                out.append(Diagnostic(UNKNOWN_INSTRUCTION, ins.start_line, col,
+                                      f"unknown instruction: {ins.raw_keyword}", "warning"))
+        out.sort(key=lambda d: (d.line, d.column))
+        return tuple(out)
+
+    def render(self) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def instructions(self) -> tuple[Instruction, ...]:
+        return tuple(i for i in self.items if isinstance(i, Instruction))
+
+    @property
+    def directives(self) -> tuple[Directive, ...]:
+        return tuple(i for i in self.items if isinstance(i, Directive))
+
+    def directive(self, name: str) -> Directive | None:
+        for d in self.directives:
+            if d.name == name:
+                return d
+        return None
+
+    @property
+    def newline(self) -> str:
+        """The file's dominant line ending (LF when it has none)."""
+        crlf = self.text.count("\r\n")
+        lf = self.text.count("\n") - crlf
+        return "\r\n" if crlf > lf else "\n"
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.severity == "error" for d in self.diagnostics)
+
+    @property
+    def global_args(self) -> tuple[Instruction, ...]:
+        """ARG instructions before the first FROM (usable in FROM lines)."""
+        out: list[Instruction] = []
+        for ins in self.instructions:
+            if ins.keyword == "FROM":
+                break
+            if ins.keyword == "ARG":
+                out.append(ins)
+        return tuple(out)
+
+    @property
+    def stages(self) -> tuple[Stage, ...]:
+        stages: list[Stage] = []
+        current: list[Instruction] = []
+        for ins in self.instructions:
+            if ins.keyword == "FROM":
+                if current:
+                    stages.append(_make_stage(len(stages), current))
+                current = [ins]
+            elif current:
+                current.append(ins)
+        if current:
+            stages.append(_make_stage(len(stages), current))
+        return tuple(stages)
+
+    def owned_comments(self, target: Instruction) -> tuple[Comment, ...]:
+        """The comment lines directly above ``target`` (no blank line between)."""
+        idx = self.index(target)
+        out: list[Comment] = []
+        for item in reversed(self.items[:idx]):
+            if not isinstance(item, Comment):
+                break
+            out.append(item)
+        return tuple(reversed(out))
+
+    def index(self, target: Node) -> int:
+        for i, item in enumerate(self.items):
+            if item is target or (item == target and item.start == target.start):
+                return i
+        raise ValueError("node is not part of this tree")
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        """1-based line and column of a character offset."""
+        line = self.text.count("\n", 0, offset) + 1
+        col = offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+        return line, col
+
+    # --- edits: each returns a new tree; untouched text stays byte-identical ---
+
+    def splice(self, start: int, end: int, new_text: str) -> Dockerfile:
+        """Replace ``text[start:end]`` with ``new_text`` and re-parse."""
+        if not 0 <= start <= end <= len(self.text):
+            raise ValueError(f"bad span {start}:{end}")
+        return parse(self.text[:start] + new_text + self.text[end:])
+
+    def style(self) -> Style:
+        from dockopt.rewriter.edit import detect_style
+
+        return detect_style(self)
+
+    def replace(self, target: Instruction, new_text: str) -> Dockerfile:
+        from dockopt.rewriter import edit
+
+        return edit.replace(self, target, new_text)
+
+    def insert_before(self, target: Instruction, new_text: str) -> Dockerfile:
+        from dockopt.rewriter import edit
+
+        return edit.insert_before(self, target, new_text)
+
+    def insert_after(self, target: Instruction, new_text: str) -> Dockerfile:
+        from dockopt.rewriter import edit
+
+        return edit.insert_after(self, target, new_text)
+
+    def delete(self, target: Instruction, *, with_comments: bool = True) -> Dockerfile:
+        from dockopt.rewriter import edit
+
+        return edit.delete(self, target, with_comments=with_comments)
+
+    def edit_shell(self, target: Instruction, start: int, end: int,
+                   replacement: str) -> Dockerfile:
+        from dockopt.rewriter import edit
+
+        return edit.edit_shell(self, target, start, end, replacement)
+
+
+def _make_stage(index: int, body: list[Instruction]) -> Stage:
+    frm = body[0]
+    value = frm.value
+    name = None
+    if len(value) >= 3 and value[1].lower() == "as":
+        name = value[2].lower()
+    platform = None
+    for flag in frm.flags:
+        if flag.startswith("--platform="):
+            platform = flag.split("=", 1)[1]
+    return Stage(index, name, value[0] if value else "", platform, frm, tuple(body))
+
+
+# --- the parser -------------------------------------------------------------------
+
+
+class _Lines:
+    """Walks the text line by line (split on LF, endings kept), like bufio.Scanner."""
+
+    __slots__ = ("base", "line", "n", "pos", "text")
+
+    def __init__(self, text: str, pos: int, base: int = 0) -> None:
+        self.text = text
+        self.n = len(text)
+        self.pos = pos
+        self.line = 0
+        self.base = base  # added to offsets in segments (a node re-scanning its own text)
+
+    def next(self) -> tuple[int, int, int] | None:
+        """Returns (start, content_end, end) of the next line, or None at EOF."""
+        start = self.pos
+        if start >= self.n:
+            return None
+        text = self.text
+        nl = text.find("\n", start)
+        end = self.n if nl < 0 else nl + 1
+        ce = end
+        while ce > start and text[ce - 1] in "\r\n":
+            ce -= 1
+        self.pos = end
+        self.line += 1
+        return start, ce, end
+
+
+def _lstrip_len(s: str) -> int:
+    return len(s) - len(s.lstrip(bk.GO_SPACE))
+
+
+class _DirectiveState:
+    __slots__ = ("done", "seen")
+
+    def __init__(self) -> None:
+        self.done = False
+        self.seen: set[str] = set()
+
+    def check(self, token: str) -> tuple[str, str] | None:
+        if self.done:
+            return None
+        m = _DIRECTIVE.match(token)
+        if m is None or m.group(1).lower() not in _VALID_DIRECTIVES:
+            self.done = True
+            return None
+        return m.group(1).lower(), m.group(2)
+
+
+def parse(text: str) -> Dockerfile:
+    """Parse any string into a lossless tree. Never raises."""
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    lines = _Lines(text, len(bom))
+    items: list[Node] = []
+    diags: list[Diagnostic] = []
+    directives = _DirectiveState()
+    escape = "\\"
+    cont = _CONTINUATION[escape]
+    long_lines = len(text) > _MAX_LINE_BYTES // 4
+
+    while True:
+        got = lines.next()
+        if got is None:
+            break
+        ls, ce, le = got
+        lineno = lines.line
+        token = text[ls:ce]
+        lead = _lstrip_len(token) if token[:1] in bk.GO_SPACE else 0
+        stripped = token[lead:] if lead else token
+        if not directives.done:
+            found = directives.check(stripped)
+            if found is not None:
+                escape, cont = _directive(found, directives, escape, lineno, lead, diags)
+                items.append(Directive(text[ls:le], ls, le, lineno, found[0], found[1]))
+                continue
+        if stripped[:1] == "#":
+            items.append(Comment(text[ls:le], ls, le, lineno))
+            continue
+        m = cont.search(stripped)
+        if m is None and not stripped:
+            items.append(Blank(text[ls:le], ls, le, lineno))
+            continue
+        items.append(_read_instruction(text, lines, ls, ce, le, lead, m, cont, escape, diags))
+
+    if long_lines:
+        _check_lengths(text, diags)
+    if not any(isinstance(i, Instruction) for i in items):
+        diags.append(Diagnostic(NO_INSTRUCTIONS, lines.line or 1, 1,
+                                "file with no instructions"))
+    m2 = _SURROGATE.search(text)
+    if m2 is not None:
+        off = m2.start()
+        line = text.count("\n", 0, off) + 1
+        diags.append(Diagnostic(INVALID_UTF8, line, off - text.rfind("\n", 0, off),
+                                "invalid UTF-8 (bytes kept as they are)", "warning"))
+    return Dockerfile(bom, tuple(items), escape, tuple(diags), text)
+
+
+def _directive(found: tuple[str, str], directives: _DirectiveState, escape: str, lineno: int,
+               lead: int, diags: list[Diagnostic]) -> tuple[str, re.Pattern[str]]:
+    name, value = found
+    if name in directives.seen:
+        diags.append(Diagnostic(BAD_DIRECTIVE, lineno, lead + 1,
+                                f"only one {name} parser directive can be used"))
+    elif name == "escape" and value not in ("\\", "`"):
+        diags.append(Diagnostic(BAD_DIRECTIVE, lineno, lead + 1,
+                                f"invalid escape token '{value}' does not match ` or \\"))
+    elif name == "escape":
+        escape = value
+    directives.seen.add(name)
+    return escape, _CONTINUATION[escape]
+
+
+def _check_lengths(text: str, diags: list[Diagnostic]) -> None:
+    pos = 0
+    for lineno, line in enumerate(text.split("\n"), 1):
+        n = len(line) + 1
+        if n > _MAX_LINE_BYTES // 4 and \
+                len(line.encode("utf-8", "surrogateescape")) + 1 >= _MAX_LINE_BYTES:
+            diags.append(Diagnostic(LINE_TOO_LONG, lineno, 1,
+                                    "dockerfile line greater than max allowed size of 65535"))
+        pos += n
+
+
+def _scan_continuation(text: str, lines: _Lines, ls: int, ce: int, le: int, lead: int,
+                       m: re.Match[str] | None, cont: re.Pattern[str],
+                       segs: list[Segment] | None, parts: list[str] | None) -> bool:
+    """Reads the first line of an instruction and its continuation lines.
+
+    Fills ``segs`` (physical layout) and/or ``parts`` (logical pieces); returns
+    whether an empty continuation line was seen.
+    """
+    base = lines.base
+    code_end = ls + lead + m.start() if m else ce
+    if segs is not None:
+        if lead:
+            segs.append(Segment("lead", base + ls, base + ls + lead))
+        segs.append(Segment("code", base + ls + lead, base + code_end))
+        if code_end < ce:
+            segs.append(Segment("escape", base + code_end, base + ce))
+        if ce < le:
+            segs.append(Segment("eol", base + ce, base + le))
+    if parts is not None:
+        parts.append(text[ls + lead:code_end])
+    end_of_line = m is None
+    empty = False
+    while not end_of_line:
+        got = lines.next()
+        if got is None:
+            break
+        s2, c2, e2 = got
+        token = text[s2:c2]
+        stripped = token.lstrip(bk.GO_SPACE)
+        if stripped[:1] == "#" or not stripped:
+            empty = empty or not stripped
+            if segs is not None:
+                segs.append(Segment("empty" if not stripped else "comment", base + s2, base + e2))
+            continue
+        m2 = cont.search(token)
+        cend = s2 + m2.start() if m2 else c2
+        if segs is not None:
+            segs.append(Segment("code", base + s2, base + cend))
+            if cend < c2:
+                segs.append(Segment("escape", base + cend, base + c2))
+            if c2 < e2:
+                segs.append(Segment("eol", base + c2, base + e2))
+        if parts is not None:
+            parts.append(text[s2:cend])
+        end_of_line = m2 is None
+    return empty
+
+
+def _read_instruction(text: str, lines: _Lines, ls: int, ce: int, le: int, lead: int,
+                      m: re.Match[str] | None, cont: re.Pattern[str], escape: str,
+                      diags: list[Diagnostic]) -> Instruction:
+    start_line = lines.line
+    parts: list[str] = []
+    if _scan_continuation(text, lines, ls, ce, le, lead, m, cont, None, parts):
+        diags.append(Diagnostic(EMPTY_CONTINUATION, lines.line, 1,
+                                "empty continuation line (BuildKit warns: "
+                                "no-empty-continuation)", "warning"))
+    line = parts[0] if len(parts) == 1 else "".join(parts)
+
+    docs: list[Heredoc] = []
+    error: Diagnostic | None = None
+    if "<<" in line:
+        try:
+            meaning: bk.Meaning | None = bk.interpret(line, escape)
+        except bk.BuildKitError:
+            meaning = None  # reported lazily by Instruction.error
+        if meaning is not None and _can_contain_heredoc(meaning):
+            try:
+                markers = bk.heredoc_markers(line)
+            except bk.BuildKitError as exc:
+                markers = []
+                error = Diagnostic(REJECTED_INSTRUCTION, start_line, lead + 1, str(exc))
+            error = _read_heredocs(text, lines, markers, docs, start_line, lead) or error
+
+    return Instruction(
+        text=text[ls:lines.pos],
+        start=ls,
+        end=lines.pos,
+        start_line=start_line,
+        end_line=lines.line,
+        original=line,
+        escape=escape,
+        heredoc_docs=tuple(docs),
+        structural_error=error,
+    )
+
+
+def _read_heredocs(text: str, lines: _Lines, markers: list[bk.HeredocMarker],
+                   docs: list[Heredoc], start_line: int, lead: int) -> Diagnostic | None:
+    for mk in markers:
+        body_start = lines.pos
+        while True:
+            got = lines.next()
+            if got is None:
+                docs.append(Heredoc(mk.name, text[body_start:lines.pos], mk.fd, mk.chomp,
+                                    mk.expand, body_start, lines.pos))
+                return Diagnostic(UNTERMINATED_HEREDOC, start_line, lead + 1,
+                                  f"unterminated heredoc {mk.name}")
+            s3, c3, e3 = got
+            candidate = text[s3:c3]
+            if mk.chomp:
+                candidate = candidate.lstrip("\t")
+            if candidate == mk.name:
+                docs.append(Heredoc(mk.name, text[body_start:s3], mk.fd, mk.chomp,
+                                    mk.expand, body_start, e3))
+                break
+    return None
+
+
+def _known(m: bk.Meaning) -> bool:
+    if m.raw_keyword.upper() not in bk.KNOWN_INSTRUCTIONS:
+        return False
+    return m.sub is None or _known(m.sub)
+
+
+def _can_contain_heredoc(m: bk.Meaning) -> bool:
+    if m.raw_keyword.lower() == "onbuild":
+        if m.sub is None:
+            return False
+        m = m.sub
+    return m.raw_keyword.upper() in bk.HEREDOC_INSTRUCTIONS and not m.is_json
+
+
+def iter_nodes(tree: Dockerfile) -> Iterator[Node]:
+    """All nodes in file order (the BOM is not a node; see ``Dockerfile.bom``)."""
+    yield from tree.items

@@ -1,0 +1,1 @@
+"""dockopt.templates: jinja2 templates for stages, .dockerignore and user creation."""

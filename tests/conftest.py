@@ -1,0 +1,26 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    """The shared corpus: $DOCKOPT_CORPUS, else <repo>/../shared/corpus; skip if absent."""
+    env = os.environ.get("DOCKOPT_CORPUS")
+    candidate = Path(env) if env else REPO_ROOT.parent / "shared" / "corpus"
+    if not candidate.is_dir():
+        source = "DOCKOPT_CORPUS" if env else "the default location"
+        pytest.skip(f"corpus not found at {candidate} ({source}); set DOCKOPT_CORPUS to run this")
+    return candidate
