@@ -381,10 +381,12 @@ def interpret(line: str, escape: str) -> Meaning:
             value = ()
         else:
             inner = interpret(rest, escape)
-            off = args_span[0]
-            sub = _shift(inner, off)
-            value = inner.value
-            is_json = inner.is_json
+            sub = _shift(inner, args_span[0])
+            if inner.raw_keyword.lower() == "onbuild":
+                # BuildKit reports a nested ONBUILD's own node, whose value is empty.
+                value, is_json = (("",) if inner.sub is not None else ()), False
+            else:
+                value, is_json = inner.value, inner.is_json
     return Meaning(
         raw_keyword=kw,
         flags=tuple(flags),
@@ -455,7 +457,7 @@ def shell_words(src: str, *, raw: bool) -> list[str]:
             # An unexpanded variable is re-split on spaces, as an expansion would be.
             for c in text:
                 if c in _GO_SPACE_SET:
-                    if in_word and word:
+                    if in_word and "".join(word):
                         words.append("".join(word))
                         word = []
                         in_word = False
@@ -470,7 +472,7 @@ def shell_words(src: str, *, raw: bool) -> list[str]:
             i += 2
         else:
             if ch in _GO_SPACE_SET:
-                if in_word and word:
+                if in_word and "".join(word):  # an empty quoted word is no word
                     words.append("".join(word))
                     word = []
                     in_word = False
@@ -478,7 +480,7 @@ def shell_words(src: str, *, raw: bool) -> list[str]:
                 word.append(ch)
                 in_word = True
             i += 1
-    if word:
+    if "".join(word):
         words.append("".join(word))
     return words
 

@@ -24,3 +24,19 @@ def corpus_dir() -> Path:
         source = "DOCKOPT_CORPUS" if env else "the default location"
         pytest.skip(f"corpus not found at {candidate} ({source}); set DOCKOPT_CORPUS to run this")
     return candidate
+
+
+def is_dockerfile_name(name: str) -> bool:
+    """Dockerfile, Containerfile, Dockerfile.*, Dockerfile-*, *.Dockerfile (any case)."""
+    low = name.lower()
+    return (low.startswith(("dockerfile", "containerfile"))
+            or low.endswith((".dockerfile", ".containerfile")))
+
+
+@pytest.fixture(scope="session")
+def corpus_dockerfiles(corpus_dir: Path) -> list[Path]:
+    """Every Dockerfile in the corpus (from MANIFEST.tsv), templates included."""
+    manifest = corpus_dir / "MANIFEST.tsv"
+    rows = manifest.read_text(encoding="utf-8").splitlines()[1:]
+    paths = [corpus_dir / row.split("\t", 1)[0] for row in rows if row.strip()]
+    return sorted(p for p in paths if is_dockerfile_name(p.name) and p.is_file())
