@@ -59,6 +59,7 @@ class FixResult:
     findings: tuple[Finding, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
     passes: int = 0
+    # Other build-context files the fixes change: path -> (old content or None, new).
     extra_files: dict[str, tuple[str | None, str]] = field(default_factory=dict)
 
     @property
@@ -86,22 +87,43 @@ def registry(settings: Settings) -> list[Transform]:
     return [cls() for cls in REGISTRY if settings.selects(cls.code, cls.name)]
 
 
-def check(text: str, *, path: str | None = None, settings: Settings | None = None,
-          transforms: Sequence[Transform] | None = None) -> tuple[list[Finding],
-                                                                  list[Diagnostic]]:
+def check(text: str, *, path: str | None = None, context: object | None = None,
+          settings: Settings | None = None, transforms: Sequence[Transform] | None = None,
+          ) -> tuple[list[Finding], list[Diagnostic]]:
     """Findings (with their fixes) on the text as it is; nothing is applied."""
     settings = settings or Settings()
     tree = parse(text)
     active = list(transforms) if transforms is not None else registry(settings)
-    findings, diags = _collect(tree, settings, path, active)
+    build = _build_context(context, path)
+    findings, diags = _collect(tree, settings, path, active, build)
     return findings, list(tree.diagnostics) + diags
+
+
+def _build_context(context: object | None, path: str | None) -> object | None:
+    """Accept a BuildContext, a folder path, or None (then: unknown context)."""
+    if context is None:
+        return None
+    from dockopt.rewriter.context import BuildContext
+
+    if isinstance(context, BuildContext):
+        return context
+    from pathlib import Path
+
+    return BuildContext(Path(str(context)), dockerfile=path)
 
 
 def fix(text: str, *, path: str | None = None, context: object | None = None,
         settings: Settings | None = None,
         transforms: Sequence[Transform] | None = None) -> FixResult:
-    """Apply the selected transforms' fixes to a fixed point. Never raises."""
+    """Apply the selected transforms' fixes to a fixed point. Never raises.
+
+    ``context`` is the build context (a folder, or a ``BuildContext``); without it
+    the context-aware transforms stay silent.
+    """
     settings = settings or Settings()
+    build = _build_context(context, path)
+    overlay: dict[str, str] = {}
+    originals: dict[str, str | None] = {}
     shown = path or "Dockerfile"
     active = list(transforms) if transforms is not None else registry(settings)
     allowed = Safety.UNSAFE if settings.unsafe_fixes else Safety.SAFE
@@ -118,13 +140,13 @@ def fix(text: str, *, path: str | None = None, context: object | None = None,
         passes += 1
         if passes > 1:
             tree = parse(current)
-        findings, pass_diags = _collect(tree, settings, path, active)
+        findings, pass_diags = _collect(tree, settings, path, active, build, overlay)
         diags += [d for d in pass_diags if d not in diags]
         steps = _choose(findings, active, allowed)
         if not steps:
             converged = True
             break
-        current, pass_changes = _apply(current, steps, shown)
+        current, pass_changes = _apply(current, steps, shown, build, overlay, originals)
         changes += pass_changes
         recent.append({c.code for c in pass_changes})
     if not converged:
@@ -140,11 +162,12 @@ def fix(text: str, *, path: str | None = None, context: object | None = None,
         diags.append(Diagnostic(REVERTED, 1, 1,
                                 f"reverted: the fixed file would not parse ({what}); "
                                 f"transforms involved: {', '.join(codes)}"))
-        findings, more = _collect(parse(text), settings, path, active)
+        findings, more = _collect(parse(text), settings, path, active, build, {})
         return FixResult(shown, text, text, (), tuple(findings),
                          tuple(list(parse(text).diagnostics) + diags + more), passes)
+    extra = {p: (originals[p], overlay[p]) for p in overlay if overlay[p] != originals[p]}
     return FixResult(shown, text, current, tuple(changes), tuple(findings),
-                     tuple(list(parse(text).diagnostics) + diags), passes)
+                     tuple(list(parse(text).diagnostics) + diags), passes, extra)
 
 
 def _error_keys(tree: Dockerfile) -> set[tuple[str, str]]:
@@ -152,8 +175,9 @@ def _error_keys(tree: Dockerfile) -> set[tuple[str, str]]:
 
 
 def _collect(tree: Dockerfile, settings: Settings, path: str | None,
-             active: Sequence[Transform]) -> tuple[list[Finding], list[Diagnostic]]:
-    ctx = Context(tree, settings, path)
+             active: Sequence[Transform], build: object | None = None,
+             overlay: dict[str, str] | None = None) -> tuple[list[Finding], list[Diagnostic]]:
+    ctx = Context(tree, settings, path, build, overlay if overlay is not None else {})
     suppress = Suppressions(tree)
     findings: list[Finding] = []
     diags: list[Diagnostic] = []
@@ -172,14 +196,18 @@ def _choose(findings: list[Finding], active: Sequence[Transform],
             allowed: Safety) -> list[tuple[Transform, list[Fix]]]:
     by_code = {t.code: t for t in active}
     taken: list[Edit] = []
+    files: set[str] = set()
     steps: dict[str, list[Fix]] = {}
     for f in findings:
         fx = f.fix
         if fx is None or fx.safety == Safety.DISPLAY_ONLY or fx.safety < allowed:
             continue
-        if not fx.edits or fx.overlaps(taken):
+        if not (fx.edits or fx.files) or fx.overlaps(taken):
             continue
+        if any(fc.path in files for fc in fx.files):
+            continue  # one change per context file per pass
         taken += fx.edits
+        files.update(fc.path for fc in fx.files)
         steps.setdefault(f.code, []).append(fx)
     return [(by_code[code], fixes) for code, fixes in steps.items()]
 
@@ -195,19 +223,31 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
     return "".join(out)
 
 
-def _apply(text: str, steps: list[tuple[Transform, list[Fix]]],
-           path: str) -> tuple[str, list[Change]]:
+def _apply(text: str, steps: list[tuple[Transform, list[Fix]]], path: str,
+           build: object | None, overlay: dict[str, str],
+           originals: dict[str, str | None]) -> tuple[str, list[Change]]:
     done: list[Edit] = []
     prev = text
     changes: list[Change] = []
+    folder = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
     for t, fixes in steps:
         for fx in fixes:
             done += fx.edits
         new = apply_edits(text, done)
+        diff = unified_diff(prev, new, path)
+        for fx in fixes:
+            for fc in fx.files:
+                if fc.path not in originals:
+                    read = getattr(build, "read_text", None)
+                    originals[fc.path] = read(fc.path) if read is not None else None
+                old = overlay.get(fc.path, originals[fc.path])
+                shown = getattr(build, "display_path", lambda rel: folder + rel)(fc.path)
+                diff += unified_diff(old or "", fc.content, shown, new_file=old is None)
+                overlay[fc.path] = fc.content
         safety = min(fx.safety for fx in fixes)
         explanation = "\n".join(dict.fromkeys(fx.message for fx in fixes))
         changes.append(Change(t.code, t.name, safety.label, t.fix_title or t.name,
-                              explanation, unified_diff(prev, new, path), len(fixes)))
+                              explanation, diff, len(fixes)))
         prev = new
     return prev, changes
 

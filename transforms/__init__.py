@@ -1,11 +1,94 @@
-"""dockopt.transforms: one module per transform; ``REGISTRY`` lists them in execution order.
+"""dockopt.transforms: one module per family; ``REGISTRY`` lists them in execution order.
 
 Structural changes come first (stage split), then reordering, then merging, then
-flags and cleanups, then USER; findings without fixes last.
+flags and cleanups, then instruction rewrites, then USER; findings without fixes last.
+A test fails if a module defines a transform that is missing here.
 """
 
 from __future__ import annotations
 
 from dockopt.transforms.base import Transform
 
-REGISTRY: tuple[type[Transform], ...] = ()
+# --- package managers (transforms/apt.py, packages.py) ---
+# isort: split
+from dockopt.transforms.apt import (
+    AptInstallRecommends,
+    AptListsNotCleaned,
+    AptMissingYes,
+    AptUpdateSeparate,
+)
+from dockopt.transforms.packages import (
+    ApkCache,
+    ApkUnpinned,
+    AptUnpinned,
+    DnfClean,
+    PipNoCacheDir,
+    PipUnpinned,
+    YumClean,
+    ZypperClean,
+)
+
+PACKAGE_MERGES: tuple[type[Transform], ...] = (AptUpdateSeparate,)
+PACKAGE_FIXES: tuple[type[Transform], ...] = (
+    AptInstallRecommends, AptMissingYes, AptListsNotCleaned, ApkCache, YumClean, DnfClean,
+    ZypperClean, PipNoCacheDir,
+)
+PACKAGE_FINDINGS: tuple[type[Transform], ...] = (AptUnpinned, ApkUnpinned, PipUnpinned)
+# --- instructions (transforms/runs.py, instructions.py, findings.py) ---
+from dockopt.transforms.findings import (  # noqa: E402
+    CurlPipeShell,
+    LatestBaseImage,
+    MissingHealthcheck,
+    SecretInEnv,
+    Sudo,
+)
+from dockopt.transforms.instructions import (  # noqa: E402
+    AddForLocalFile,
+    MaintainerDeprecated,
+    ShellFormCmd,
+)
+from dockopt.transforms.runs import CdInsteadOfWorkdir, ConsecutiveRun  # noqa: E402
+
+INSTRUCTION_MERGES: tuple[type[Transform], ...] = (ConsecutiveRun,)
+INSTRUCTION_FIXES: tuple[type[Transform], ...] = (
+    CdInsteadOfWorkdir,
+    ShellFormCmd,
+    AddForLocalFile,
+    MaintainerDeprecated,
+)
+INSTRUCTION_FINDINGS: tuple[type[Transform], ...] = (
+    MissingHealthcheck,
+    LatestBaseImage,
+    Sudo,
+    CurlPipeShell,
+    SecretInEnv,
+)
+
+# --- build-context aware (transforms/manifests.py, lockfiles.py, dockerignore.py) ---
+CONTEXT_STRUCTURE: tuple[type[Transform], ...] = ()  # stage split (issue 6)
+CONTEXT_REORDERS: tuple[type[Transform], ...] = ()  # manifests before install
+from dockopt.transforms.dockerignore import DockerignoreMissing  # noqa: E402
+
+CONTEXT_FIXES: tuple[type[Transform], ...] = (
+    DockerignoreMissing,
+)  # lockfile installs, .dockerignore
+# --- base image and user (transforms/base_image.py, user.py): last, they see the result ---
+from dockopt.transforms.base_image import FullBaseImage  # noqa: E402
+from dockopt.transforms.user import RootUser  # noqa: E402
+
+IMAGE_FIXES: tuple[type[Transform], ...] = (FullBaseImage,)  # slimmer bases
+USER_FIXES: tuple[type[Transform], ...] = (RootUser,)  # non-root USER
+
+REGISTRY: tuple[type[Transform], ...] = (
+    *CONTEXT_STRUCTURE,
+    *CONTEXT_REORDERS,
+    *PACKAGE_MERGES,
+    *INSTRUCTION_MERGES,
+    *PACKAGE_FIXES,
+    *INSTRUCTION_FIXES,
+    *CONTEXT_FIXES,
+    *IMAGE_FIXES,
+    *USER_FIXES,
+    *PACKAGE_FINDINGS,
+    *INSTRUCTION_FINDINGS,
+)

@@ -49,20 +49,31 @@ class Edit:
         a_ins, b_ins = self.start == self.end, other.start == other.end
         if a_ins and b_ins:
             return self.start == other.start  # two insertions at one point
+        # An insertion touching a replaced range is ambiguous too (before or after
+        # the new text?); the later fix waits for the next pass.
         if a_ins:
-            return other.start < self.start < other.end
+            return other.start <= self.start <= other.end
         if b_ins:
-            return self.start < other.start < self.end
+            return self.start <= other.start <= self.end
         return self.start < other.end and other.start < self.end
 
 
 @dataclass(frozen=True, slots=True)
+class FileChange:
+    """New content for another file of the build context (e.g. ``.dockerignore``)."""
+
+    path: str  # relative to the build context, "/"-separated
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
 class Fix:
-    """Edits applied all together or not at all."""
+    """Edits (and other-file changes) applied all together or not at all."""
 
     edits: tuple[Edit, ...]
     safety: Safety
     message: str
+    files: tuple[FileChange, ...] = ()
 
     def overlaps(self, edits: Iterable[Edit]) -> bool:
         return any(a.overlaps(b) for a in self.edits for b in edits)
@@ -94,6 +105,10 @@ class Context:
     tree: Dockerfile
     settings: Settings
     path: str | None = None
+    # The build context (dockopt.rewriter.context.BuildContext), or None when unknown.
+    build: Any = None
+    # Context files changed by earlier passes: path -> content (not yet on disk).
+    overlay: dict[str, str] = field(default_factory=dict)
     _shell: dict[int, ShellScript | None] = field(default_factory=dict, repr=False)
     _style: Style | None = field(default=None, repr=False)
 
@@ -120,6 +135,15 @@ class Context:
                     script = parse_shell(src.text)
             self._shell[key] = script
         return self._shell[key]
+
+    def read_context_file(self, rel: str) -> str | None:
+        """A build-context file as fixed so far (overlay first), or None if absent."""
+        if rel in self.overlay:
+            return self.overlay[rel]
+        if self.build is None:
+            return None
+        text: str | None = self.build.read_text(rel)
+        return text
 
     def options(self, transform: Transform) -> dict[str, Any]:
         return self.settings.rule_options(transform.code, transform.name)

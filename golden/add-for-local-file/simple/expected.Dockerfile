@@ -1,0 +1,3 @@
+FROM alpine:3.20
+COPY requirements.txt /app/
+COPY src/ /app/src/

@@ -1,0 +1,6 @@
+FROM debian:12
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install --no-install-recommends -y \
+       curl \
+       git \
+    && rm -rf /var/lib/apt/lists/*

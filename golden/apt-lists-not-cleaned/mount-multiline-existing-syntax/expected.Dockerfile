@@ -1,0 +1,6 @@
+# syntax=docker/dockerfile:1.7
+FROM debian:12
+RUN --mount=type=cache,target=/var/cache/apt,sharing=locked --mount=type=cache,target=/var/lib/apt,sharing=locked --network=default rm -f /etc/apt/apt.conf.d/docker-clean; apt-get update \
+    && apt-get install -y \
+        curl
+RUN --mount=type=cache,target=/var/cache/apt,sharing=locked --mount=type=cache,target=/var/lib/apt,sharing=locked rm -f /etc/apt/apt.conf.d/docker-clean; set -eux; apt-get update; apt-get install -y git

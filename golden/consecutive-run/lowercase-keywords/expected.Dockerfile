@@ -1,0 +1,3 @@
+from debian:12
+run echo a && \
+    echo b

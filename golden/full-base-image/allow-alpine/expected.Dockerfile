@@ -1,0 +1,4 @@
+FROM node:20-alpine
+WORKDIR /app
+COPY index.js .
+CMD ["node", "index.js"]

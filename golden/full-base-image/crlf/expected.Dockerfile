@@ -1,0 +1,3 @@
+FROM ruby:3.3-slim
+COPY app.rb .
+CMD ["ruby", "app.rb"]

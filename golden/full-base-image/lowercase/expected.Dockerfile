@@ -1,0 +1,4 @@
+from node:lts-slim as web
+workdir /app
+copy . .
+cmd ["node", "index.js"]

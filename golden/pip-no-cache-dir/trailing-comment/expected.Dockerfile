@@ -1,0 +1,2 @@
+FROM python:3.12
+RUN pip install --no-cache-dir flask # web

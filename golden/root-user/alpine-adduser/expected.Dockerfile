@@ -1,0 +1,7 @@
+FROM alpine:3.19
+RUN addgroup -S -g 10001 app && adduser -S -D -H -u 10001 -G app app
+RUN apk add --no-cache ca-certificates
+WORKDIR /opt/app
+COPY --chown=app:app bin/server ./server
+USER app
+ENTRYPOINT ["./server"]

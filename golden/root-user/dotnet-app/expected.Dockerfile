@@ -1,0 +1,6 @@
+FROM mcr.microsoft.com/dotnet/aspnet:8.0
+WORKDIR /app
+COPY --chown=app:app --from=mcr.microsoft.com/dotnet/sdk:8.0 /usr/share/dotnet/LICENSE.txt ./
+COPY --chown=app:app publish/ .
+USER app
+ENTRYPOINT ["dotnet", "Api.dll"]

@@ -1,0 +1,12 @@
+FROM python:3.12-slim
+RUN groupadd --system --gid 10001 app && useradd --system --no-log-init --uid 10001 --gid app --home-dir /nonexistent --shell /usr/sbin/nologin app
+
+WORKDIR /srv/app
+COPY --chown=app:app requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY --chown=1000:1000 src/ ./src/
+COPY config.yml /etc/app/config.yml
+USER app
+ENV PYTHONUNBUFFERED=1
+EXPOSE 8000
+CMD ["gunicorn", "-b", "0.0.0.0:8000", "src.app:app"]

