@@ -590,3 +590,9 @@ def rule_command(code: str, output_format: str) -> None:
                         ensure_ascii=False))
     else:
         _write(sys.stdout, rule_text(cls))
+
+
+# `verify` lives in its own module (engines, builds); importing it costs only click.
+from dockopt.rewriter.verify_cli import verify  # noqa: E402
+
+main.add_command(verify)

@@ -8,7 +8,8 @@ changes nothing.  A fix skipped for overlapping is picked up by a later pass.
 
 Guarantees: ``fix`` never raises on input text; a transform that crashes is
 reported and skipped; output that BuildKit would reject where the input was fine
-reverts the whole file; not converging within ``max_passes`` is reported.
+reverts the whole file; not converging within ``max_passes`` is reported.  A
+file that BuildKit rejects is checked but never rewritten.
 """
 
 from __future__ import annotations
@@ -142,6 +143,10 @@ def fix(text: str, *, path: str | None = None, context: object | None = None,
             tree = parse(current)
         findings, pass_diags = _collect(tree, settings, path, active, build, overlay)
         diags += [d for d in pass_diags if d not in diags]
+        if baseline:
+            # BuildKit rejects this file: report, but rewrite nothing (a fix could
+            # only guess at what the broken part means).
+            break
         steps = _choose(findings, active, allowed)
         if not steps:
             converged = True
@@ -149,7 +154,7 @@ def fix(text: str, *, path: str | None = None, context: object | None = None,
         current, pass_changes = _apply(current, steps, shown, build, overlay, originals)
         changes += pass_changes
         recent.append({c.code for c in pass_changes})
-    if not converged:
+    if not converged and not baseline:
         codes = sorted(set().union(*recent[-3:]))
         diags.append(Diagnostic(NOT_CONVERGED, 1, 1,
                                 f"fixes did not converge after {passes} passes; "

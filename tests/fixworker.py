@@ -121,8 +121,9 @@ def scope_violation(scope: str, before: list[Cmd], after: list[Cmd]) -> str | No
         if scope == "run" and b[0] == a[0] == "RUN" and b[1:3] == a[1:3]:
             continue
         if scope == "form" and b[0] == a[0] and b[0] in ("CMD", "ENTRYPOINT") \
-                and not b[2] and a[2] and b[3] and list(a[3]) == b[3][0].split():
-            continue
+                and not b[2] and a[2] and b[3] and (list(a[3]) == b[3][0].split()
+                                                    or a[3][-1:] == b[3][:1]):
+            continue  # argv of plain words, or the explicit shell + the same command
         if scope == "keyword" and b[0] == "ADD" and a[0] == "COPY" and b[1:] == a[1:]:
             continue
         if scope == "keyword" and b[0] == "MAINTAINER" and a[0] == "LABEL" \

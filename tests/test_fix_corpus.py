@@ -8,6 +8,7 @@ and reproduce the outputs.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -27,7 +28,8 @@ def _outcomes(corpus_dir: Path, files: list[Path], cache: str) -> list[Outcome]:
     if cache not in _RESULTS:
         jobs = [(str(p), f"f{i}/{p.name}", cache) for i, p in enumerate(files)]
         workers = max(1, min(4, os.cpu_count() or 1))
-        with ProcessPoolExecutor(workers) as pool:
+        # spawn, not fork: forking after other tests started threads can deadlock.
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             _RESULTS[cache] = list(pool.map(run_one, jobs, chunksize=32))
     return _RESULTS[cache]
 

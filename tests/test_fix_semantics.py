@@ -3,6 +3,7 @@ only within the scope its transform declares (``Transform.semantic_scope``)."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -15,7 +16,8 @@ pytestmark = pytest.mark.corpus
 
 def test_safe_fixes_stay_in_scope(corpus_dockerfiles: list[Path]) -> None:
     workers = max(1, min(4, os.cpu_count() or 1))
-    with ProcessPoolExecutor(workers) as pool:
+    # spawn, not fork: forking after other tests started threads can deadlock.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         problems = [p for batch in pool.map(safe_semantics, map(str, corpus_dockerfiles),
                                             chunksize=32) for p in batch]
     assert not problems, "\n".join(problems[:40])

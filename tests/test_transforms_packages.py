@@ -142,9 +142,22 @@ def test_lists_cleanup_variants(rm: str) -> None:
     assert codes("DO204", text) == []
 
 
-def test_lists_not_removed_when_a_later_run_needs_them() -> None:
+def test_lists_removed_and_later_install_refreshes_them() -> None:
     text = ("FROM debian AS base\nRUN apt-get update && apt-get install -y curl\n"
             "FROM base\nRUN apt-get install -y git\n")
+    # Safe fixes alone must not remove lists a later RUN reads ...
+    settings = settings_from_dict({"select": ["DO204"]}, None)
+    assert fix(text, settings=settings).text == text
+    # ... the unsafe fix removes them and makes the later install refresh them.
+    assert run("DO204", text) == (
+        "FROM debian AS base\nRUN apt-get update && apt-get install -y curl "
+        "&& rm -rf /var/lib/apt/lists/*\nFROM base\nRUN apt-get update && apt-get install "
+        "-y git && rm -rf /var/lib/apt/lists/*\n")
+
+
+def test_lists_kept_when_the_later_install_cannot_take_a_prefix() -> None:
+    text = ("FROM debian AS base\nRUN apt-get update && apt-get install -y curl\n"
+            "FROM base\nRUN true || apt-get install -y git\n")
     assert run("DO204", text) == text
 
 

@@ -36,7 +36,7 @@ def test_user_created_before_copy_chown_and_user_before_cmd() -> None:
     assert lines[1].startswith("RUN groupadd --system --gid 10001 app && useradd --system "
                                "--no-log-init --uid 10001")
     assert "COPY --chown=app:app . ." in lines
-    assert lines.index("USER app") == lines.index("RUN pip install .") + 1
+    assert lines.index("USER 10001:10001") == lines.index("RUN pip install .") + 1
     assert lines[-1] == 'CMD ["app"]'
 
 
@@ -46,7 +46,7 @@ def test_existing_chown_kept_and_absolute_destination_untouched() -> None:
     assert "COPY --chown=1000:1000 a ./\n" in out
     assert "COPY b /etc/b\n" in out
     assert "COPY --chown=node:node c /app/c\n" in out
-    assert "useradd" not in out and "USER node\n" in out
+    assert "useradd" not in out and "USER 1000:1000\n" in out
 
 
 @pytest.mark.parametrize("text", [
@@ -84,8 +84,21 @@ def test_left_alone_with_a_reason(text: str, why: str) -> None:
 def test_user_from_earlier_useradd_is_reused() -> None:
     out = _fix("FROM debian:12\nRUN useradd -r -u 999 svc\nCOPY a /srv/a\nCMD [\"a\"]\n",
                RootUser())
-    assert out.endswith("COPY a /srv/a\nUSER svc\nCMD [\"a\"]\n")
+    assert out.endswith("COPY a /srv/a\nUSER 999\nCMD [\"a\"]\n")
     assert "groupadd" not in out
+
+
+def test_user_without_fixed_uid_is_display_only() -> None:
+    from dockopt.rewriter.config import Settings
+    from dockopt.rewriter.pipeline import fix
+
+    text = "FROM debian:12\nRUN useradd -r svc\nCOPY a /srv/a\nCMD [\"a\"]\n"
+    result = fix(text, settings=Settings(unsafe_fixes=True, select=("DO604",)))
+    assert result.text == text
+    [finding] = [f for f in result.findings if f.code == "DO604"]
+    assert finding.fix is not None and finding.fix.safety.label == "display-only"
+    assert "USER svc" in finding.fix.edits[-1].content or any(
+        "USER svc" in e.content for e in finding.fix.edits)
 
 
 def test_inherited_stage_user_counts() -> None:
@@ -97,7 +110,7 @@ def test_only_root_fix_once_with_instruction_order_kept() -> None:
     text = "FROM alpine:3.20\nRUN apk add --no-cache tini\nENTRYPOINT [\"tini\", \"--\"]\n"
     out = _fix(text, RootUser())
     assert out.count("USER ") == 1
-    assert out.index("USER app") < out.index("ENTRYPOINT")
+    assert out.index("USER 10001:10001") < out.index("ENTRYPOINT")
     assert "addgroup -S -g 10001 app && adduser -S -D -H -u 10001 -G app app" in out
 
 
@@ -142,3 +155,33 @@ def test_slim_native_hint_in_context(tmp_path: object) -> None:
     assert _fix(text, FullBaseImage(), context=root) == text
     (root / "requirements.txt").write_text("flask\nnumpy\n")
     assert _fix(text, FullBaseImage(), context=root) == text.replace("3.12", "3.12-slim", 1)
+
+
+def test_workdir_chown_only_when_the_directory_exists() -> None:
+    exists = "FROM debian:12\nWORKDIR /src\nRUN apt-get update\nCMD [\"x\"]\n"
+    out = _fix(exists, RootUser())
+    assert "RUN apt-get update\nRUN chown app:app /src\nUSER 10001:10001\nCMD" in out
+    # WORKDIR after the last RUN: the directory does not exist yet where USER goes.
+    later = "FROM debian:12\nRUN apt-get update\nWORKDIR /src\nCMD [\"x\"]\n"
+    out = _fix(later, RootUser())
+    assert "chown" not in out and "RUN apt-get update\nUSER 10001:10001\nWORKDIR /src\n" in out
+    out = _fix("FROM debian:12\nWORKDIR /root/x\nRUN true\n", RootUser())
+    assert "chown" not in out
+
+
+@pytest.mark.parametrize("cmd", [
+    "CMD /bin/su -l shiny -s /bin/sh -c /usr/local/bin/server",
+    "CMD su app -c server",
+    "ENTRYPOINT [\"su-exec\", \"app\", \"server\"]",
+    "CMD chroot --userspec=app / server",
+])
+def test_privilege_drop_in_command(cmd: str) -> None:
+    text = f"FROM debian:12\n{cmd}\n"
+    assert _fix(text, RootUser()) == text
+    assert "drops privileges" in _messages(text, RootUser())[0]
+
+
+def test_slim_skips_onbuild() -> None:
+    text = "FROM node:20\nONBUILD RUN npm install\n"
+    assert _fix(text, FullBaseImage()) == text
+    assert "ONBUILD" in _messages(text, FullBaseImage())[0]

@@ -65,11 +65,16 @@ INSTRUCTION_FINDINGS: tuple[type[Transform], ...] = (
 )
 
 # --- build-context aware (transforms/manifests.py, lockfiles.py, dockerignore.py) ---
+
 CONTEXT_STRUCTURE: tuple[type[Transform], ...] = ()  # stage split (issue 6)
-CONTEXT_REORDERS: tuple[type[Transform], ...] = ()  # manifests before install
+from dockopt.transforms.manifests import ManifestsAfterSource  # noqa: E402
+
+CONTEXT_REORDERS: tuple[type[Transform], ...] = (ManifestsAfterSource,)  # manifests first
 from dockopt.transforms.dockerignore import DockerignoreMissing  # noqa: E402
+from dockopt.transforms.lockfiles import LockfileIgnored  # noqa: E402
 
 CONTEXT_FIXES: tuple[type[Transform], ...] = (
+    LockfileIgnored,
     DockerignoreMissing,
 )  # lockfile installs, .dockerignore
 # --- base image and user (transforms/base_image.py, user.py): last, they see the result ---

@@ -272,6 +272,58 @@ def later_runs_need_lists(ctx: Context, run: RunShell) -> bool:
     return False
 
 
+def _refresh_later_installs(ctx: Context, run: RunShell) -> list[Edit] | None:
+    """Edits putting `apt-get update && ` before each later apt command that reads the
+    lists without refreshing them (this stage and stages built on it).
+
+    None when one of them cannot take the prefix without changing what runs: it is
+    not editable, or the command is joined by `||`/`|` (`a || update && install`
+    would group differently), or it runs under a wrapper other than plain `sudo`.
+    """
+    stage = stage_of(ctx, run.ins)
+    if stage is None:
+        return None
+    edits: list[Edit] = []
+    for st in descendants(ctx, stage):
+        editable = {r.ins.start: r for r in shellfix.shell_runs(ctx, st)}
+        for ins in st.body:
+            if ins.start <= run.ins.start or ins.keyword != "RUN":
+                continue
+            calls = apt_calls_of(ctx, ins)
+            if ins.heredoc_docs or ins.is_json:
+                if re.search(r"\bapt(-get)?\b", ins.text):
+                    return None
+                continue
+            later = editable.get(ins.start)
+            if later is None:
+                if calls:
+                    return None
+                continue
+            for call in apt_calls(later):
+                if call.action == "update":
+                    break
+                if call.action not in APT_NEEDS_LISTS:
+                    continue
+                prefix = wrapper_prefix(call.cmd)
+                step = next((x for x in later.script.top_level if x.command is call.cmd), None)
+                if prefix is None or step is None or step.operator_before not in (
+                        None, "&&", ";", "\n"):
+                    return None
+                edits.append(shellfix.insert_at(later, call.cmd.start,
+                                                f"{prefix}apt-get update && ",
+                                                before_seam=False))
+                break
+    return edits or None
+
+
+def apt_calls_of(ctx: Context, ins: Instruction) -> list[AptCall]:
+    src = ins.shell_source()
+    script = ctx.shell(ins)
+    if src is None or script is None:
+        return []
+    return apt_calls(RunShell(ins, src, script))
+
+
 def _earlier_disables_recommends(ctx: Context, ins: Instruction) -> bool:
     """An earlier RUN writes ``APT::Install-Recommends "false"`` (or "0") into apt.conf."""
     pattern = re.compile(r"APT::Install-Recommends[\\\s\"'=]+(false|0|no)\b", re.IGNORECASE)
@@ -337,12 +389,45 @@ class AptInstallRecommends(Transform):
                     continue
                 if _earlier_disables_recommends(ctx, run.ins):
                     continue
-                fix = Fix((_insert_after(run, call.sub, " --no-install-recommends"),),
-                          Safety.UNSAFE, "Added --no-install-recommends: apt installs only "
-                          "the packages named and their hard dependencies")
+                edits = [_insert_after(run, call.sub, " --no-install-recommends")]
+                message = ("Added --no-install-recommends: apt installs only the packages "
+                           "named and their hard dependencies")
+                needs = _needs_ca_certificates(ctx, run, cmd, call.sub)
+                if needs is not None:
+                    edits.append(_insert_after(run, needs[1], " ca-certificates"))
+                    message += (f"; added ca-certificates, which {needs[0]} only recommends: "
+                                "without it HTTPS downloads fail")
+                fix = Fix(tuple(edits), Safety.UNSAFE, message)
                 yield self.finding(ctx, run.ins, f"`{cmd.resolved_name} install` without "
                                    "`--no-install-recommends` also installs recommended "
                                    "packages", fix=fix, span=word_span(call.sub, run))
+
+
+# Packages whose TLS use depends on ca-certificates, which they only *recommend*:
+# with --no-install-recommends, `curl https://...` then fails certificate checks.
+_RECOMMENDS_CA = frozenset({"curl", "wget", "git", "gnupg", "gnupg2", "dirmngr",
+                            "openssh-client", "python3-pip", "python3-requests", "httpie",
+                            "aria2", "lftp", "subversion", "mercurial"})
+
+
+def _needs_ca_certificates(ctx: Context, run: RunShell, cmd: SimpleCommand,
+                           sub: Word) -> tuple[str, Word] | None:
+    """(the package that wants it, the last package word) if ca-certificates must be
+    added to keep HTTPS working, else None."""
+    packages = shellfix.operands(cmd, sub, APT_VALUE)
+    names = [(w.value or "").split("=", 1)[0] for w in packages]
+    wanting = next((n for n in names if n in _RECOMMENDS_CA), None)
+    if wanting is None or not packages or "ca-certificates" in names:
+        return None
+    if any(w.value is None for w in packages):
+        return None  # a variable may already name it
+    # Installed earlier in the file (same stage or a parent)? Then nothing to add.
+    for other in ctx.tree.instructions:
+        if other.start >= run.ins.start:
+            break
+        if other.keyword == "RUN" and "ca-certificates" in other.original:
+            return None
+    return wanting, packages[-1]
 
 
 def _assumes_yes(run: RunShell, cmd: SimpleCommand) -> bool:
@@ -604,9 +689,12 @@ class AptListsNotCleaned(Transform):
     ```
 
     ## Fix safety
-    The cleanup is safe, and is offered only when no later RUN of the stage (or of a
-    stage built on it) installs without its own `apt-get update`, when the RUN ends in
-    no comment or `;`/`&`, and when apt runs as root (or through plain `sudo`, which
+    The cleanup is safe when no later RUN of the stage (or of a stage built on it)
+    installs without its own `apt-get update`. When one does, the fix also puts
+    `apt-get update && ` before that install (which would otherwise fail with "Unable
+    to locate package"); that fix is unsafe, since the later install then reads fresh
+    lists and may get newer versions. Either way the RUN must end in
+    no comment or `;`/`&`, and apt must run as root (or through plain `sudo`, which
     the cleanup then uses too). Mounts are unsafe: they need BuildKit. No cleanup is
     added on a mounted path, and no mount next to a cleanup.
 
@@ -644,13 +732,22 @@ class AptListsNotCleaned(Transform):
         prefix = wrapper_prefix(update)
         if prefix is None or (prefix == "" and not runs_as_root(ctx, run.ins)):
             return None
-        if mount_overlaps(run.ins, APT_LISTS) or later_runs_need_lists(ctx, run):
+        if mount_overlaps(run.ins, APT_LISTS):
             return None
         edit = shellfix.append_commands(ctx, run, [f"{prefix}rm -rf /var/lib/apt/lists/*"])
         if edit is None:
             return None
-        return Fix((edit,), Safety.SAFE, "Removed the apt lists at the end of the RUN that "
-                   "downloads them, so they never reach a layer")
+        if not later_runs_need_lists(ctx, run):
+            return Fix((edit,), Safety.SAFE, "Removed the apt lists at the end of the RUN "
+                       "that downloads them, so they never reach a layer")
+        refresh = _refresh_later_installs(ctx, run)
+        if refresh is None:
+            return None
+        return Fix((edit, *refresh), Safety.UNSAFE,
+                   "Removed the apt lists at the end of the RUN that downloads them, and "
+                   f"added `apt-get update` before {len(refresh)} later install(s) that "
+                   "relied on those lists. Unsafe: the later installs now read fresh lists, "
+                   "so they may get newer package versions")
 
     def _mount_fix(self, ctx: Context, run: RunShell, update: SimpleCommand) -> Fix | None:
         if apt_mount_blocker(ctx, run, update) is not None:

@@ -87,6 +87,7 @@ class FullBaseImage(Transform):
         dependencies (musl breaks glibc wheels and native modules).
 
         It reports, without a fix, a final stage that:
+        - has ONBUILD triggers (they run in images built from this one);
         - pins the image by digest (the slim tag has a different digest: change
           tag and digest together by hand);
         - installs a build toolchain (build-essential, gcc, make, any `*-dev`...);
@@ -168,6 +169,9 @@ class FullBaseImage(Transform):
             tools.update(_NODE_ONLY_TOOLS)
         if facts.kind == "os":
             tools = {}  # debian vs debian-slim: the same programs, minus docs/locales
+        if any(ins.keyword == "ONBUILD" for ins in final.body):
+            return ("it has ONBUILD triggers, which run (and may compile) in every image "
+                    "built from it")
         installed: set[str] = set()
         runs = {r.ins.start: r for r in shell_runs(ctx, final)}
         for ins in final.body:

@@ -14,7 +14,7 @@ from typing import Literal
 
 from dockopt.rewriter.syntax import Dockerfile, Instruction, Stage
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
-from dockopt.transforms.shellfix import posix_shell, windows_file
+from dockopt.transforms.shellfix import current_shell, posix_shell, windows_file
 
 # --------------------------------------------------------------------------- helpers
 
@@ -143,7 +143,10 @@ class ShellFormCmd(Transform):
         DL3025). When the command uses no shell syntax at all (only plain words:
         no variables, quotes, globs, `~`, redirections, operators, comments or
         escapes), rewrites it as a JSON array: `CMD nginx -g daemon` becomes
-        `CMD ["nginx", "-g", "daemon"]`.
+        `CMD ["nginx", "-g", "daemon"]`. When it does use shell syntax, writes the
+        shell out: `CMD node app.js > /log` becomes
+        `CMD ["/bin/sh", "-c", "node app.js > /log"]` (the stage's SHELL if set),
+        which is exactly what BuildKit stores for the shell form.
 
     Why:
         In shell form the container runs `/bin/sh -c "..."`: the shell is PID 1,
@@ -169,8 +172,9 @@ class ShellFormCmd(Transform):
         then sees `gunicorn ...` instead of `/bin/sh -c "gunicorn ..."`.
         For ENTRYPOINT the fix is always unsafe: an exec-form ENTRYPOINT receives the
         CMD and `docker run` arguments, which the shell form ignored.
-        No fix under a non-POSIX SHELL, in Windows files, or when the first word is
-        a shell built-in (`exec`, `cd`, ...).
+        The explicit-shell form is always safe: the image config does not change.
+        No fix under a non-POSIX SHELL, in Windows files, or when a comment line
+        sits inside the instruction (it would be lost).
 
     References:
         hadolint DL3025;
@@ -201,11 +205,13 @@ class ShellFormCmd(Transform):
              entrypoint: EntryPoint) -> Fix | None:
         if windows_file(ctx) or not posix_shell(ctx, ins):
             return None
-        words = exec_form_words(command)
         span = args_range(ins)
-        if words is None or span is None:
+        if span is None:
             return None
-        new = "[" + ", ".join(json.dumps(w) for w in words) + "]"
+        words = exec_form_words(command)
+        if words is None:
+            return self._explicit_shell(ctx, ins, command, span)
+        new = "[" + ", ".join(json.dumps(w, ensure_ascii=False) for w in words) + "]"
         edit = Edit(span[0], span[1], new)
         if ins.keyword == "ENTRYPOINT":
             return Fix((edit,), Safety.UNSAFE,
@@ -221,6 +227,24 @@ class ShellFormCmd(Transform):
                    "CMD now runs the program directly; an ENTRYPOINT (here or in the "
                    "base image) receives these words as its arguments instead of "
                    "`/bin/sh -c ...`.")
+
+    @staticmethod
+    def _explicit_shell(ctx: Context, ins: Instruction, command: str,
+                        span: tuple[int, int]) -> Fix | None:
+        """Shell syntax: write the shell BuildKit would use as an explicit JSON array.
+
+        BuildKit turns a shell-form ``CMD x`` into ``["/bin/sh", "-c", "x"]`` (or the
+        stage's SHELL plus ``x``), so the image config is byte-for-byte the same.
+        """
+        if any(c in command for c in "\r\n") or "\x00" in command:
+            return None
+        shell = current_shell(ctx, ins)
+        new = "[" + ", ".join(json.dumps(w, ensure_ascii=False)
+                              for w in (*shell, command)) + "]"
+        return Fix((Edit(span[0], span[1], new),), Safety.SAFE,
+                   f"{ins.keyword} uses shell syntax, so it keeps its shell, now written "
+                   f"out: the image config is identical ({json.dumps(list(shell))} + the "
+                   "command). For signals to reach the program, start it with `exec`.")
 
 
 # --------------------------------------------------------------------------- DL3020

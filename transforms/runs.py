@@ -363,6 +363,9 @@ class CdInsteadOfWorkdir(Transform):
         prev = workdir_before(ctx.tree, stage, ins, by_name, finals)
         if prev is None and _cwd_used_after(stage, ins):
             return None
+        if prev is not None and posixpath.normpath(prev) == posixpath.normpath(target):
+            return Fix((Edit(cut_start, cut_end, ""),), Safety.SAFE,
+                       f"Removed `cd {target}`: the working directory already is {target}.")
         kw = _keyword_like(ctx, ins, "WORKDIR")
         lead = text[ins.start:ins.start + len(ins.text) - len(ins.text.lstrip(" \t"))]
         eol = ctx.style.newline

@@ -8,6 +8,7 @@ and the user's ``&& \\`` layout, indentation and comments survive.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -49,8 +50,8 @@ def shell_runs(ctx: Context, stage: Stage | None = None) -> Iterator[RunShell]:
         yield RunShell(ins, src, script)
 
 
-def posix_shell(ctx: Context, ins: Instruction) -> bool:
-    """Whether RUN ``ins`` runs under a POSIX shell (no SHELL switching to another)."""
+def current_shell(ctx: Context, ins: Instruction) -> tuple[str, ...]:
+    """The SHELL in effect for ``ins`` (BuildKit's default: ``/bin/sh -c``)."""
     shell: tuple[str, ...] = ("/bin/sh", "-c")
     for other in ctx.tree.instructions:
         if other.start >= ins.start:
@@ -59,6 +60,12 @@ def posix_shell(ctx: Context, ins: Instruction) -> bool:
             shell = ("/bin/sh", "-c")
         elif other.keyword == "SHELL" and other.is_json and other.value:
             shell = other.value
+    return shell
+
+
+def posix_shell(ctx: Context, ins: Instruction) -> bool:
+    """Whether RUN ``ins`` runs under a POSIX shell (no SHELL switching to another)."""
+    shell = current_shell(ctx, ins)
     name = shell[0].replace("\\", "/").rsplit("/", 1)[-1].lower()
     return name in ("sh", "bash", "dash", "ash", "zsh", "ksh", "busybox")
 
@@ -94,9 +101,14 @@ def replace_span(run: RunShell, start: int, end: int, text: str) -> Edit | None:
 
 
 def line_layout(ctx: Context, ins: Instruction) -> tuple[str, str]:
-    """(indent, and_position) used by this RUN's continuation lines, else the file's."""
+    """(indent, and_position) used by this RUN's continuation lines, else the file's.
+
+    The indent is the most common one among lines that start a command (``&& x``
+    lines in leading style), so a deeper-indented package list does not set it.
+    """
     style = ctx.style
-    indent = None
+    indents: Counter[str] = Counter()
+    chain_indents: Counter[str] = Counter()
     leading = trailing = 0
     segs = ins.segments
     text = ctx.tree.text
@@ -106,17 +118,19 @@ def line_layout(ctx: Context, ins: Instruction) -> tuple[str, str]:
             body = line.lstrip(" \t")
             if body:
                 indent = line[: len(line) - len(body)]
+                indents[indent] += 1
                 if body.startswith(("&&", "||")):
                     leading += 1
+                    chain_indents[indent] += 1
         if seg.kind == "escape":
             before = text[max(ins.start, seg.start - 6):seg.start].rstrip(" \t")
             if before.endswith(("&&", "||", ";", "|")):
                 trailing += 1
-    if indent is None or indent == "":
-        indent = style.indent
-    if leading or trailing:
-        return indent, "leading" if leading > trailing else "trailing"
-    return indent, style.and_position
+    position = ("leading" if leading > trailing else "trailing") if leading or trailing \
+        else style.and_position
+    pool = chain_indents if position == "leading" and chain_indents else indents
+    indent = pool.most_common(1)[0][0] if pool else ""
+    return indent or style.indent, position
 
 
 def multiline(ins: Instruction) -> bool:

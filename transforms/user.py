@@ -18,7 +18,7 @@ APP = "app"
 # Programs that start as root and switch users themselves: adding USER breaks them.
 _DROP_TOOLS = re.compile(
     r"(?<![\w.-])(gosu|su-exec|setpriv|runuser|s6-setuidgid|setuidgid|chpst\s+-u|"
-    r"chroot\s+--userspec|su\s+(?:-\S*\s+)*-c|su\s+\S+\s+-c)(?![\w.-])")
+    r"chroot\s+--userspec|su\s[^;&|]*?-c)(?![\w.-])")
 # Ways a command line names a port to listen on: `--port 80`, `-p=80`, `:80`.
 _PORT_ARG = re.compile(
     r"(?:(?<![\w-])(?:--?(?:port|p|listen|bind|b|http-port|server\.port))[= ](?:\S*:)?"
@@ -37,6 +37,9 @@ class _Plan:
     uid: str | None  # None: not known (a user the Dockerfile itself made)
     create: str | None  # the shell command creating the user, if needed
     why: str  # how the user comes to exist
+    # USER would have to name a user whose uid is not fixed: shown, never applied
+    # (a non-numeric USER cannot be checked by the runtime; hadolint DL3066).
+    display_only: bool = False
 
 
 class RootUser(Transform):
@@ -59,12 +62,18 @@ class RootUser(Transform):
         - `scratch`: `USER 10001:10001` (numeric ids need no /etc/passwd);
         - a non-root user the stage already switched to earlier is reused.
 
+        USER is written as numeric `uid:gid` whenever the ids are known (`USER
+        1000:1000` for node's `node` user): a runtime such as Kubernetes with
+        `runAsNonRoot` can only check a numeric user (hadolint DL3066).
+
         The application files go to that user: every COPY/ADD of the final stage
         whose destination is relative or under the WORKDIR gets `--chown=user:group`
         right after the keyword (an existing `--chown` is kept). When there is a
         WORKDIR but nothing is copied into it, `RUN chown user:group <workdir>` (the
         directory only, not recursive) lets the app create files there; only on
-        bases with a shell, and never for system directories such as `/usr/src`.
+        bases with a shell, only when that WORKDIR comes before the new USER (so the
+        directory exists), and never for system directories such as `/usr/src` or
+        anything under `/root`.
         `USER` goes right after the last RUN/COPY/ADD of the final stage (they may
         need root), so it comes before CMD/ENTRYPOINT; a trailing `USER root` is
         rewritten in place.
@@ -98,7 +107,7 @@ class RootUser(Transform):
         WORKDIR /app
         COPY --chown=node:node . .
         RUN npm ci --omit=dev
-        USER node
+        USER 1000:1000
         CMD ["node", "server.js"]
         ```
 
@@ -215,18 +224,25 @@ class RootUser(Transform):
     def _plan(self, ctx: Context, base: StageBase, earlier: str | None) -> _Plan | str:
         facts = base.facts
         assert facts is not None
+        if earlier is not None and earlier == facts.user and facts.uid is not None:
+            return _Plan(f"{facts.uid}:{facts.uid}", None, str(facts.uid), None,
+                         f"the stage already switches to {earlier} (uid {facts.uid}) "
+                         "earlier, so that user exists")
         if earlier is not None:
             return _Plan(earlier, None, None, None,
                          f"the stage already switches to {earlier} earlier, so that user "
-                         "exists")
+                         "exists", display_only=not _numeric_user(earlier))
         created = _created_user(base.chain)
         if created is not None:
-            return _Plan(created, None, None, None,
-                         f"a RUN in this Dockerfile creates {created}")
+            name, uid = created
+            return _Plan(uid or name, None, uid, None,
+                         f"a RUN in this Dockerfile creates {name}"
+                         + (f" with uid {uid}" if uid else ""), display_only=uid is None)
         family: Family = facts.family
         if facts.user is not None and facts.uid is not None:
             what = f"{facts.repository} ships the user {facts.user} (uid {facts.uid})"
-            return _Plan(facts.user, f"{facts.user}:{facts.user}", str(facts.uid), None, what)
+            return _Plan(f"{facts.uid}:{facts.uid}", f"{facts.user}:{facts.user}",
+                         str(facts.uid), None, what)
         if family == "scratch":
             ids = f"{UID}:{UID}"
             return _Plan(ids, ids, str(UID), None,
@@ -235,12 +251,13 @@ class RootUser(Transform):
             cmd = (f"groupadd --system --gid {UID} {APP} && useradd --system --no-log-init "
                    f"--uid {UID} --gid {APP} --home-dir /nonexistent --shell /usr/sbin/nologin "
                    f"{APP}")
-            return _Plan(APP, f"{APP}:{APP}", str(UID), cmd,
-                         f"it is created with groupadd/useradd ({family} base)")
+            return _Plan(f"{UID}:{UID}", f"{APP}:{APP}", str(UID), cmd,
+                         f"the user {APP} is created with groupadd/useradd ({family} base)")
         if family in ("alpine", "busybox"):
             cmd = f"addgroup -S -g {UID} {APP} && adduser -S -D -H -u {UID} -G {APP} {APP}"
-            return _Plan(APP, f"{APP}:{APP}", str(UID), cmd,
-                         f"it is created with BusyBox addgroup/adduser ({family} base)")
+            return _Plan(f"{UID}:{UID}", f"{APP}:{APP}", str(UID), cmd,
+                         f"the user {APP} is created with BusyBox addgroup/adduser "
+                         f"({family} base)")
         return f"the {family} base ships no non-root user and has no shell to create one"
 
     # -- the edits ----------------------------------------------------------------
@@ -265,11 +282,13 @@ class RootUser(Transform):
             line_after(frm, f"{style.keyword('RUN')} {plan.create}")
         chowned = 0
         workdir: str | None = None
+        workdir_ins: Instruction | None = None
         copied_into_workdir = False
         for ins in final.body:
             if ins.passthrough:
                 continue
             if ins.keyword == "WORKDIR" and ins.value:
+                workdir_ins = ins
                 value = ins.value[0]
                 if value.startswith("/"):
                     workdir = posixpath.normpath(value)
@@ -304,8 +323,12 @@ class RootUser(Transform):
             if ins.keyword == "USER":
                 last_user = ins
         chown_dir = None
+        # chown the WORKDIR only once it exists (its WORKDIR comes before the new USER),
+        # and never a system directory or anything under /root (mode 0700 there).
         if (plan.owner is not None and not copied_into_workdir and workdir is not None
+                and workdir_ins is not None and workdir_ins.start < anchor.start
                 and _PLAIN_PATH.fullmatch(workdir) and workdir not in _SYSTEM_DIRS
+                and not workdir.startswith("/root/")
                 and (plan.create is not None or _has_shell(ctx, final))):
             chown_dir = workdir
         lines: list[str] = []
@@ -319,8 +342,11 @@ class RootUser(Transform):
             lines.append(f"{style.keyword('USER')} {plan.user}")
             line_after(anchor, nl.join(lines))
         edits += [Edit(at, at, text) for at, text in inserts.items()]
-        uid = f" (uid {plan.uid})" if plan.uid is not None and plan.uid != plan.user else ""
-        parts = [f"The image now runs as {plan.user}{uid}, not root: {plan.why}."]
+        numeric = plan.user.split(":")[0].isdigit()
+        parts = [f"The image now runs as {plan.user}, not root: {plan.why}."]
+        if numeric:
+            parts.append("USER is numeric so that the runtime (e.g. Kubernetes "
+                         "runAsNonRoot) can check it without the image's /etc/passwd.")
         if plan.create is not None:
             parts.append("The user is created right after FROM, so COPY --chown can name it.")
         if chowned:
@@ -332,6 +358,11 @@ class RootUser(Transform):
                          f"{plan.owner}.")
         parts.append("USER comes after the last step that may need root. Unsafe: anything "
                      "the app writes outside its own files now needs permissions.")
+        if plan.display_only:
+            parts.append(f"Shown only: {plan.user} has no fixed uid, and a USER by name "
+                         "cannot be checked by the runtime; give the user a fixed uid "
+                         "(useradd --uid N) so that USER N can be applied.")
+            return Fix(tuple(edits), Safety.DISPLAY_ONLY, " ".join(parts))
         return Fix(tuple(edits), Safety.UNSAFE, " ".join(parts))
 
 
@@ -382,8 +413,16 @@ def _env_pairs(ins: Instruction) -> list[tuple[str, str]]:
     return [(v[i], v[i + 1]) for i in range(0, len(v) - 1, 2)]
 
 
-def _created_user(chain: tuple[Stage, ...]) -> str | None:
-    """The name a `useradd`/`adduser` in the chain creates (last plain word)."""
+def _numeric_user(user: str) -> bool:
+    return user.split(":", 1)[0].isdigit()
+
+
+_UID_OPTION = re.compile(r"(?:^|\s)(?:-u\s*|--uid[=\s]\s*)(\d+)(?=\s|$)")
+
+
+def _created_user(chain: tuple[Stage, ...]) -> tuple[str, str | None] | None:
+    """The name a `useradd`/`adduser` in the chain creates (last plain word), and its
+    uid when the command fixes one (`-u N`, `--uid N`)."""
     for stage in chain:
         for ins in stage.body:
             if ins.keyword != "RUN":
@@ -393,7 +432,8 @@ def _created_user(chain: tuple[Stage, ...]) -> str | None:
                 continue
             words = [w for w in m.group(1).split() if w != "\\"]
             if words and re.fullmatch(r"[a-z_][a-z0-9_-]*", words[-1]):
-                return words[-1]
+                uid = _UID_OPTION.search(m.group(1))
+                return words[-1], uid.group(1) if uid else None
     return None
 
 

@@ -1,3 +1,3 @@
 FROM debian:12
 RUN apt-get update \
- && apt-get install --no-install-recommends -y curl
+ && apt-get install --no-install-recommends -y curl ca-certificates

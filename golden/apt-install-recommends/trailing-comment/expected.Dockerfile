@@ -1,2 +1,2 @@
 FROM debian:12
-RUN apt-get install --no-install-recommends -y curl # the comment stays last
+RUN apt-get install --no-install-recommends -y curl ca-certificates # the comment stays last

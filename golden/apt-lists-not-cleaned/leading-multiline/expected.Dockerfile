@@ -3,4 +3,4 @@ RUN apt-get update \
     && apt-get install -y \
         curl \
         git \
-        && rm -rf /var/lib/apt/lists/*
+    && rm -rf /var/lib/apt/lists/*

@@ -3,5 +3,5 @@ RUN addgroup -S -g 10001 app && adduser -S -D -H -u 10001 -G app app
 RUN apk add --no-cache ca-certificates
 WORKDIR /opt/app
 COPY --chown=app:app bin/server ./server
-USER app
+USER 10001:10001
 ENTRYPOINT ["./server"]

@@ -3,5 +3,5 @@ RUN groupadd --system --gid 10001 app && useradd --system --no-log-init --uid 10
 WORKDIR /app
 COPY --chown=app:app . .
 RUN pip install --no-cache-dir -r requirements.txt
-USER app
+USER 10001:10001
 CMD ["python", "app.py"]

@@ -3,5 +3,5 @@ run groupadd --system --gid 10001 app && useradd --system --no-log-init --uid 10
 run apt-get update && apt-get install -y --no-install-recommends python3 && rm -rf /var/lib/apt/lists/*
 workdir /app
 copy --chown=app:app app.py .
-user app
+user 10001:10001
 cmd ["python3", "app.py"]

@@ -8,5 +8,5 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --chown=node:node --from=build /src/dist ./dist
 COPY --chown=node:node --from=build /src/node_modules ./node_modules
-USER node
+USER 1000:1000
 CMD ["node", "dist/main.js"]

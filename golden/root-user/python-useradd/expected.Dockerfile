@@ -6,7 +6,7 @@ COPY --chown=app:app requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY --chown=1000:1000 src/ ./src/
 COPY config.yml /etc/app/config.yml
-USER app
+USER 10001:10001
 ENV PYTHONUNBUFFERED=1
 EXPOSE 8000
 CMD ["gunicorn", "-b", "0.0.0.0:8000", "src.app:app"]

@@ -3,5 +3,5 @@ WORKDIR /app
 COPY . .
 USER node
 RUN npm ci
-USER node
+USER 1000:1000
 CMD ["node", "index.js"]

@@ -2,4 +2,4 @@ FROM centos:7
 RUN yum -y update \
     && yum -y install \
         httpd \
-        && yum clean all
+    && yum clean all

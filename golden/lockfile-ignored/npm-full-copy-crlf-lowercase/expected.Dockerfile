@@ -1,0 +1,4 @@
+from node:18
+workdir /app
+copy . .
+run npm ci && npm run build

@@ -1,0 +1,4 @@
+FROM node:14
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --production

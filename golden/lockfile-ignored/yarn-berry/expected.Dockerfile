@@ -1,0 +1,6 @@
+FROM node:20
+WORKDIR /app
+COPY package.json yarn.lock .yarnrc.yml ./
+COPY .yarn/releases ./.yarn/releases
+RUN yarn --immutable
+COPY . .

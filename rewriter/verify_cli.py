@@ -1,0 +1,132 @@
+"""`dockopt verify`: build the original and the rewritten Dockerfile and compare them.
+
+Registered on the main group by ``rewriter/cli.py`` (``main.add_command(verify)``).
+Kept in its own module so the CLI's start-up imports nothing of it until the
+command runs.
+
+Exit codes: 0 = the rewrite verifies (or there is nothing to rewrite); 1 = a
+regression (the original builds but the rewrite does not, the smoke test fails only
+after the rewrite, or the image got bigger); 2 = verification impossible (usage or
+config error, no usable engine, a base image unavailable, the original does not
+build).
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+
+def _split(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(c.strip() for v in values for c in v.split(",") if c.strip())
+
+
+def _err(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+@click.command("verify")
+@click.argument("path", required=False, default=".",
+                type=click.Path(exists=True, path_type=Path))
+@click.option("--context", "context", metavar="DIR",
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The build context (default: the Dockerfile's folder).")
+@click.option("--engine", type=click.Choice(["auto", "docker", "podman", "buildah"]),
+              default="auto", show_default=True,
+              help="Container engine; auto takes docker, then podman, then buildah.")
+@click.option("--smoke", metavar="CMD",
+              help="Smoke command run in each image (split like a shell would; wrap in "
+                   "`sh -c '...'` for shell syntax). Default: the image's ENTRYPOINT/CMD, "
+                   "passing if it exits 0 or is still running at the smoke timeout.")
+@click.option("--smoke-timeout", type=float, default=30.0, show_default=True,
+              metavar="S", help="Seconds the smoke command may run.")
+@click.option("--timeout", "build_timeout", type=float, default=1800.0, show_default=True,
+              metavar="S", help="Seconds one build may take.")
+@click.option("--touch", metavar="FILE",
+              help="The context file changed before the rebuild (default: picked: a "
+                   "source file a COPY includes, not a dependency manifest).")
+@click.option("--no-rebuild", is_flag=True, help="Skip the rebuild measurement.")
+@click.option("--rebuild-runs", type=click.IntRange(1, 20), default=1, show_default=True,
+              metavar="N", help="Measure the rebuild N times; report the median.")
+@click.option("--unsafe-fixes/--no-unsafe-fixes", "unsafe_fixes", default=None,
+              help="Also apply fixes that may change what the image does or contains.")
+@click.option("--select", multiple=True, metavar="CODES", help="Only these rules.")
+@click.option("--ignore", multiple=True, metavar="CODES", help="Skip these rules.")
+@click.option("--config", "config", metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Use this config file instead of searching for one.")
+@click.option("--isolated", is_flag=True, help="Ignore all config files.")
+@click.option("--keep-images", is_flag=True,
+              help="Keep the built images (default: remove them and their build cache).")
+@click.option("--output-format", "output_format", type=click.Choice(["text", "json"]),
+              default="text", show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
+def verify(path: Path, context: Path | None, engine: str, smoke: str | None,
+           smoke_timeout: float, build_timeout: float, touch: str | None, no_rebuild: bool,
+           rebuild_runs: int,
+           unsafe_fixes: bool | None, select: tuple[str, ...], ignore: tuple[str, ...],
+           config: Path | None, isolated: bool, keep_images: bool, output_format: str,
+           quiet: bool) -> None:
+    """Fix PATH in memory, build the original and the rewrite, and compare them.
+
+    PATH is a Dockerfile or a folder holding one (default: the current folder).
+    Reports, for both: build success (with the log tail on failure), cold build
+    time, rebuild time after a source-only change, image size, layers, final user
+    and the smoke test. Nothing in the user's folder is written.
+    """
+    from dockopt.rewriter.config import ConfigError, settings_for
+    from dockopt.rewriter.verify import (
+        EngineError,
+        Options,
+        format_json,
+        format_text,
+        make_engine,
+    )
+    from dockopt.rewriter.verify import verify as run_verify
+
+    dockerfile = _find_dockerfile(path)
+    try:
+        settings = settings_for(dockerfile, config=config, isolated=isolated)
+    except ConfigError as exc:
+        _err(str(exc))
+        sys.exit(2)
+    if _split(select):
+        settings = replace(settings, select=_split(select))
+    if _split(ignore):
+        settings = replace(settings, ignore=settings.ignore + _split(ignore))
+    if unsafe_fixes is not None:
+        settings = replace(settings, unsafe_fixes=unsafe_fixes)
+    try:
+        smoke_argv = shlex.split(smoke) if smoke else None
+    except ValueError as exc:
+        _err(f"dockopt: error: --smoke: {exc}")
+        sys.exit(2)
+    try:
+        eng = make_engine(engine, build_timeout)
+    except EngineError as exc:
+        _err(f"dockopt: error: {exc}")
+        sys.exit(2)
+    options = Options(smoke=smoke_argv, smoke_timeout=smoke_timeout, rebuild=not no_rebuild,
+                      rebuild_runs=rebuild_runs, touch=touch, keep_images=keep_images,
+                      log=None if quiet else (lambda m: _err(f"dockopt verify: {m}")))
+    report = run_verify(dockerfile, context=context, settings=settings, engine=eng,
+                        options=options)
+    out = format_json(report) if output_format == "json" else format_text(report)
+    sys.stdout.write(out)
+    sys.stdout.flush()
+    sys.exit(report.exit_code)
+
+
+def _find_dockerfile(path: Path) -> Path:
+    if path.is_file():
+        return path
+    for name in ("Dockerfile", "Containerfile", "dockerfile"):
+        if (path / name).is_file():
+            return path / name
+    _err(f"dockopt: error: {path}: no Dockerfile or Containerfile in this folder")
+    sys.exit(2)

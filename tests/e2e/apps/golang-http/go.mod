@@ -1,0 +1,3 @@
+module example.com/golang-http
+
+go 1.19

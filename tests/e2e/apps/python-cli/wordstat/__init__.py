@@ -1,0 +1,3 @@
+"""wordstat: count words, lines and characters."""
+
+__version__ = "1.2.0"
