@@ -450,7 +450,8 @@ def fix(paths: tuple[str, ...], show_diff: bool, context: Path | None, show_fixe
             failed = True
             continue
         path_arg = item.shown if item.shown != "-" else None
-        result = run_fix(text, path=path_arg, context=context, settings=item.settings)
+        result = run_fix(text, path=path_arg, context=_context_for(item, context),
+                         settings=item.settings)
         diff = result.diff()
         any_diff = any_diff or bool(diff)
         if show_diff:
@@ -458,9 +459,12 @@ def fix(paths: tuple[str, ...], show_diff: bool, context: Path | None, show_fixe
                 _write(sys.stdout, colorize_diff(diff, out_color))
         elif item.source == "-":
             _write(sys.stdout, result.text)
-        elif result.changed:
+        elif result.changed or result.extra_files:
             try:
-                atomic_write(item.source, result.text.encode("utf-8", "surrogateescape"))
+                if result.changed:
+                    atomic_write(item.source,
+                                 result.text.encode("utf-8", "surrogateescape"))
+                _write_extra_files(item, context, result)
             except OSError as exc:
                 errors.append(f"{item.shown}: cannot write: {exc.strerror or exc}")
                 failed = True
@@ -482,6 +486,24 @@ def fix(paths: tuple[str, ...], show_diff: bool, context: Path | None, show_fixe
         sys.exit(2)
     if remaining or (show_diff and any_diff) or (exit_non_zero_on_fix and fixed):
         sys.exit(1)
+
+
+def _context_for(item: Any, context: Path | None) -> Path | None:
+    """The build context: --context, else the Dockerfile's folder (none for stdin)."""
+    if context is not None:
+        return context
+    if item.source == "-":
+        return None
+    return Path(item.source).parent
+
+
+def _write_extra_files(item: Any, context: Path | None, result: FixResult) -> None:
+    """Write the other context files a fix changed (e.g. .dockerignore), atomically."""
+    root = _context_for(item, context)
+    if root is None:
+        return
+    for rel, (_old, new) in sorted(result.extra_files.items()):
+        atomic_write(str(root / rel), new.encode("utf-8", "surrogateescape"))
 
 
 def _show_fixes(shown: str, result: FixResult, color: bool) -> None:
@@ -506,11 +528,15 @@ def _show_fixes(shown: str, result: FixResult, color: bool) -> None:
               default="text", show_default=True, help="How to print the findings.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain.")
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule.")
+@click.option("--context", "context", metavar="DIR",
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The build context folder (default: each Dockerfile's folder).")
 @_rule_options
 def check(paths: tuple[str, ...], output_format: str, exit_zero: bool, statistics: bool,
-          select: tuple[str, ...], ignore: tuple[str, ...], extend_select: tuple[str, ...],
-          unsafe_fixes: bool | None, cache: str | None, config: Path | None,
-          isolated: bool, stdin_filename: str | None, color: str, quiet: bool) -> None:
+          context: Path | None, select: tuple[str, ...], ignore: tuple[str, ...],
+          extend_select: tuple[str, ...], unsafe_fixes: bool | None, cache: str | None,
+          config: Path | None, isolated: bool, stdin_filename: str | None, color: str,
+          quiet: bool) -> None:
     """Report findings without changing any file.
 
     `[*]` marks a finding that `dockopt fix` would fix (with --unsafe-fixes, unsafe
@@ -533,7 +559,9 @@ def check(paths: tuple[str, ...], output_format: str, exit_zero: bool, statistic
             failed = True
             continue
         path_arg = item.shown if item.shown != "-" else None
-        findings, diagnostics = run_check(text, path=path_arg, settings=item.settings)
+        findings, diagnostics = run_check(text, path=path_arg,
+                                          context=_context_for(item, context),
+                                          settings=item.settings)
         failed = _report_diagnostics(item.shown, diagnostics, quiet, err_color) or failed
         reports.append(output.FileReport(item.shown, text, output.sorted_findings(findings)))
     if statistics:

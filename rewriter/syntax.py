@@ -198,7 +198,7 @@ class Instruction:
         m = self.meaning
         return m.raw_keyword if m is not None else bk.split_command(self.original)[0]
 
-    @property
+    @cached_property
     def keyword(self) -> str:
         return self.raw_keyword.upper()
 
@@ -361,11 +361,11 @@ class Dockerfile:
     def __str__(self) -> str:
         return self.text
 
-    @property
+    @cached_property
     def instructions(self) -> tuple[Instruction, ...]:
         return tuple(i for i in self.items if isinstance(i, Instruction))
 
-    @property
+    @cached_property
     def directives(self) -> tuple[Directive, ...]:
         return tuple(i for i in self.items if isinstance(i, Directive))
 
@@ -397,7 +397,7 @@ class Dockerfile:
                 out.append(ins)
         return tuple(out)
 
-    @property
+    @cached_property
     def stages(self) -> tuple[Stage, ...]:
         stages: list[Stage] = []
         current: list[Instruction] = []
@@ -412,6 +412,22 @@ class Dockerfile:
             stages.append(_make_stage(len(stages), current))
         return tuple(stages)
 
+    @cached_property
+    def _shells(self) -> dict[int, tuple[str, ...]]:
+        shells: dict[int, tuple[str, ...]] = {}
+        shell: tuple[str, ...] = ("/bin/sh", "-c")
+        for ins in self.instructions:
+            if ins.keyword == "FROM":
+                shell = ("/bin/sh", "-c")
+            shells[ins.start] = shell
+            if ins.keyword == "SHELL" and ins.is_json and ins.value:
+                shell = ins.value
+        return shells
+
+    def shell_for(self, ins: Instruction) -> tuple[str, ...]:
+        """The SHELL in effect for ``ins`` (BuildKit's default: ``/bin/sh -c``)."""
+        return self._shells.get(ins.start, ("/bin/sh", "-c"))
+
     def owned_comments(self, target: Instruction) -> tuple[Comment, ...]:
         """The comment lines directly above ``target`` (no blank line between)."""
         idx = self.index(target)
@@ -422,17 +438,32 @@ class Dockerfile:
             out.append(item)
         return tuple(reversed(out))
 
+    @cached_property
+    def _positions(self) -> dict[int, int]:
+        return {item.start: i for i, item in enumerate(self.items)}
+
     def index(self, target: Node) -> int:
-        for i, item in enumerate(self.items):
-            if item is target or (item == target and item.start == target.start):
-                return i
-        raise ValueError("node is not part of this tree")
+        i = self._positions.get(target.start)
+        if i is None or self.items[i] != target:
+            raise ValueError("node is not part of this tree")
+        return i
+
+    @cached_property
+    def _line_starts(self) -> list[int]:
+        starts = [0]
+        find = self.text.find
+        pos = find("\n")
+        while pos >= 0:
+            starts.append(pos + 1)
+            pos = find("\n", pos + 1)
+        return starts
 
     def line_col(self, offset: int) -> tuple[int, int]:
         """1-based line and column of a character offset."""
-        line = self.text.count("\n", 0, offset) + 1
-        col = offset - (self.text.rfind("\n", 0, offset) + 1) + 1
-        return line, col
+        import bisect
+
+        line = bisect.bisect_right(self._line_starts, offset)
+        return line, offset - self._line_starts[line - 1] + 1
 
     # --- edits: each returns a new tree; untouched text stays byte-identical ---
 

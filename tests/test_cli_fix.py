@@ -510,7 +510,8 @@ def test_cache_and_context_reach_the_engine(cwd: Path, monkeypatch: pytest.Monke
     (cwd / "ctx").mkdir()
     run("fix")
     run("fix", "--cache", "clean", "--context", "ctx")
-    assert seen == [("mount", None), ("clean", Path("ctx"))]
+    # Without --context, the build context is the Dockerfile's folder.
+    assert seen == [("mount", Path(".")), ("clean", Path("ctx"))]
     assert run("fix", "--cache", "bogus").code == 2
 
 

@@ -65,8 +65,9 @@ INSTRUCTION_FINDINGS: tuple[type[Transform], ...] = (
 )
 
 # --- build-context aware (transforms/manifests.py, lockfiles.py, dockerignore.py) ---
+from dockopt.transforms.stage_split import SingleStageBuild  # noqa: E402
 
-CONTEXT_STRUCTURE: tuple[type[Transform], ...] = ()  # stage split (issue 6)
+CONTEXT_STRUCTURE: tuple[type[Transform], ...] = (SingleStageBuild,)  # stage split (issue 6)
 from dockopt.transforms.manifests import ManifestsAfterSource  # noqa: E402
 
 CONTEXT_REORDERS: tuple[type[Transform], ...] = (ManifestsAfterSource,)  # manifests first

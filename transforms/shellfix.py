@@ -52,15 +52,7 @@ def shell_runs(ctx: Context, stage: Stage | None = None) -> Iterator[RunShell]:
 
 def current_shell(ctx: Context, ins: Instruction) -> tuple[str, ...]:
     """The SHELL in effect for ``ins`` (BuildKit's default: ``/bin/sh -c``)."""
-    shell: tuple[str, ...] = ("/bin/sh", "-c")
-    for other in ctx.tree.instructions:
-        if other.start >= ins.start:
-            break
-        if other.keyword == "FROM":
-            shell = ("/bin/sh", "-c")
-        elif other.keyword == "SHELL" and other.is_json and other.value:
-            shell = other.value
-    return shell
+    return ctx.tree.shell_for(ins)
 
 
 def posix_shell(ctx: Context, ins: Instruction) -> bool:

@@ -309,7 +309,8 @@ def _ok(v: Any) -> str:
 
 def test_fix_verify_drops_the_failing_transform(engine: BuildahEngine) -> None:
     """`fix --verify`'s engine on a real hazard: without recommends, `apt-get install
-    curl` brings no ca-certificates, so the later `curl https://...` fails. The
+    python3-pip` brings no compiler (build-essential, python3-dev are only
+    recommended), so the later `pip install` of a package that compiles fails. The
     bisection must find the transform that adds --no-install-recommends (DO201),
     and the fix without it must build."""
     case = HERE / "cases" / "recommends-ca"

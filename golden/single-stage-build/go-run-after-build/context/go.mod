@@ -1,0 +1,3 @@
+module example.com/transcode
+
+go 1.22
