@@ -258,7 +258,7 @@ class Instruction:
                 segs.append(Segment("terminator", body_end, h.end))
         return tuple(segs)
 
-    @property
+    @cached_property
     def logical(self) -> LogicalText:
         """The logical line (continuations joined, inner comments dropped)."""
         from dockopt.rewriter.shell import LogicalText
@@ -284,7 +284,7 @@ class Instruction:
                 pieces.append((lo - a, ps + (lo - ls), hi - lo))
         return LogicalText(whole.text[a:b], tuple(pieces))
 
-    @property
+    @cached_property
     def args(self) -> LogicalText:
         """The arguments after keyword and flags, trimmed, as BuildKit dispatches them."""
         m = self.meaning
@@ -299,6 +299,10 @@ class Instruction:
         None for exec (JSON) form, empty commands and other instructions.  Heredoc
         bodies are not part of it; they are separate scripts (see ``heredoc_docs``).
         """
+        return self._shell_source
+
+    @cached_property
+    def _shell_source(self) -> LogicalText | None:
         kw = self.sub_keyword if self.keyword == "ONBUILD" else self.keyword
         if kw not in ("RUN", "CMD", "ENTRYPOINT") or self.is_json or self.error:
             return None

@@ -110,6 +110,8 @@ class Context:
     # Context files changed by earlier passes: path -> content (not yet on disk).
     overlay: dict[str, str] = field(default_factory=dict)
     _shell: dict[int, ShellScript | None] = field(default_factory=dict, repr=False)
+    # Per-pass results shared between transforms (e.g. the editable RUNs).
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
     _style: Style | None = field(default=None, repr=False)
 
     @property

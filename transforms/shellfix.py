@@ -38,16 +38,29 @@ class RunShell:
 
 
 def shell_runs(ctx: Context, stage: Stage | None = None) -> Iterator[RunShell]:
-    """Every RUN whose shell we can edit: shell form, no heredocs, parses cleanly."""
-    instructions = stage.instructions if stage is not None else ctx.tree.instructions
-    for ins in instructions:
-        if ins.keyword != "RUN" or ins.passthrough or ins.heredoc_docs:
-            continue
-        src = ins.shell_source()
-        script = ctx.shell(ins)
-        if src is None or script is None or script.has_errors:
-            continue
-        yield RunShell(ins, src, script)
+    """Every RUN whose shell we can edit: shell form, no heredocs, parses cleanly.
+
+    Computed once per pass for the whole file (many transforms ask, per stage).
+    """
+    runs = ctx.memo.get("shell_runs")
+    if runs is None:
+        runs = []
+        for ins in ctx.tree.instructions:
+            if ins.keyword != "RUN" or ins.passthrough or ins.heredoc_docs:
+                continue
+            src = ins.shell_source()
+            script = ctx.shell(ins)
+            if src is None or script is None or script.has_errors:
+                continue
+            runs.append(RunShell(ins, src, script))
+        ctx.memo["shell_runs"] = runs
+    if stage is None:
+        yield from runs
+        return
+    first, last = stage.instructions[0].start, stage.instructions[-1].start
+    for run in runs:
+        if first <= run.ins.start <= last:
+            yield run
 
 
 def current_shell(ctx: Context, ins: Instruction) -> tuple[str, ...]:
