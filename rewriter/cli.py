@@ -624,3 +624,8 @@ def rule_command(code: str, output_format: str) -> None:
 from dockopt.rewriter.verify_cli import verify  # noqa: E402
 
 main.add_command(verify)
+
+# `bulk` (many repositories) loads its machinery only when it runs.
+from dockopt.rewriter.bulk_cli import bulk  # noqa: E402
+
+main.add_command(bulk)

@@ -1,0 +1,183 @@
+"""The `dockopt bulk` command (registered in cli.py with ``main.add_command(bulk)``)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def _split(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(c.strip() for v in values for c in v.split(",") if c.strip())
+
+
+def _shard(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    try:
+        k, n = (int(x) for x in value.split("/"))
+    except ValueError:
+        raise click.BadParameter("expected K/N, e.g. 2/3", param_hint="--shard") from None
+    if not 1 <= k <= n:
+        raise click.BadParameter("K must be between 1 and N", param_hint="--shard")
+    return k, n
+
+
+class _Progress:
+    """A rich bar on a terminal (a counter line without rich); a line per repo if piped."""
+
+    def __init__(self, total: int) -> None:
+        self.tty = sys.stderr.isatty()
+        self.bar: Any = None
+        if self.tty:
+            try:
+                from rich.progress import Progress  # type: ignore[import-not-found,unused-ignore]
+            except ImportError:
+                pass
+            else:
+                self.bar = Progress(transient=False)
+                self.bar.start()
+                self.task = self.bar.add_task("dockopt bulk", total=total)
+
+    def __call__(self, rec: dict[str, Any], done: int, total: int) -> None:
+        from dockopt.rewriter.bulk import CHANGED, FAILED
+
+        files = rec["files"]
+        changed = sum(1 for f in files if f["status"] == CHANGED)
+        failed = sum(1 for f in files if f["status"] == FAILED)
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done)
+        elif self.tty:
+            sys.stderr.write(f"\r[{done}/{total}] {rec['repo'][:60]:<60}")
+            sys.stderr.flush()
+        else:
+            why = f" ({rec['reason']})" if rec.get("reason") else ""
+            sys.stderr.write(f"[{done}/{total}] {rec['repo']}: {rec['status']}{why}, "
+                             f"{changed} changed, {failed} failed of {len(files)}\n")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+        elif self.tty:
+            sys.stderr.write("\n")
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("roots", nargs=-1, type=click.Path(path_type=str))
+@click.option("--repos", "repo_files", multiple=True, metavar="FILE",
+              type=click.Path(exists=True, dir_okay=False, path_type=str),
+              help="A file of local repository paths, one a line.")
+@click.option("--out", "out", default="dockopt-bulk-out", show_default=True, metavar="DIR",
+              help="Where the reports and patches go.")
+@click.option("--dry-run", "mode", flag_value="dry-run", default=True,
+              help="Write patches only (the default).")
+@click.option("--write", "mode", flag_value="write", help="Change the files in place.")
+@click.option("--git-branch", "branch", metavar="NAME",
+              help="Create this branch in each changed repository and write there.")
+@click.option("--commit", is_flag=True, help="With --git-branch: commit the changes.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: the number of cores).")
+@click.option("--timeout", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              help="Seconds per file before it is given up (0: no limit).")
+@click.option("--exclude", multiple=True, metavar="GLOB",
+              help="Skip files and folders matching this (repo-relative path or name).")
+@click.option("--context-map", metavar="FILE",
+              type=click.Path(exists=True, dir_okay=False, path_type=str),
+              help="TSV lines `dockerfile<TAB>context`, both relative to the repository.")
+@click.option("--resume", is_flag=True, help="Skip repositories already finished in --out.")
+@click.option("--shard", metavar="K/N", help="Only the K-th of N stable shares of the repos.")
+@click.option("--select", multiple=True, metavar="CODES", help="Only these rules.")
+@click.option("--ignore", multiple=True, metavar="CODES", help="Skip these rules.")
+@click.option("--extend-select", multiple=True, metavar="CODES",
+              help="Add these rules to the selection.")
+@click.option("--unsafe-fixes/--no-unsafe-fixes", "unsafe_fixes", default=None,
+              help="Also apply fixes that may change what the image does or contains.")
+@click.option("--config", "config", metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=str),
+              help="Use this config file instead of each repository's.")
+@click.option("--isolated", is_flag=True, help="Ignore all config files.")
+def bulk(roots: tuple[str, ...], repo_files: tuple[str, ...], out: str, mode: str,
+         branch: str | None, commit: bool, jobs: int | None, timeout: float,
+         exclude: tuple[str, ...], context_map: str | None, resume: bool, shard: str | None,
+         select: tuple[str, ...], ignore: tuple[str, ...], extend_select: tuple[str, ...],
+         unsafe_fixes: bool | None, config: str | None, isolated: bool) -> None:
+    """Fix the Dockerfiles of many repositories.
+
+    Each ROOT is a folder of repositories (subfolders with .git) or a repository.
+    Reports go to --out: summary.json, summary.md, patches/<repo>.patch, failed.txt,
+    changed.txt, and the journal progress.jsonl (for --resume).
+
+    `dockopt bulk merge-reports OUT1 OUT2 ... --out MERGED` merges the reports of
+    several runs (e.g. the shards of --shard K/N).
+    """
+    # Imported here so that registering the command costs `dockopt` nothing at startup.
+    from dockopt.rewriter.bulk import (
+        Options,
+        RunConfig,
+        find_repos,
+        merge_reports,
+        read_context_map,
+        run,
+        shard_of,
+    )
+
+    if roots and roots[0] == "merge-reports":
+        inputs = roots[1:]
+        for d in inputs:
+            if not os.path.isfile(os.path.join(d, "progress.jsonl")):
+                raise click.UsageError(f"{d}: not a `dockopt bulk` output folder")
+        totals = merge_reports(inputs, out)
+        click.echo(f"merged {len(inputs)} reports: {totals['repos']} repositories -> {out}",
+                   err=True)
+        return
+    if not roots and not repo_files:
+        raise click.UsageError("give a ROOT folder or --repos FILE")
+    for r in roots:
+        if not os.path.isdir(r):
+            raise click.UsageError(f"{r}: not a folder")
+    if commit and not branch:
+        raise click.UsageError("--commit needs --git-branch")
+    if branch:
+        mode = "branch"
+    if config is not None and not Path(config).is_file():
+        raise click.UsageError(f"{config}: config file not found")
+    _validate(_split(select), _split(ignore), _split(extend_select))
+    options = Options(select=_split(select) or None, ignore=_split(ignore),
+                      extend_select=_split(extend_select), unsafe_fixes=unsafe_fixes,
+                      config=os.path.abspath(config) if config else None,
+                      isolated=isolated, timeout=timeout)
+    repos = find_repos(roots, repo_files)
+    parts = _shard(shard)
+    if parts is not None:
+        repos = [r for r in repos if shard_of(r.name, parts[1]) == parts[0]]
+    run_config = RunConfig(out=out, mode=mode, branch=branch, commit=commit, jobs=jobs or 0,
+                           exclude=exclude, context_map=read_context_map(context_map),
+                           resume=resume, options=options)
+    progress = _Progress(len(repos))
+    try:
+        # (summary.json is not read back: with 100,000 files it is big)
+        interrupted, totals = run(repos, run_config, progress)
+    finally:
+        progress.close()
+    click.echo(f"{totals['repos']} repositories: {totals['repos_changed']} changed, "
+               f"{totals['repos_unchanged']} unchanged, {totals['repos_skipped']} skipped, "
+               f"{totals['repos_failed']} failed; {totals['files_changed']} of "
+               f"{totals['files']} Dockerfiles changed; report in {out}", err=True)
+    if interrupted:
+        click.echo("interrupted: partial report written; rerun with --resume", err=True)
+        sys.exit(130)
+
+
+def _validate(*groups: tuple[str, ...]) -> None:
+    from dockopt.rewriter.rules_doc import all_rules
+
+    rules = all_rules()
+    for codes in groups:
+        for code in codes:
+            if code != "ALL" and not any(cls.code.startswith(code) or cls.name == code
+                                         for cls in rules):
+                raise click.UsageError(f"unknown rule selector `{code}` (see `dockopt rules`)")
