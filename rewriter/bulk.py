@@ -16,9 +16,7 @@ import hashlib
 import json
 import os
 import signal
-import stat
 import subprocess
-import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -27,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from dockopt.rewriter.discover import SKIP_DIRS, is_dockerfile_name
+from dockopt.rewriter.fileio import atomic_write
 
 JOURNAL = "progress.jsonl"
 # Status of a file or a repository.
@@ -300,32 +299,6 @@ def _bytes_saved(context: Any, old: str | None, new: str) -> int:
 
 
 # --- writing ---------------------------------------------------------------------------
-
-
-def atomic_write(path: str, data: bytes) -> None:
-    """Temp file in the same folder + fsync + os.replace, as `dockopt fix` writes: the
-    file is the old version or the new one, never a mix.  The mode is kept (0644 for
-    a new file); a symlink stays a symlink (its target is replaced)."""
-    target = os.path.realpath(path)
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except FileNotFoundError:
-        mode = 0o644
-    folder = os.path.dirname(target)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(target)}.",
-                               suffix=".dockopt")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _git(repo: str, *args: str) -> subprocess.CompletedProcess[str]:

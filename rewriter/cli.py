@@ -12,10 +12,7 @@ to stdout; messages, summaries and errors go to stderr.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import stat
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -368,25 +365,10 @@ def _color(choice: str, stream: TextIO) -> bool:
 
 
 def atomic_write(path: str, data: bytes) -> None:
-    """Replace the file's content in one step: a temp file in the same folder (same
-    filesystem), then os.replace.  The mode is kept; a symlink stays a symlink."""
-    import tempfile
+    """See dockopt.rewriter.fileio.atomic_write (imported lazily: start-up cost)."""
+    from dockopt.rewriter.fileio import atomic_write as write
 
-    target = os.path.realpath(path)
-    mode = stat.S_IMODE(os.stat(target).st_mode)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target),
-                               prefix=f".{os.path.basename(target)}.", suffix=".dockopt")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write(path, data)
 
 
 def _setup(paths: tuple[str, ...], stdin_filename: str | None, config: Path | None,
@@ -416,12 +398,18 @@ def _setup(paths: tuple[str, ...], stdin_filename: str | None, config: Path | No
 @click.option("--show-fixes", is_flag=True, help="List the fixes applied to each file.")
 @click.option("--exit-non-zero-on-fix", is_flag=True,
               help="Exit 1 when anything was fixed, even if nothing remains.")
+@click.option("--verify", "verify_builds", is_flag=True,
+              help="Build the original and the rewrite with a real engine and write only "
+                   "fixes whose output builds, passes its smoke test and is not bigger; "
+                   "transforms that fail are left out (found by bisection).")
+@click.option("--engine", type=click.Choice(["auto", "docker", "podman", "buildah"]),
+              default="auto", show_default=True, help="Container engine for --verify.")
 @_rule_options
 def fix(paths: tuple[str, ...], show_diff: bool, context: Path | None, show_fixes: bool,
-        exit_non_zero_on_fix: bool, select: tuple[str, ...], ignore: tuple[str, ...],
-        extend_select: tuple[str, ...], unsafe_fixes: bool | None, cache: str | None,
-        config: Path | None, isolated: bool, stdin_filename: str | None, color: str,
-        quiet: bool) -> None:
+        exit_non_zero_on_fix: bool, verify_builds: bool, engine: str,
+        select: tuple[str, ...], ignore: tuple[str, ...], extend_select: tuple[str, ...],
+        unsafe_fixes: bool | None, cache: str | None, config: Path | None, isolated: bool,
+        stdin_filename: str | None, color: str, quiet: bool) -> None:
     """Fix Dockerfiles in place (or print the diffs with --diff).
 
     PATHS are files, or folders searched for Dockerfile, Containerfile, *.Dockerfile
@@ -450,8 +438,17 @@ def fix(paths: tuple[str, ...], show_diff: bool, context: Path | None, show_fixe
             failed = True
             continue
         path_arg = item.shown if item.shown != "-" else None
-        result = run_fix(text, path=path_arg, context=_context_for(item, context),
-                         settings=item.settings)
+        if verify_builds:
+            if item.source == "-":
+                _fail("--verify needs a file: it builds the image from its context")
+            verified = _verified_fix(item, context, engine)
+            if verified is None:
+                failed = True
+                continue
+            result = verified
+        else:
+            result = run_fix(text, path=path_arg, context=_context_for(item, context),
+                             settings=item.settings)
         diff = result.diff()
         any_diff = any_diff or bool(diff)
         if show_diff:
@@ -486,6 +483,26 @@ def fix(paths: tuple[str, ...], show_diff: bool, context: Path | None, show_fixe
         sys.exit(2)
     if remaining or (show_diff and any_diff) or (exit_non_zero_on_fix and fixed):
         sys.exit(1)
+
+
+def _verified_fix(item: Any, context: Path | None, engine: str) -> FixResult | None:
+    """`fix --verify`: the fix minus transforms whose output fails a real build.
+
+    None (after printing why) when nothing can be verified: no engine, or the
+    original itself does not build.
+    """
+    from dockopt.rewriter.verify import verify_fix
+
+    verified = verify_fix(Path(item.source), _context_for(item, context), item.settings,
+                          engine=engine)
+    if verified.fatal is not None:
+        _write(sys.stderr, f"{item.shown}: not verified, nothing written: "
+                           f"{verified.fatal}\n")
+        return None
+    if verified.failed:
+        _write(sys.stderr, f"{item.shown}: left out after failing verification: "
+                           f"{', '.join(verified.failed)}\n")
+    return verified.result
 
 
 def _context_for(item: Any, context: Path | None) -> Path | None:
