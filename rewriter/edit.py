@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal
 
-from dockopt.rewriter.syntax import Comment, Dockerfile, Instruction, parse
+from dockopt.rewriter.syntax import Comment, Dockerfile, Instruction
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +40,6 @@ class Style:
     def instruction(self, keyword: str, args: str) -> str:
         """A one-line instruction in this style, with its line ending."""
         return f"{self.keyword(keyword)} {args}{self.newline}"
-
-    def run_chain(self, commands: list[str], *, flags: str = "") -> str:
-        """A RUN joining ``commands`` with `&&`, one command per physical line."""
-        head = f"{self.keyword('RUN')} {flags + ' ' if flags else ''}"
-        return head + self.join_and(commands) + self.newline
 
     def join_and(self, commands: list[str]) -> str:
         """``commands`` joined with ` && ` across continuation lines in this style."""
@@ -171,8 +166,3 @@ def edit_shell(tree: Dockerfile, target: Instruction, start: int, end: int,
 def _check_target(tree: Dockerfile, target: Instruction) -> None:
     if tree.text[target.start:target.end] != target.text:
         raise ValueError("instruction does not belong to this tree (stale node?)")
-
-
-def fragment(text: str) -> Dockerfile:
-    """Parse generated text on its own, to check it before splicing it in."""
-    return parse(text)

@@ -128,8 +128,8 @@ def fix(text: str, *, path: str | None = None, context: object | None = None,
     shown = path or "Dockerfile"
     active = list(transforms) if transforms is not None else registry(settings)
     allowed = Safety.UNSAFE if settings.unsafe_fixes else Safety.SAFE
-    tree = parse(text)
-    baseline = _error_keys(tree)
+    original = tree = parse(text)
+    baseline = _error_keys(original)
     current = text
     changes: list[Change] = []
     diags: list[Diagnostic] = []
@@ -159,7 +159,7 @@ def fix(text: str, *, path: str | None = None, context: object | None = None,
         diags.append(Diagnostic(NOT_CONVERGED, 1, 1,
                                 f"fixes did not converge after {passes} passes; "
                                 f"still changing: {', '.join(codes)}"))
-    final = parse(current)
+    final = tree if tree.text == current else parse(current)
     broken = _error_keys(final) - baseline
     if broken:
         codes = sorted({c.code for c in changes})
@@ -167,12 +167,12 @@ def fix(text: str, *, path: str | None = None, context: object | None = None,
         diags.append(Diagnostic(REVERTED, 1, 1,
                                 f"reverted: the fixed file would not parse ({what}); "
                                 f"transforms involved: {', '.join(codes)}"))
-        findings, more = _collect(parse(text), settings, path, active, build, {})
+        findings, more = _collect(original, settings, path, active, build, {})
         return FixResult(shown, text, text, (), tuple(findings),
-                         tuple(list(parse(text).diagnostics) + diags + more), passes)
+                         tuple(list(original.diagnostics) + diags + more), passes)
     extra = {p: (originals[p], overlay[p]) for p in overlay if overlay[p] != originals[p]}
     return FixResult(shown, text, current, tuple(changes), tuple(findings),
-                     tuple(list(parse(text).diagnostics) + diags), passes, extra)
+                     tuple(list(original.diagnostics) + diags), passes, extra)
 
 
 def _error_keys(tree: Dockerfile) -> set[tuple[str, str]]:

@@ -20,8 +20,8 @@ derived fact stays true.
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal
@@ -309,10 +309,6 @@ class Instruction:
         args = self.args
         return args if args.text else None
 
-    @property
-    def physical_lines(self) -> int:
-        return self.end_line - self.start_line + 1
-
 
 Node = Directive | Comment | Blank | Instruction
 
@@ -464,8 +460,6 @@ class Dockerfile:
 
     def line_col(self, offset: int) -> tuple[int, int]:
         """1-based line and column of a character offset."""
-        import bisect
-
         line = bisect.bisect_right(self._line_starts, offset)
         return line, offset - self._line_starts[line - 1] + 1
 
@@ -770,8 +764,3 @@ def _can_contain_heredoc(m: bk.Meaning) -> bool:
             return False
         m = m.sub
     return m.raw_keyword.upper() in bk.HEREDOC_INSTRUCTIONS and not m.is_json
-
-
-def iter_nodes(tree: Dockerfile) -> Iterator[Node]:
-    """All nodes in file order (the BOM is not a node; see ``Dockerfile.bom``)."""
-    yield from tree.items

@@ -201,6 +201,15 @@ def test_base_image_missing_is_classified(tmp_path: Path,
     assert not out.ok and out.error == "base-image-unavailable"
 
 
+class Shrinking(FakeEngine):
+    """Every rewritten image is smaller than the original (10 MB vs 90 MB)."""
+
+    def inspect(self, tag: str) -> v.ImageFacts:
+        facts = super().inspect(tag)
+        facts.size_bytes = 10_000_000 if "rewritten" in tag else 90_000_000
+        return facts
+
+
 def _cli_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
               engine: FakeEngine) -> Path:
     (tmp_path / "app.py").write_text("print('hi')\n")
@@ -218,12 +227,6 @@ def test_cli_verify_json_and_exit_codes(tmp_path: Path,
     from click.testing import CliRunner
 
     from dockopt.rewriter.verify_cli import verify as verify_command
-
-    class Shrinking(FakeEngine):
-        def inspect(self, tag: str) -> v.ImageFacts:
-            facts = super().inspect(tag)
-            facts.size_bytes = 10_000_000 if "rewritten" in tag else 90_000_000
-            return facts
 
     folder = _cli_case(tmp_path, monkeypatch, Shrinking())
     result = CliRunner().invoke(verify_command, [str(folder), "--unsafe-fixes", "-q",
@@ -245,12 +248,6 @@ def test_cli_fix_verify_writes_the_verified_result(tmp_path: Path,
     from click.testing import CliRunner
 
     from dockopt.rewriter.cli import main
-
-    class Shrinking(FakeEngine):
-        def inspect(self, tag: str) -> v.ImageFacts:
-            facts = super().inspect(tag)
-            facts.size_bytes = 10_000_000 if "rewritten" in tag else 90_000_000
-            return facts
 
     folder = _cli_case(tmp_path, monkeypatch, Shrinking())
     before = (folder / "Dockerfile").read_text()

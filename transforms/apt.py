@@ -289,14 +289,11 @@ def _refresh_later_installs(ctx: Context, run: RunShell) -> list[Edit] | None:
         for ins in st.body:
             if ins.start <= run.ins.start or ins.keyword != "RUN":
                 continue
-            calls = apt_calls_of(ctx, ins)
-            if ins.heredoc_docs or ins.is_json:
-                if re.search(r"\bapt(-get)?\b", ins.text):
-                    return None
-                continue
             later = editable.get(ins.start)
             if later is None:
-                if calls:
+                # Not editable (heredoc, JSON, shell errors): if it may run apt, we
+                # cannot make it refresh the lists, so the lists must stay.
+                if re.search(r"\bapt(-get)?\b", ins.text):
                     return None
                 continue
             for call in apt_calls(later):
@@ -314,14 +311,6 @@ def _refresh_later_installs(ctx: Context, run: RunShell) -> list[Edit] | None:
                                                 before_seam=False))
                 break
     return edits or None
-
-
-def apt_calls_of(ctx: Context, ins: Instruction) -> list[AptCall]:
-    src = ins.shell_source()
-    script = ctx.shell(ins)
-    if src is None or script is None:
-        return []
-    return apt_calls(RunShell(ins, src, script))
 
 
 def _earlier_disables_recommends(ctx: Context, ins: Instruction) -> bool:
