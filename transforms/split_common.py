@@ -1,0 +1,216 @@
+"""Shared planning for DO101's builder/runtime split: reading the final stage,
+rendering a runtime stage from ``templates/stages/*.j2``, and naming the builder.
+
+Each family (``split_go``, ``split_node``, ...) builds a :class:`Plan`; the transform in
+``stage_split`` turns it into one edit."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dockopt.rewriter.edit import Style
+from dockopt.rewriter.shell import SimpleCommand
+from dockopt.rewriter.syntax import Dockerfile, Instruction, Stage, parse
+from dockopt.transforms.base import Context, Edit
+from dockopt.transforms.shellfix import RunShell, shell_runs
+
+# The golang image's WORKDIR (docker-library/golang).
+GO_WORKDIR = "/go"
+
+ASSET_DIRS = frozenset({"templates", "static", "public", "assets", "views", "web", "www",
+                         "migrations", "config", "locales", "i18n", "prisma"})
+KEEP = ("ENV", "EXPOSE", "LABEL", "USER", "HEALTHCHECK", "STOPSIGNAL", "VOLUME", "CMD",
+         "ENTRYPOINT")
+PLAIN_WORD = re.compile(r"[A-Za-z0-9_./:=@,+%-]+")
+
+
+class Blocked(Exception):
+    """The split cannot be made with confidence; the message says why."""
+
+
+@dataclass
+class Plan:
+    family: str  # "go" | "node"
+    builder: str  # the builder stage's name
+    from_edit: Edit | None  # names the builder stage (None: it already has a name)
+    inserts: dict[int, str] = field(default_factory=dict)
+    runtime: str = ""  # the rendered runtime stage (file newline, keyword case)
+    moved: list[str] = field(default_factory=list)  # what the runtime gets, and why
+    notes: list[str] = field(default_factory=list)
+
+
+
+def apply_edits(text: str, edits: Sequence[Edit]) -> str:
+    """``text`` with the (non-overlapping) ``edits`` applied."""
+    out: list[str] = []
+    pos = 0
+    for e in sorted(edits, key=lambda e: (e.start, e.end)):
+        out += [text[pos:e.start], e.content]
+        pos = e.end
+    return "".join(out) + text[pos:]
+
+
+def growth(edits: Sequence[Edit]) -> int:
+    return sum(len(e.content) - (e.end - e.start) for e in edits)
+
+
+def cmd_words(cmd: SimpleCommand) -> list[str]:
+    """The resolved program's name and its arguments (None words as '')."""
+    if cmd.resolved_index is None:
+        return []
+    return [cmd.resolved_name or ""] + [w.value or "" for w in cmd.resolved_args]
+
+
+
+# --- shared planning --------------------------------------------------------------
+
+
+@dataclass
+class Walk:
+    """The final stage read in order, up to and after the build RUN."""
+
+    build: RunShell
+    workdir: str | None  # absolute WORKDIR at the build (None: the image's default)
+    runs_before: list[RunShell]
+    after: list[Instruction]  # instructions after the build RUN
+    keep: list[Instruction]  # instructions preserved into the runtime, in order
+    args: list[Instruction]  # the stage's ARGs
+
+
+def walk_stage(ctx: Context, stage: Stage, is_build: Any, base_workdir: str) -> Walk:
+    runs = {r.ins.start: r for r in shell_runs(ctx, stage)}
+    workdir: str | None = None
+    build: RunShell | None = None
+    before: list[RunShell] = []
+    after: list[Instruction] = []
+    keep: list[Instruction] = []
+    args: list[Instruction] = []
+    for ins in stage.body:
+        kw = ins.keyword
+        if kw == "ONBUILD" or kw == "SHELL":
+            raise Blocked(f"the stage has {kw}, which a generated runtime cannot reproduce")
+        if kw == "ARG":
+            args.append(ins)
+        if kw in KEEP:
+            keep.append(ins)
+        if kw == "WORKDIR" and ins.value:
+            value = ins.value[0]
+            if "$" in value:
+                raise Blocked("WORKDIR comes from a variable")
+            workdir = posixpath.normpath(posixpath.join(workdir or base_workdir, value))
+        if kw in ("COPY", "ADD") and build is None and len(ins.value) >= 2:
+            check_copy(ins, workdir or base_workdir, base_workdir == GO_WORKDIR)
+        if build is not None:
+            if kw in ("RUN", "COPY", "ADD"):
+                after.append(ins)
+            continue
+        if kw == "RUN":
+            run = runs.get(ins.start)
+            if run is None:
+                raise Blocked(f"line {ins.start_line}: a RUN that cannot be read (exec form, "
+                              "heredoc or a shell parse error)")
+            if is_build(run):
+                build = run
+            else:
+                before.append(run)
+    if build is None:
+        raise Blocked("the build command was not found in a plain shell-form RUN")
+    if after:
+        ins = after[0]
+        raise Blocked(f"line {ins.start_line}: a {ins.keyword} after the build may make "
+                      "something the app needs at run time")
+    return Walk(build, workdir, before, after, keep, args)
+
+
+_GO_SOURCE_FILES = re.compile(r".*\.go|go\.(mod|sum|work|work\.sum)|\.dockerignore|Makefile")
+
+
+def check_copy(ins: Instruction, here: str, go: bool) -> None:
+    """Raise when a COPY/ADD before the build brings in files the app may read at run
+    time (they would not reach the runtime stage)."""
+    *sources, dest = ins.value
+    for src in sources:
+        name = posixpath.basename(src.rstrip("/"))
+        if "://" in src or src.startswith("git@"):
+            raise Blocked(f"line {ins.start_line}: {ins.keyword} downloads {src}")
+        if name.startswith(".env"):
+            raise Blocked(f"line {ins.start_line}: {ins.keyword} copies {src}, which the app "
+                          "reads at run time")
+        if go and "." in name.strip(".") and not _GO_SOURCE_FILES.fullmatch(name):
+            raise Blocked(f"line {ins.start_line}: {ins.keyword} copies {src}, which the app "
+                          "may read at run time")
+    if go:
+        return  # Go sources may go anywhere: only the binary reaches the runtime
+    full = posixpath.normpath(posixpath.join(here, dest))
+    if "$" in dest or not (full + "/").startswith(here.rstrip("/") + "/"):
+        raise Blocked(f"line {ins.start_line}: {ins.keyword} puts files in {dest}, outside "
+                      "the app's folder: the app may need them at run time")
+
+
+def render(family: str, style: Style, params: dict[str, Any]) -> str:
+    """Render ``templates/stages/<family>.j2``, parse it, and adapt it to the file."""
+    import jinja2
+
+    import dockopt.templates as templates
+
+    folder = Path(templates.__file__).parent / "stages"
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)),
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             trim_blocks=True, autoescape=False)
+    kw = {k: style.keyword(k) for k in ("FROM", "WORKDIR", "COPY", "ARG", "ENV")}
+    text = env.get_template(f"{family}.j2").render(kw=kw, **params)
+    fragment = parse(text)
+    if fragment.has_errors or len(fragment.stages) != 1:
+        raise Blocked("the generated runtime stage does not parse")
+    return text.replace("\n", style.newline) if style.newline != "\n" else text
+
+
+def block(tree: Dockerfile, ins: Instruction) -> str:
+    """The instruction with the comment lines above it, LF-separated, no final newline."""
+    parts = [c.text for c in tree.owned_comments(ins)] + [ins.text]
+    return adapt_newlines_lf("".join(parts)).rstrip("\n")
+
+
+def adapt_newlines_lf(text: str) -> str:
+    return text.replace("\r\n", "\n")
+
+
+def builder_name(stages: Sequence[Stage], final: Stage, style: Style) -> tuple[str, Edit | None]:
+    if final.name:
+        return final.name, None
+    taken = {s.name for s in stages if s.name}
+    name = next(n for n in ("build", "builder", "build-stage", "dockopt-build")
+                if n not in taken)
+    frm = final.from_instruction
+    logical = frm.logical
+    pos = logical.to_physical_end(len(logical.text.rstrip()))
+    return name, Edit(pos, pos, f" {'AS' if style.upper_keywords else 'as'} {name}")
+
+
+def arg_lines(tree: Dockerfile, walk: Walk, keep: list[str]) -> list[str]:
+    if any("$" in line for line in keep):
+        return [block(tree, a) for a in walk.args]
+    return []
+
+
+def command_argv(ins: Instruction) -> list[str]:
+    """CMD/ENTRYPOINT as argv: exec form, or shell form made of plain words only."""
+    if ins.is_json:
+        return list(ins.value)
+    text = ins.args.text.strip()
+    words = text.split()
+    if not words or not all(PLAIN_WORD.fullmatch(w) for w in words):
+        raise Blocked(f"line {ins.start_line}: the shell-form {ins.keyword} is not plain words "
+                      "(it needs a shell)")
+    return words
+
+
+def last(keep: list[Instruction], kw: str) -> Instruction | None:
+    found = [i for i in keep if i.keyword == kw]
+    return found[-1] if found else None
+
