@@ -109,6 +109,25 @@ def scope_violation(scope: str, before: list[Cmd], after: list[Cmd]) -> str | No
                 return f"merged RUN value differs: {a[3]!r} vs {joined!r}"
             i, j = k, j + 1
         return None if (i, j) == (len(before), len(after)) else "instruction count differs"
+    if scope == "order":
+        # RUNs may move up past other instructions of their stage; nothing else changes:
+        # the same instructions, RUNs and non-RUNs each in their old relative order,
+        # every RUN in its old stage.
+        def split(cmds: list[Cmd]) -> tuple[list[Cmd], list[tuple[int, Cmd]]]:
+            froms = 0
+            rest: list[Cmd] = []
+            runs: list[tuple[int, Cmd]] = []
+            for c in cmds:
+                froms += c[0] == "FROM"
+                if c[0] == "RUN":
+                    runs.append((froms, c))
+                else:
+                    rest.append(c)
+            return rest, runs
+
+        if split(before) != split(after):
+            return "instructions changed beyond moving RUNs within their stage"
+        return None
     if len(before) != len(after):
         if scope == "workdir":
             rest_b = [c for c in before if c[0] not in ("RUN", "WORKDIR")]

@@ -68,9 +68,11 @@ INSTRUCTION_FINDINGS: tuple[type[Transform], ...] = (
 from dockopt.transforms.stage_split import SingleStageBuild  # noqa: E402
 
 CONTEXT_STRUCTURE: tuple[type[Transform], ...] = (SingleStageBuild,)  # stage split (issue 6)
+from dockopt.transforms.install_order import PackagesAfterSource  # noqa: E402
 from dockopt.transforms.manifests import ManifestsAfterSource  # noqa: E402
 
-CONTEXT_REORDERS: tuple[type[Transform], ...] = (ManifestsAfterSource,)  # manifests first
+# Manifests first, then OS packages above the source copy (DO606 needs no context).
+CONTEXT_REORDERS: tuple[type[Transform], ...] = (ManifestsAfterSource, PackagesAfterSource)
 from dockopt.transforms.dockerignore import DockerignoreMissing  # noqa: E402
 from dockopt.transforms.lockfiles import LockfileIgnored  # noqa: E402
 

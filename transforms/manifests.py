@@ -273,7 +273,7 @@ def classify(cmd: SimpleCommand, step: int) -> Install | None:
     if pip_args is not None:
         if pip_args[:1] != ["install"]:
             return None
-        local = any(a in (".", "-e", "--editable") or a.startswith(("./", "-e."))
+        local = any(a in (".", "-e", "--editable") or a.startswith(("./", "-e.", ".["))
                     for a in pip_args)
         if _opt(pip_args, "-r", "--requirement") is None and not local and \
                 not any(a.startswith("-r") and len(a) > 2 for a in pip_args):
@@ -324,13 +324,16 @@ def cd_target(run: RunShell, step: int) -> str | None:
 
 def install_cwd(run: RunShell, inst: Install, cwd: str) -> str | None:
     """The image directory the install runs in (after ``cd`` steps before it)."""
+    # A heredoc body's lines are separate commands (no implicit `set -e`): a failed
+    # `cd` there would not stop the install, so its folder is not certain.
+    separators = (None, "&&", "\n") if run.heredoc else (None, "&&")
     for i in range(inst.step):
         step = run.script.top_level[i]
-        if step.operator_before not in (None, "&&"):
+        if step.operator_before not in separators:
             return None
         target = cd_target(run, i)
         if target is not None:
-            if target.startswith("-") or "$" in target:
+            if run.heredoc or target.startswith("-") or "$" in target:
                 return None
             cwd = join_path(cwd, target)
         elif step.command is not None and step.command.name in shellfix.STATEFUL:
@@ -361,6 +364,8 @@ class Plan:
     before_flags: str = ""  # appended to the moved install (" --no-root")
     finish: str | None = None  # command run after the full copy
     prep: str | None = None  # a new command inserted instead of moving the install
+    # Words that identify an existing prep step (any flags): default, the prep's own.
+    prep_marks: tuple[str, ...] = ()
     note: str = ""
 
 
@@ -391,9 +396,17 @@ class ManifestsAfterSource(Transform):
       poetry `--no-root` then `poetry install --only-root`; composer
       `--no-scripts --no-autoloader` then `composer dump-autoload --optimize`; uv
       `--no-install-project` then the original `uv sync`; Maven gets a
-      `mvn dependency:go-offline` step with `pom.xml` before the full copy.
+      `mvn dependency:go-offline` step with `pom.xml` before the full copy;
+      `pip install .` (or `.[extras]`) gets a step that installs, by name, the
+      dependencies `pyproject.toml` declares statically (`[project] dependencies`
+      and the extras named), with `pyproject.toml` copied first so a change to it
+      re-runs the step; `pip install .` stays after the full copy and still installs
+      whatever the project needs;
+    - the install may also sit in a `RUN <<EOF` shell script: that RUN is moved whole
+      (never edited), so only when the install is its last command.
 
-    Finding only (no fix): `pip install .`/`-e .` or requirements naming local paths,
+    Finding only (no fix): `-e .`, `pip install .` without a static dependency list,
+    requirements naming local paths,
     npm lifecycle scripts (`postinstall`, `prepare`, ...) without `--ignore-scripts`,
     `file:` dependencies, composer install scripts or path repositories, a Gemfile with
     `gemspec`/`path:`, go.mod `replace` with local paths or go.work, multi-module Maven,
@@ -455,7 +468,7 @@ class ManifestsAfterSource(Transform):
     def _after(self, ctx: Context, build: BuildContext, stage: Stage,
                body: Sequence[Instruction], ai: int, a: Instruction,
                src: str) -> Finding | None:
-        runs = {r.ins.start: r for r in shellfix.shell_runs(ctx, stage)}
+        runs = {r.ins.start: r for r in shellfix.script_runs(ctx, stage)}
         between: list[Instruction] = []
         for r_ins in body[ai + 1:]:
             if _local_copy(r_ins) and _whole_copy_source(r_ins, build) is not None:
@@ -500,6 +513,9 @@ class ManifestsAfterSource(Transform):
         if isinstance(plan_or_reason, str):
             return finding("no fix: " + plan_or_reason)
         plan = plan_or_reason
+        if plan.prep is not None and _prep_exists(ctx, stage, a, plan.prep_marks or
+                                                  tuple(plan.prep.split())):
+            return None  # the fetch step is already there (our earlier rewrite)
         files = [f for f in plan.files if not (matcher and matcher.excludes(f))]
         if len(files) < len(plan.files):
             dropped = [f for f in plan.files if f not in files]
@@ -531,7 +547,14 @@ class ManifestsAfterSource(Transform):
         copy_lines = _manifest_copies(ctx, a, src, files)
         r = run.ins
         steps = run.script.top_level
-        if len(steps) > 1 and any(s.operator_before not in (None, "&&") or
+        if run.heredoc:
+            # A heredoc RUN is never edited: it may only move whole, below the manifests.
+            # Its body's lines run one by one (no implicit `set -e`), so nothing is
+            # split off it either.
+            if plan.before_flags or plan.finish is not None or plan.prep is not None or \
+                    inst.step + 1 < len(steps):
+                return None
+        elif len(steps) > 1 and any(s.operator_before not in (None, "&&") or
                                   s.kind != "command" for s in steps):
             return None
         prefix = steps[: inst.step]
@@ -674,6 +697,19 @@ def _already_prepared(ctx: Context, stage: Stage, a: Instruction, inst: Install)
     return False
 
 
+def _prep_exists(ctx: Context, stage: Stage, a: Instruction, marks: tuple[str, ...]) -> bool:
+    """A RUN before the full copy ``a`` already runs the fetch step: one of its
+    commands has every word of ``marks`` (flags added later do not matter)."""
+    for run in shellfix.shell_runs(ctx, stage):
+        if run.ins.start >= a.start:
+            break
+        for cmd in run.script.commands:
+            words = {w.value for w in cmd.words}
+            if all(m in words for m in marks):
+                return True
+    return False
+
+
 def _independent(run: RunShell, i: int) -> bool:
     """A top-level step that cannot read the application source."""
     cmd = run.script.top_level[i].command
@@ -774,7 +810,7 @@ def plan_for(inst: Install, run: RunShell, build: BuildContext, ctxdir: str, cwd
     if tool in NODE_TOOLS:
         return _plan_node(inst, build, ctxdir)
     if tool == "pip":
-        return _plan_pip(inst, build, "" if src == "." else src, cwd, dest)
+        return _plan_pip(inst, run, build, "" if src == "." else src, cwd, dest)
     if tool == "poetry":
         return _plan_poetry(inst, build, ctxdir)
     if tool == "pipenv":
@@ -846,11 +882,15 @@ def _plan_node(inst: Install, build: BuildContext, ctxdir: str) -> Plan | str:
 _LOCAL_REQ = re.compile(r"^\s*(-e\b|--editable\b|\.|/|file:)|\s@\s*file:", re.M)
 
 
-def _plan_pip(inst: Install, build: BuildContext, srcbase: str, cwd: str,
+def _plan_pip(inst: Install, run: RunShell, build: BuildContext, srcbase: str, cwd: str,
               dest: str) -> Plan | str:
     args = inst.args
     ops = [a for i, a in enumerate(args[1:], 1)
            if not a.startswith("-") and args[i - 1] not in _PIP_VALUE]
+    if len(ops) == 1 and _PROJECT.fullmatch(ops[0]) and \
+            not any(a in ("-e", "--editable", "-r", "--requirement") or
+                    a.startswith(("-r", "--requirement=")) for a in args):
+        return _plan_pip_project(inst, run, build, srcbase, cwd, dest, ops[0])
     if any(o.startswith((".", "/")) or "/" in o or o.endswith((".whl", ".tar.gz"))
            for o in ops):
         return "`pip install` of a local path needs the source"
@@ -884,6 +924,82 @@ def _plan_pip(inst: Install, build: BuildContext, srcbase: str, cwd: str,
     if not files:
         return "no requirements file"
     return Plan(files)
+
+
+# `pip install .` or `pip install .[extra,...]` (the project in the current folder).
+_PROJECT = re.compile(r"\.?/?\.(\[[A-Za-z0-9_,.-]+\])?|\./?(\[[A-Za-z0-9_,.-]+\])?")
+# A requirement that is safe to pass as one shell word after quoting: a name, extras,
+# version specifiers and markers, but no direct reference (`name @ url`).
+_REQUIREMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9_,.\s-]*\])?"
+                          r"[^@\n\\]*")
+
+
+def _plan_pip_project(inst: Install, run: RunShell, build: BuildContext, srcbase: str,
+                      cwd: str, dest: str, operand: str) -> Plan | str:
+    """`pip install .`: the project needs its source, but the dependencies that
+    pyproject.toml declares statically do not. Install them first, from a step that
+    names them, and leave `pip install .` after the full copy (it still installs
+    whatever the project needs, so a stale list costs cache, not correctness)."""
+    rel = within(cwd, dest)
+    if rel is None:
+        return "`pip install .` does not run inside the copied folder"
+    pyproject = ctx_join(ctx_join(srcbase, rel), "pyproject.toml")
+    if not build.is_file(pyproject):
+        return "`pip install .` needs the source, and there is no pyproject.toml that " \
+            "lists the dependencies"
+    if "--no-deps" in inst.args:
+        return "`pip install --no-deps .` installs no dependencies"
+    project = _toml(build, pyproject).get("project")
+    if not isinstance(project, dict):
+        return f"{pyproject} has no [project] table (dependencies are not declared there)"
+    dynamic = project.get("dynamic")
+    if isinstance(dynamic, list) and ("dependencies" in dynamic or
+                                      "optional-dependencies" in dynamic):
+        return f"{pyproject} declares its dependencies as dynamic"
+    deps = project.get("dependencies", [])
+    extras = re.findall(r"[A-Za-z0-9_.-]+", operand.partition("[")[2])
+    optional = project.get("optional-dependencies", {})
+    if not isinstance(deps, list) or not isinstance(optional, dict):
+        return f"{pyproject} has a malformed dependency list"
+    wanted = list(deps)
+    for extra in extras:
+        more = optional.get(extra)
+        if not isinstance(more, list):
+            return f"the extra [{extra}] is not in {pyproject}"
+        wanted += [d for d in more if d not in wanted]
+    if not wanted:
+        return "the project has no dependencies to install first"
+    name = str(project.get("name", "")).lower().replace("_", "-")
+    for dep in wanted:
+        if not isinstance(dep, str) or not _REQUIREMENT.fullmatch(dep.strip()):
+            return f"{pyproject} has a dependency that is not a plain requirement: {dep!r}"
+        if name and re.match(re.escape(name) + r"\b", dep.strip().lower().replace("_", "-")):
+            return "the project depends on its own extras"
+    import shlex
+
+    cmd = inst.cmd
+    first = cmd.words[cmd.resolved_index or 0].start
+    sub = inst.sub
+    if sub is None:
+        return "the pip command cannot be read"
+    exe = run.src.text[first:sub.end]
+    flags: list[str] = []
+    skip = False
+    for a in inst.args[1:]:
+        if skip:
+            skip = False
+            flags.append(shlex.quote(a))
+            continue
+        if a == operand:
+            continue
+        if a.startswith("-"):
+            flags.append(shlex.quote(a))
+            skip = a in _PIP_VALUE and "=" not in a
+    prep = " ".join([exe, *flags, *(shlex.quote(d.strip()) for d in wanted)])
+    return Plan([pyproject], prep=prep, prep_marks=("install", *(d.strip() for d in wanted)),
+                note=f"; the dependencies {pyproject} declares are installed first, by "
+                     "name (keep them in sync: `pip install .` after the full copy still "
+                     "installs what the project needs)")
 
 
 def _toml(build: BuildContext, rel: str) -> dict[str, object]:

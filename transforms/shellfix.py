@@ -32,6 +32,9 @@ class RunShell:
     ins: Instruction
     src: LogicalText
     script: ShellScript
+    # The script is a `RUN <<EOF` heredoc body, not the RUN line: its text may only
+    # be read, or the RUN moved whole (edits inside a body are not supported).
+    heredoc: bool = False
 
     def word_text(self, word: Word) -> str:
         return self.src.text[word.start:word.end]
@@ -61,6 +64,47 @@ def shell_runs(ctx: Context, stage: Stage | None = None) -> Iterator[RunShell]:
     for run in runs:
         if first <= run.ins.start <= last:
             yield run
+
+
+def script_runs(ctx: Context, stage: Stage | None = None) -> Iterator[RunShell]:
+    """Every RUN whose script we can read: the shell-form RUNs of :func:`shell_runs`,
+    then `RUN <<EOF` heredocs run as a POSIX shell script (nothing but the marker on
+    the RUN line, one body, no `<<-` tab stripping, no shebang other than sh/bash/dash),
+    marked ``heredoc=True``. For transforms that move whole RUNs."""
+    yield from shell_runs(ctx, stage)
+    runs = ctx.memo.get("heredoc_runs")
+    if runs is None:
+        from dockopt.rewriter.shell import heredoc_interpreter, parse_shell
+
+        runs = []
+        for ins in ctx.tree.instructions:
+            if ins.keyword != "RUN" or ins.passthrough or len(ins.heredoc_docs) != 1:
+                continue
+            doc = ins.heredoc_docs[0]
+            src = ins.shell_source()
+            if src is None or not _HEREDOC_ONLY.fullmatch(src.text):
+                continue
+            body = ctx.tree.text[doc.start:doc.start + len(doc.content)]
+            if body != doc.content or not body:
+                continue  # `<<-` stripped tabs: offsets would not map
+            if heredoc_interpreter(src.text, body) not in ("sh", "bash", "dash"):
+                continue
+            script = parse_shell(body)
+            if script.has_errors:
+                continue
+            runs.append(RunShell(ins, LogicalText.identity(body, doc.start), script, True))
+        ctx.memo["heredoc_runs"] = runs
+    if stage is None:
+        yield from runs
+        return
+    first, last = stage.instructions[0].start, stage.instructions[-1].start
+    for run in runs:
+        if first <= run.ins.start <= last:
+            yield run
+
+
+# A RUN line that is only a heredoc marker (`<<EOF`, `<<'EOF'`, `<<"EOF"`).
+_HEREDOC_ONLY = re.compile(r"\s*<<(?:'[A-Za-z_][\w.-]*'|\"[A-Za-z_][\w.-]*\"|[A-Za-z_][\w.-]*)\s*")
 
 
 def current_shell(ctx: Context, ins: Instruction) -> tuple[str, ...]:

@@ -88,7 +88,7 @@ def go_plan(ctx: Context, final: Stage) -> Plan:
     if cgo == "1":
         raise Blocked("CGO_ENABLED=1: the binary links C libraries, distroless/static "
                       "has none")
-    go_mod = _check_go_context(ctx)
+    go_mod, std = _check_go_context(ctx)
     name = _go_default_name(pkgs, go_mod)
     if out is None:
         if name is None:
@@ -168,6 +168,16 @@ def go_plan(ctx: Context, final: Stage) -> Plan:
         above = tree.owned_comments(build_run)
         at = above[0].start if above else build_run.start
         plan.inserts[at] = style.instruction("ENV", "CGO_ENABLED=0")
+    first_copy = next((i for i in final.body if i.keyword in ("COPY", "ADD")
+                       and i.start < walk.build.ins.start), None)
+    warm = _warm_up(cmds[0], std) if first_copy is not None else None
+    if warm is not None and first_copy is not None:
+        above = tree.owned_comments(first_copy)
+        at = above[0].start if above else first_copy.start
+        plan.inserts[at] = plan.inserts.get(at, "") + style.instruction("RUN", warm)
+        plan.notes.append(f"The builder first compiles the standard packages the app "
+                          f"imports in their own cached layer (`{warm}`), so a source change "
+                          "recompiles only the app.")
     kept = [line.split(None, 1)[0].upper() for line in keep_lines + env_lines
             if not line.lstrip().startswith("#")]
     if kept:
@@ -245,11 +255,13 @@ def _cgo_env(keep: list[Instruction], build: RunShell) -> str | None:
     return value
 
 
-def _check_go_context(ctx: Context) -> str | None:
-    """go.mod's text; raises when the context shows cgo or files read at run time."""
+def _check_go_context(ctx: Context) -> tuple[str | None, list[str]]:
+    """go.mod's text and the standard-library packages the app imports; raises when
+    the context shows cgo or files read at run time."""
     build = ctx.build
     if build is None:
-        return None
+        return None, []
+    std: set[str] = set()
     go_mod: str | None = ctx.read_context_file("go.mod")
     found = _CGO_MODULES.search(go_mod) if go_mod is not None else None
     if found is not None:
@@ -269,7 +281,67 @@ def _check_go_context(ctx: Context) -> str | None:
         if m:
             raise Blocked(f"{rel} reads files at run time ({m.group(0).rstrip('(')}), which "
                           "would have to move too")
-    return go_mod
+        std.update(p for p in _imports(src) if "." not in p.split("/", 1)[0]
+                   and not p.startswith("internal/"))
+    return go_mod, sorted(std)
+
+
+_IMPORT_ONE = re.compile(r'^\s*import\s+(?:[\w.]+\s+)?"([^"\n]+)"', re.M)
+_IMPORT_BLOCK = re.compile(r"^\s*import\s*\((.*?)\)", re.M | re.S)
+_IMPORT_LINE = re.compile(r'^\s*(?:[\w.]+\s+)?"([^"\n]+)"', re.M)
+
+
+def _imports(src: str) -> list[str]:
+    found = _IMPORT_ONE.findall(src)
+    for block_text in _IMPORT_BLOCK.findall(src):
+        found += _IMPORT_LINE.findall(block_text)
+    return [p for p in found if p != "C" and re.fullmatch(r"[A-Za-z0-9_./-]+", p)]
+
+
+# `go build` flags that change how packages compile (and so the build cache's keys).
+_COMPILE_FLAGS = frozenset({"-trimpath", "-tags", "-gcflags", "-asmflags"})
+
+
+def _warm_up(cmd: SimpleCommand, std: list[str]) -> str | None:
+    """`go build` of the standard packages the app imports, with the build's own
+    compile flags and GO* variables: run before the source is copied, it fills the
+    build cache in its own layer, so a source change recompiles only the app (with
+    CGO_ENABLED=0 the prebuilt standard library does not apply)."""
+    if not std:
+        return None
+    env = []
+    for w in cmd.env:
+        if re.fullmatch(r"(GO[A-Z0-9]*|CGO_ENABLED)=[A-Za-z0-9_.,=-]*", w.text):
+            env.append(w.text)
+        else:
+            return None
+    # The build runs with CGO_ENABLED=0 (set by the user or by this split); the ENV
+    # that says so may come after the copy, so the warm-up names it itself.
+    if not any(e.startswith("CGO_ENABLED=") for e in env):
+        env.insert(0, "CGO_ENABLED=0")
+    flags: list[str] = []
+    words = [w.value for w in cmd.resolved_args[1:]]
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w is None:
+            return None
+        flag, eq, _ = w.partition("=")
+        flag = "-" + flag.lstrip("-") if w.startswith("-") else ""
+        takes_value = flag in _GO_VALUE_FLAGS and not eq
+        if flag in _COMPILE_FLAGS:
+            flags.append(w)
+            if takes_value and i + 1 < len(words):
+                value = words[i + 1]
+                if value is None or not PLAIN_WORD.fullmatch(value):
+                    return None
+                flags.append(value)
+        if takes_value:
+            i += 1
+        i += 1
+    if any(not PLAIN_WORD.fullmatch(f) for f in flags):
+        return None
+    return " ".join([*env, "go", "build", *flags, *std])
 
 
 def _go_default_name(pkgs: list[str], go_mod: str | None) -> str | None:

@@ -1,5 +1,6 @@
 FROM golang:1.22 AS build
 WORKDIR /go/src/app
+RUN CGO_ENABLED=0 go build fmt
 COPY . .
 ENV CGO_ENABLED=0
 RUN go build -o /usr/local/bin/app .
