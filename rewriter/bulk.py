@@ -1,11 +1,13 @@
 """`dockopt bulk`: run the fixer over many repositories at once.
 
-The parent process finds repositories and Dockerfiles, hands one work item per
-Dockerfile to a process pool (spawn context), collects the results per repository,
-and when a repository is complete writes its patch (and, with ``--write`` or
-``--git-branch``, its files), then appends one line to the journal
-``progress.jsonl``.  The reports are built from the journal at the end, streaming,
-so the parent's memory does not grow with the number of files.
+The parent process finds repositories and Dockerfiles (with their build contexts:
+``--context-map``, else the repository's compose files, see compose.py, else the
+Dockerfile's folder), hands one work item per Dockerfile to a process pool (spawn
+context), collects the results per repository, and when a repository is complete
+writes its patch (and, with ``--write`` or ``--git-branch``, its files), then
+appends one line to the journal ``progress.jsonl``.  The reports are built from the
+journal at the end, streaming, so the parent's memory does not grow with the number
+of files.
 """
 
 from __future__ import annotations
@@ -24,10 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dockopt.rewriter.compose import Build, compose_contexts, is_compose_name
 from dockopt.rewriter.discover import SKIP_DIRS, is_dockerfile_name
 from dockopt.rewriter.fileio import atomic_write
 
 JOURNAL = "progress.jsonl"
+# What the run was asked to do, for --resume to compare (see run_fingerprint).
+OPTIONS_FILE = "options.json"
 # Status of a file or a repository.
 CHANGED, UNCHANGED, SKIPPED, FAILED = "changed", "unchanged", "skipped", "failed"
 
@@ -89,7 +94,14 @@ def shard_of(name: str, count: int) -> int:
 
 def find_dockerfiles(repo: str, exclude: Sequence[str] = ()) -> list[str]:
     """Dockerfiles in the repository, repo-relative and "/"-separated, sorted."""
-    out: list[str] = []
+    return scan_repo(repo, exclude)[0]
+
+
+def scan_repo(repo: str, exclude: Sequence[str] = ()) -> tuple[list[str], list[str]]:
+    """(Dockerfiles, compose files) in the repository, repo-relative, "/"-separated,
+    sorted; one walk for both."""
+    dockerfiles: list[str] = []
+    composes: list[str] = []
     inside = os.path.realpath(repo) + os.sep
     for folder, dirs, files in os.walk(repo):
         rel_dir = os.path.relpath(folder, repo).replace(os.sep, "/")
@@ -97,14 +109,16 @@ def find_dockerfiles(repo: str, exclude: Sequence[str] = ()) -> list[str]:
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS
                          and not _excluded(rel_dir + d, exclude))
         for name in sorted(files):
+            docker, compose = is_dockerfile_name(name), is_compose_name(name)
+            if not (docker or compose):
+                continue
             rel = rel_dir + name
             full = os.path.join(folder, name)
-            if (is_dockerfile_name(name) and not _excluded(rel, exclude)
-                    and os.path.isfile(full)
+            if (not _excluded(rel, exclude) and os.path.isfile(full)
                     # a link out of the repository is not the repository's to rewrite
                     and os.path.realpath(full).startswith(inside)):
-                out.append(rel)
-    return sorted(out)
+                (dockerfiles if docker else composes).append(rel)
+    return sorted(dockerfiles), sorted(composes)
 
 
 def _excluded(rel: str, patterns: Sequence[str]) -> bool:
@@ -130,6 +144,69 @@ def _norm(rel: str) -> str:
     return "" if rel == "." else rel
 
 
+# Where a file's build context came from (summary.json: files[].context_source).
+DEFAULT, COMPOSE, CONTEXT_MAP = "default", "compose", "context-map"
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One Dockerfile of a repository and its build context."""
+
+    dockerfile: str
+    context: str  # repo-relative folder ("" = the root)
+    source: str = DEFAULT  # DEFAULT | COMPOSE | CONTEXT_MAP
+    context_from: str | None = None  # the compose file and service
+    notes: tuple[str, ...] = ()
+
+
+def plan_repo(repo: str, exclude: Sequence[str] = (),
+              context_map: dict[str, str] | None = None) -> tuple[list[Planned], list[str]]:
+    """The repository's Dockerfiles with their contexts, and notes about its compose
+    files.  ``--context-map`` wins over compose files, compose files over the
+    Dockerfile's own folder.  A Dockerfile a compose file names is taken even when
+    its name is not a Dockerfile's (``build/app.docker``)."""
+    found, composes = scan_repo(repo, exclude)
+    notes: list[str] = []
+    by_compose: dict[str, Build] = {}
+    file_notes: dict[str, list[str]] = {}
+    if composes:
+        got = compose_contexts(repo, composes)
+        by_compose, file_notes, notes = got.contexts, got.file_notes, got.notes
+        known = set(found)
+        inside = os.path.realpath(repo) + os.sep
+        for rel in sorted(by_compose):
+            if rel in known:
+                continue
+            full = os.path.join(repo, rel)
+            if not os.path.isfile(full):
+                notes.append(f"{by_compose[rel].source}: Dockerfile {rel} not found")
+            elif (not _skipped(rel, exclude)
+                  and os.path.realpath(full).startswith(inside)):
+                found.append(rel)
+        found.sort()
+    context_map = context_map or {}
+    out: list[Planned] = []
+    for rel in found:
+        extra = tuple(file_notes.get(rel, ()))
+        if rel in context_map:
+            out.append(Planned(rel, context_map[rel], CONTEXT_MAP, None, extra))
+        elif rel in by_compose:
+            build = by_compose[rel]
+            out.append(Planned(rel, build.context, COMPOSE, build.source, extra))
+        else:
+            out.append(Planned(rel, rel.rsplit("/", 1)[0] if "/" in rel else "", DEFAULT,
+                               None, extra))
+    return out, notes
+
+
+def _skipped(rel: str, exclude: Sequence[str]) -> bool:
+    """Whether the walk would have left *rel* out (a skipped or excluded folder)."""
+    parts = rel.split("/")
+    if any(p in SKIP_DIRS for p in parts[:-1]):
+        return True
+    return any(_excluded("/".join(parts[: i + 1]), exclude) for i in range(len(parts)))
+
+
 # --- the worker --------------------------------------------------------------------------
 
 
@@ -153,6 +230,9 @@ class WorkItem:
     dockerfile: str  # repo-relative
     context: str  # repo-relative folder ("" = the repository root)
     options: Options
+    context_source: str = DEFAULT
+    context_from: str | None = None
+    notes: tuple[str, ...] = ()
 
 
 def _settings(item: WorkItem, dockerfile: Path) -> Any:
@@ -186,7 +266,7 @@ def process_file(item: WorkItem) -> dict[str, Any]:
 
     The timeout is SIGALRM in the worker's main thread (POSIX); elsewhere there is
     none.  The result is plain JSON-able data plus the new texts (``write``)."""
-    rec: dict[str, Any] = {"path": item.dockerfile, "context": item.context or "."}
+    rec = _file_record(item)
     delay = float(os.environ.get("DOCKOPT_BULK_TEST_DELAY", "0") or 0)  # tests only
     timed = hasattr(signal, "SIGALRM") and item.options.timeout > 0
     if timed:
@@ -205,6 +285,17 @@ def process_file(item: WorkItem) -> dict[str, Any]:
     finally:
         if timed:
             signal.setitimer(signal.ITIMER_REAL, 0)
+    return rec
+
+
+def _file_record(item: WorkItem) -> dict[str, Any]:
+    """What a file's record says whatever happens to it."""
+    rec: dict[str, Any] = {"path": item.dockerfile, "context": item.context or ".",
+                           "context_source": item.context_source}
+    if item.context_from is not None:
+        rec["context_from"] = item.context_from
+    if item.notes:
+        rec["notes"] = list(item.notes)
     return rec
 
 
@@ -348,6 +439,7 @@ class _Pending:
     files: list[dict[str, Any]] = field(default_factory=list)
     status: str | None = None
     reason: str | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -361,6 +453,67 @@ class RunConfig:
     context_map: dict[str, str] = field(default_factory=dict)
     resume: bool = False
     options: Options = field(default_factory=Options)
+    # run_fingerprint(...), written to OPTIONS_FILE; None: not recorded (library use)
+    fingerprint: dict[str, Any] | None = None
+
+
+def _sha256(path: str) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def run_fingerprint(config: RunConfig, roots: Sequence[str] = (),
+                    repo_files: Sequence[str] = (), shard: str | None = None
+                    ) -> dict[str, Any]:
+    """Everything that decides a finished repository's result, as JSON data.
+
+    ``--resume`` keeps the earlier run's records, so it is only right when these
+    are the same.  Left out: ``--jobs`` and ``--timeout`` (resources, not what is
+    asked; a bigger timeout after a kill is a reason to resume)."""
+    from dockopt.rewriter.cli import VERSION
+    from dockopt.rewriter.rules_doc import all_rules
+
+    opts = config.options
+    context_map = json.dumps(sorted(config.context_map.items())).encode("utf-8")
+    return {
+        "dockopt": VERSION,
+        "rules": sorted(cls.code for cls in all_rules()),
+        "roots": sorted(os.path.realpath(r) for r in roots),
+        "repo_files": sorted([os.path.realpath(f), _sha256(f)] for f in repo_files),
+        "shard": shard,
+        "mode": config.mode,
+        "branch": config.branch,
+        "commit": config.commit,
+        "exclude": sorted(config.exclude),
+        "context_map_sha256": hashlib.sha256(context_map).hexdigest(),
+        "select": sorted(opts.select) if opts.select is not None else None,
+        "ignore": sorted(opts.ignore),
+        "extend_select": sorted(opts.extend_select),
+        "unsafe_fixes": opts.unsafe_fixes,
+        "config": opts.config,
+        "config_sha256": _sha256(opts.config) if opts.config else None,
+        "isolated": opts.isolated,
+    }
+
+
+def resume_conflicts(out: str, fingerprint: dict[str, Any]) -> list[str]:
+    """Why ``--resume`` must not continue the run in *out* with these options: one
+    line per difference; empty when it may (or when there is nothing to resume)."""
+    journal = os.path.join(out, JOURNAL)
+    if not os.path.exists(journal) or os.path.getsize(journal) == 0:
+        return []
+    try:
+        earlier = json.loads(Path(out, OPTIONS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return [f"{os.path.join(out, OPTIONS_FILE)} is missing or unreadable, so the "
+                "options of the earlier run are unknown"]
+    if not isinstance(earlier, dict):
+        return [f"{os.path.join(out, OPTIONS_FILE)} is not a JSON object"]
+    return [f"{key}: {json.dumps(earlier.get(key))} then, {json.dumps(fingerprint.get(key))} now"
+            for key in sorted(set(earlier) | set(fingerprint))
+            if earlier.get(key) != fingerprint.get(key)]
 
 
 def _patch_name(repo_name: str) -> str:
@@ -424,6 +577,14 @@ def run(repos: Sequence[Repo], config: RunConfig,
             if old.endswith(".patch"):
                 os.unlink(os.path.join(patches, old))
     journal = Journal(config.out, config.resume)
+    if config.fingerprint is None:
+        if not config.resume:  # a stale record must not vouch for this run
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(config.out, OPTIONS_FILE))
+    else:
+        atomic_write(os.path.join(config.out, OPTIONS_FILE),
+                     (json.dumps(config.fingerprint, indent=1, sort_keys=True) + "\n")
+                     .encode("utf-8"))
     todo = [r for r in repos if r.name not in journal.done]
     total, finished = len(repos), len(repos) - len(todo)
     jobs = config.jobs or os.cpu_count() or 1
@@ -442,7 +603,7 @@ def run(repos: Sequence[Repo], config: RunConfig,
                     yield state
                     continue
             try:
-                found = find_dockerfiles(repo.path, config.exclude)
+                found, state.notes = plan_repo(repo.path, config.exclude, config.context_map)
             except OSError as exc:
                 state.status, state.reason = FAILED, f"cannot list: {exc}"
                 yield state
@@ -452,11 +613,9 @@ def run(repos: Sequence[Repo], config: RunConfig,
                 yield state
                 continue
             state.left = len(found)
-            for rel in found:
-                ctx = config.context_map.get(rel)
-                if ctx is None:
-                    ctx = rel.rsplit("/", 1)[0] if "/" in rel else ""
-                yield WorkItem(repo.name, repo.path, rel, ctx, config.options)
+            for p in found:
+                yield WorkItem(repo.name, repo.path, p.dockerfile, p.context, config.options,
+                               p.source, p.context_from, p.notes)
 
     def finish(state: _Pending) -> None:
         nonlocal finished
@@ -538,8 +697,8 @@ def _run_alone(item: WorkItem, ctx: Any) -> dict[str, Any]:
         try:
             return pool.submit(process_file, item).result()
         except BrokenProcessPool:
-            return {"path": item.dockerfile, "context": item.context or ".",
-                    "status": FAILED, "reason": "worker process crashed"}
+            return {**_file_record(item), "status": FAILED,
+                    "reason": "worker process crashed"}
 
 
 def _finish_repo(state: _Pending, config: RunConfig) -> dict[str, Any]:
@@ -569,7 +728,7 @@ def _finish_repo(state: _Pending, config: RunConfig) -> dict[str, Any]:
     slim = [{k: v for k, v in f.items() if k not in ("patch", "text", "extra")}
             for f in files]
     return {"repo": repo.name, "path": repo.path, "status": status, "reason": reason,
-            "files": slim, "finished_at": round(time.time(), 3)}
+            "notes": state.notes, "files": slim, "finished_at": round(time.time(), 3)}
 
 
 def _settle(files: list[dict[str, Any]]) -> str:
@@ -669,6 +828,8 @@ def write_reports(out: str, names: Sequence[str] | None = None, *,
                               "held_back": 0, "context_bytes_saved": 0}
     for s in (CHANGED, UNCHANGED, SKIPPED, FAILED):
         totals[f"repos_{s}"] = totals[f"files_{s}"] = 0
+    totals["context_sources"] = {DEFAULT: 0, COMPOSE: 0, CONTEXT_MAP: 0}
+    totals["notes"] = 0
     codes: dict[str, int] = {}
     handles: dict[str, Any] = {}
     os.makedirs(out, exist_ok=True)
@@ -736,6 +897,9 @@ def _tally(rec: dict[str, Any], totals: dict[str, Any], codes: dict[str, int],
         removed += int(f.get("removed") or 0)
         totals["held_back"] += int(f.get("held_back") or 0)
         totals["context_bytes_saved"] += int(f.get("context_bytes_saved") or 0)
+        source = str(f.get("context_source", DEFAULT))
+        totals["context_sources"][source] = totals["context_sources"].get(source, 0) + 1
+        totals["notes"] += len(f.get("notes", ()))
         if f["status"] == CHANGED:
             changed.write(f"{rec['repo']}\t{f['path']}\n")
         elif f["status"] == FAILED:
@@ -743,6 +907,7 @@ def _tally(rec: dict[str, Any], totals: dict[str, Any], codes: dict[str, int],
         for c in f.get("codes", []):
             codes[c["code"]] = codes.get(c["code"], 0) + int(c["fixes"])
             repo_codes.add(c["code"])
+    totals["notes"] += len(rec.get("notes", ()))
     if status in (SKIPPED, FAILED) and not rec["files"]:
         failed.write(f"{rec['repo']}\t-\t{rec.get('reason') or ''}\n")
     totals["lines_added"] += added

@@ -26,6 +26,12 @@ def _shard(value: str | None) -> tuple[int, int] | None:
     return k, n
 
 
+class _Refused(click.ClickException):
+    """An error that is the user's to fix, with exit code 2 (like a usage error)."""
+
+    exit_code = 2
+
+
 class _Progress:
     """A rich bar on a terminal (a counter line without rich); a line per repo if piped."""
 
@@ -87,8 +93,11 @@ class _Progress:
               help="Skip files and folders matching this (repo-relative path or name).")
 @click.option("--context-map", metavar="FILE",
               type=click.Path(exists=True, dir_okay=False, path_type=str),
-              help="TSV lines `dockerfile<TAB>context`, both relative to the repository.")
-@click.option("--resume", is_flag=True, help="Skip repositories already finished in --out.")
+              help="TSV lines `dockerfile<TAB>context`, both relative to the repository "
+                   "(wins over compose files, which win over the Dockerfile's folder).")
+@click.option("--resume", is_flag=True,
+              help="Skip repositories already finished in --out; refused (exit 2) when "
+                   "that run's options differ (all but --jobs and --timeout).")
 @click.option("--shard", metavar="K/N", help="Only the K-th of N stable shares of the repos.")
 @click.option("--select", multiple=True, metavar="CODES", help="Only these rules.")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Skip these rules.")
@@ -121,7 +130,9 @@ def bulk(roots: tuple[str, ...], repo_files: tuple[str, ...], out: str, mode: st
         find_repos,
         merge_reports,
         read_context_map,
+        resume_conflicts,
         run,
+        run_fingerprint,
         shard_of,
     )
 
@@ -130,6 +141,7 @@ def bulk(roots: tuple[str, ...], repo_files: tuple[str, ...], out: str, mode: st
         for d in inputs:
             if not os.path.isfile(os.path.join(d, "progress.jsonl")):
                 raise click.UsageError(f"{d}: not a `dockopt bulk` output folder")
+        _warn_if_options_differ(inputs)
         totals = merge_reports(inputs, out)
         click.echo(f"merged {len(inputs)} reports: {totals['repos']} repositories -> {out}",
                    err=True)
@@ -157,6 +169,15 @@ def bulk(roots: tuple[str, ...], repo_files: tuple[str, ...], out: str, mode: st
     run_config = RunConfig(out=out, mode=mode, branch=branch, commit=commit, jobs=jobs or 0,
                            exclude=exclude, context_map=read_context_map(context_map),
                            resume=resume, options=options)
+    run_config.fingerprint = run_fingerprint(run_config, roots, repo_files, shard)
+    if resume:
+        conflicts = resume_conflicts(out, run_config.fingerprint)
+        if conflicts:
+            raise _Refused(
+                f"--resume: {out} holds a run made with other options, so its finished "
+                "repositories cannot be kept:\n  " + "\n  ".join(conflicts)
+                + "\nRerun with the same options, or without --resume (or with another "
+                "--out) to start over.")
     progress = _Progress(len(repos))
     try:
         # (summary.json is not read back: with 100,000 files it is big)
@@ -170,6 +191,26 @@ def bulk(roots: tuple[str, ...], repo_files: tuple[str, ...], out: str, mode: st
     if interrupted:
         click.echo("interrupted: partial report written; rerun with --resume", err=True)
         sys.exit(130)
+
+
+def _warn_if_options_differ(inputs: tuple[str, ...]) -> None:
+    """Shards of one run differ only in --shard; anything else makes a mixed report."""
+    import json
+
+    from dockopt.rewriter.bulk import OPTIONS_FILE
+
+    seen: dict[str, str] = {}
+    for d in inputs:
+        try:
+            data = json.loads(Path(d, OPTIONS_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict):
+            data.pop("shard", None)
+            seen[d] = json.dumps(data, sort_keys=True)
+    if len(set(seen.values())) > 1:
+        click.echo("warning: these reports were made with different options (not only "
+                   "--shard); the merged report mixes them", err=True)
 
 
 def _validate(*groups: tuple[str, ...]) -> None:

@@ -5,7 +5,8 @@ click at load time; the parser, the engine and the transforms are imported insid
 the commands that need them.
 
 Conventions follow ruff, hadolint and shellcheck.  Exit codes: 0 = clean or
-everything fixed; 1 = findings or diffs remain; 2 = a usage, config or parse error.
+everything fixed; 1 = findings or diffs remain; 2 = a usage, config or parse error
+(`--exit-zero` turns 1 into 0, as in ruff).
 Machine output (diffs, the fixed text in stdin mode, json/sarif/github reports) goes
 to stdout; messages, summaries and errors go to stderr.
 """
@@ -398,6 +399,9 @@ def _setup(paths: tuple[str, ...], stdin_filename: str | None, config: Path | No
 @click.option("--show-fixes", is_flag=True, help="List the fixes applied to each file.")
 @click.option("--exit-non-zero-on-fix", is_flag=True,
               help="Exit 1 when anything was fixed, even if nothing remains.")
+@click.option("--exit-zero", is_flag=True,
+              help="Exit 0 even when findings or diffs remain (as ruff's --exit-zero; "
+                   "overrides --exit-non-zero-on-fix); errors still exit 2.")
 @click.option("--verify", "verify_builds", is_flag=True,
               help="Build the original and the rewrite with a real engine and write only "
                    "fixes whose output builds, passes its smoke test and is not bigger; "
@@ -406,7 +410,7 @@ def _setup(paths: tuple[str, ...], stdin_filename: str | None, config: Path | No
               default="auto", show_default=True, help="Container engine for --verify.")
 @_rule_options
 def fix(paths: tuple[str, ...], show_diff: bool, context: Path | None, show_fixes: bool,
-        exit_non_zero_on_fix: bool, verify_builds: bool, engine: str,
+        exit_non_zero_on_fix: bool, exit_zero: bool, verify_builds: bool, engine: str,
         select: tuple[str, ...], ignore: tuple[str, ...], extend_select: tuple[str, ...],
         unsafe_fixes: bool | None, cache: str | None, config: Path | None, isolated: bool,
         stdin_filename: str | None, color: str, quiet: bool) -> None:
@@ -481,6 +485,8 @@ def fix(paths: tuple[str, ...], show_diff: bool, context: Path | None, show_fixe
         _write(sys.stderr, fix_summary(fixed, remaining, held, diff=show_diff))
     if failed:
         sys.exit(2)
+    if exit_zero:  # for orchestrators that commit only after exit 0 (multi-gitter...)
+        return
     if remaining or (show_diff and any_diff) or (exit_non_zero_on_fix and fixed):
         sys.exit(1)
 

@@ -376,3 +376,35 @@ def test_dockerfiles_sharing_a_context_write_one_ignore_file(tmp_path: Path) -> 
                     str(tmp_path / "o" / "patches" / "a.patch")], check=True)
     assert tree(root) == tree(wet)
     assert (wet / "a" / ".dockerignore").exists()
+
+
+def test_resume_refuses_other_options(tmp_path: Path, sources: list[bytes]) -> None:
+    root = tmp_path / "repos"
+    make_tree(root, sources, 3, offset=11)
+    out = tmp_path / "o"
+    assert invoke(str(root), "--out", str(out), "--jobs", "1")[0] == 0
+    journal = (out / "progress.jsonl").read_bytes()
+    recorded = json.loads((out / "options.json").read_text())
+    assert recorded["unsafe_fixes"] is None and recorded["mode"] == "dry-run"
+    for other, key in ((["--unsafe-fixes"], "unsafe_fixes"), (["--select", "DO6"], "select"),
+                       (["--ignore", "DO604"], "ignore"), (["--write"], "mode"),
+                       (["--shard", "1/2"], "shard"), (["--exclude", "svc"], "exclude"),
+                       (["--isolated"], "isolated")):
+        code, output = invoke(str(root), "--resume", "--out", str(out), *other)
+        assert code == 2, (other, output)
+        assert "other options" in output and f"{key}:" in output, output
+        assert (out / "progress.jsonl").read_bytes() == journal  # nothing was redone
+        assert json.loads((out / "options.json").read_text()) == recorded
+    # the same options (resources aside: --jobs, --timeout) resume, with nothing left to do
+    code, _ = invoke(str(root), "--resume", "--out", str(out), "--jobs", "2",
+                     "--timeout", "30")
+    assert code == 0
+    assert (out / "progress.jsonl").read_bytes() == journal
+    # no record of the earlier options: refused too (they cannot be compared)
+    (out / "options.json").unlink()
+    code, output = invoke(str(root), "--resume", "--out", str(out))
+    assert code == 2 and "missing" in output
+    # a fresh run writes the record; --resume into an empty folder just runs
+    assert invoke(str(root), "--unsafe-fixes", "--out", str(out))[0] == 0
+    assert json.loads((out / "options.json").read_text())["unsafe_fixes"] is True
+    assert invoke(str(root), "--resume", "--out", str(tmp_path / "new"))[0] == 0

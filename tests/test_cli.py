@@ -231,3 +231,40 @@ def test_fix_uses_the_dockerfiles_folder_as_context_and_writes_dockerignore(
                           str(app / "Dockerfile"))
     assert code == 1 and "new file mode 100644" in out and "+++ b/" in out
     assert not (app / ".dockerignore").exists()
+
+
+# An apt cleanup (safe fix) plus findings that have no automatic fix (DO501, DO502).
+REMAINING = ('FROM debian\nRUN apt-get update && apt-get install -y curl\n'
+             'CMD ["curl", "--version"]\n')
+
+
+def test_fix_exit_zero(tmp_path: Path) -> None:
+    """`fix --exit-zero` (as ruff's): 0 whenever nothing failed, even with findings left,
+    a diff printed or --exit-non-zero-on-fix; still 2 on an error."""
+    path = tmp_path / "Dockerfile"
+    path.write_text(REMAINING)
+    code, out, _ = run("fix", "--diff", str(path))
+    assert code == 1 and "rm -rf /var/lib/apt/lists" in out
+    code, out, _ = run("fix", "--diff", "--exit-zero", str(path))
+    assert code == 0 and "rm -rf /var/lib/apt/lists" in out  # the diff is still printed
+    assert path.read_text() == REMAINING  # --diff still writes nothing
+    code, _, err = run("fix", "--exit-zero", "--exit-non-zero-on-fix", str(path))
+    assert code == 0
+    assert "rm -rf /var/lib/apt/lists" in path.read_text()  # the fix was written
+    assert "DO502" in err  # and what remains is still reported
+    code, _, err = run("fix", str(path))
+    assert code == 1 and "DO502" in err  # without the flag: findings remain -> 1
+    assert run("fix", "--exit-zero", str(path))[0] == 0
+    # errors are not hidden: a file BuildKit rejects, a missing path
+    path.write_text("FROM debian\nRUN <<EOF\necho never ends\n")
+    code, _, err = run("fix", "--exit-zero", str(path))
+    assert code == 2 and "DP103" in err
+    code, _, err = run("fix", "--exit-zero", str(tmp_path / "missing"))
+    assert code == 2
+
+
+def test_fix_exit_zero_stdin_prints_the_fixed_text() -> None:
+    code, out, _ = run("fix", "--exit-zero", "-", "--stdin-filename", "Dockerfile",
+                       input=REMAINING.encode())
+    assert code == 0
+    assert "rm -rf /var/lib/apt/lists" in out and out.startswith("FROM debian\n")
