@@ -6,7 +6,8 @@ The user's files are never touched: each variant is built from its own temporary
 copy of the build context (symlinks preserved). The rewritten copy gets the new
 Dockerfile and the other files the fix writes (``FixResult.extra_files``, e.g. a
 new ``.dockerignore``). The "rebuild" figure is the time of a second build, with
-the layer cache, after appending a newline to one source file in the copy (a file
+the layer cache, after appending a comment line (a newline where the file type has no
+comment syntax) to one source file in the copy (a file
 that a COPY includes and that is not a dependency manifest).
 
 Engines: docker, podman (``docker``-compatible CLIs) and buildah. ``auto`` takes the
@@ -731,8 +732,7 @@ class Session:
         if self.options.rebuild and touch is not None:
             m.touched = touch
             for _ in range(max(1, self.options.rebuild_runs)):
-                with open(ctx / touch, "ab") as handle:
-                    handle.write(b"\n")
+                source_change(ctx / touch)
                 self.say(f"{variant.name}: rebuild after changing {touch}")
                 again = self.engine.build(dockerfile, ctx, tag, no_cache=False)
                 m.rebuild_samples.append(round(again.seconds, 2))
@@ -1013,7 +1013,7 @@ def format_text(report: VerifyReport) -> str:
             row("smoke", _fmt_smoke(o), _fmt_smoke(r)),
         ]
         if o.touched:
-            lines.append(f"  (rebuild: after appending a newline to {o.touched})")
+            lines.append(f"  (rebuild: after appending a comment line to {o.touched})")
         for m in (o, r):
             if m.smoke is not None and not m.smoke.ok:
                 lines.append(f"--- {m.variant} smoke: {shlex.join(m.smoke.command)}")
@@ -1033,3 +1033,39 @@ def format_text(report: VerifyReport) -> str:
 def format_json(report: VerifyReport) -> str:
     return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
+
+
+# Line-comment markers by file suffix: the rebuild's source change is a comment with
+# a fresh nonce, so its content was never built before (a bare newline repeats the
+# content of an earlier run's rebuild, and a leftover cached layer would answer it).
+_COMMENT_PREFIX = {
+    **dict.fromkeys((".py", ".sh", ".bash", ".rb", ".pl", ".r", ".toml", ".yaml", ".yml",
+                     ".cfg", ".ini", ".jq", ".mk", ".cmake", ".tf",
+                     ".dockerfile", ".ex", ".exs", ".nim", ".cr", ".jl", ".ps1"), "#"),
+    **dict.fromkeys((".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".go", ".java", ".kt",
+                     ".kts", ".scala", ".c", ".h", ".cc", ".cpp", ".hpp", ".cs", ".rs",
+                     ".swift", ".dart", ".php", ".groovy", ".gradle", ".proto", ".zig"),
+                    "//"),
+    **dict.fromkeys((".sql", ".lua", ".hs", ".elm"), "--"),
+}
+
+
+def source_change(path: Path) -> str:
+    """Change ``path`` the way an edit would, without changing what it does: append a
+    comment line with a fresh nonce (a newline when the file type has no line
+    comment). Returns the appended text."""
+    import uuid
+
+    prefix = _COMMENT_PREFIX.get(path.suffix.lower())
+    if path.name in ("Makefile", "Dockerfile", "Gemfile", "Rakefile"):
+        prefix = "#"
+    data = path.read_bytes()
+    newline = b"\r\n" if b"\r\n" in data else b"\n"
+    lead = b"" if not data or data.endswith(b"\n") else newline
+    if prefix is None:
+        text = lead + newline
+    else:
+        text = lead + f"{prefix} dockopt verify {uuid.uuid4().hex[:12]}".encode() + newline
+    with open(path, "ab") as handle:
+        handle.write(text)
+    return text.decode()

@@ -268,3 +268,26 @@ def test_cli_fix_verify_writes_the_verified_result(tmp_path: Path,
     assert "left out after failing verification: DO604" in result.output
     assert "useradd" not in after and "USER" not in after
     assert after != before and "apt-get update && apt-get install" in after
+
+
+def test_source_change_appends_a_fresh_comment(tmp_path: Path) -> None:
+    """The rebuild's change must be new content every time (a repeated newline could
+    be answered by a layer cached in an earlier run) and must not change behaviour."""
+    from dockopt.rewriter.verify import source_change
+
+    py = tmp_path / "app.py"
+    py.write_bytes(b"print(1)")  # no final newline
+    first = source_change(py)
+    second = source_change(py)
+    assert first != second
+    lines = py.read_bytes().split(b"\n")
+    assert lines[0] == b"print(1)" and lines[1].startswith(b"# dockopt verify ")
+    js = tmp_path / "server.js"
+    js.write_bytes(b"x()\r\n")
+    source_change(js)
+    assert js.read_bytes().startswith(b"x()\r\n// dockopt verify ")
+    assert js.read_bytes().endswith(b"\r\n")
+    data = tmp_path / "sample.json"
+    data.write_bytes(b"{}\n")
+    source_change(data)
+    assert data.read_bytes() == b"{}\n\n"
