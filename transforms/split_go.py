@@ -310,9 +310,9 @@ def _warm_up(cmd: SimpleCommand, std: list[str]) -> str | None:
     if not std:
         return None
     env = []
-    for w in cmd.env:
-        if re.fullmatch(r"(GO[A-Z0-9]*|CGO_ENABLED)=[A-Za-z0-9_.,=-]*", w.text):
-            env.append(w.text)
+    for assignment in cmd.env:
+        if re.fullmatch(r"(GO[A-Z0-9]*|CGO_ENABLED)=[A-Za-z0-9_.,=-]*", assignment.text):
+            env.append(assignment.text)
         else:
             return None
     # The build runs with CGO_ENABLED=0 (set by the user or by this split); the ENV
