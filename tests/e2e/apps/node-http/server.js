@@ -1,10 +1,13 @@
 "use strict";
 const http = require("http");
 const ms = require("ms");
+// Structured request logs to stdout (sync destination: nothing lost on exit).
+const logger = require("pino")({ base: { app: "node-http" } }, require("pino").destination({ sync: true }));
 
 const started = Date.now();
 
 function handler(req, res) {
+  logger.info({ method: req.method, url: req.url }, "request");
   if (req.url === "/health") {
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify({ status: "ok", uptime: ms(Date.now() - started) }));
