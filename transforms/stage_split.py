@@ -18,7 +18,15 @@ from dockopt.transforms.split_common import (
     growth,
 )
 from dockopt.transforms.split_go import go_plan
-from dockopt.transforms.split_node import has_npm_build, node_plan
+from dockopt.transforms.split_java import JAVA_IMAGES, has_java_build, java_plan
+from dockopt.transforms.split_native import native_matches, native_plan
+from dockopt.transforms.split_node import (
+    has_npm_build,
+    node_plan,
+    node_prod_matches,
+    node_prod_plan,
+)
+from dockopt.transforms.split_python import python_matches, python_plan
 
 __all__ = ["FAMILIES", "Family", "SingleStageBuild", "apply_edits"]
 
@@ -43,10 +51,20 @@ def _node_build_matches(ctx: Context, final: Stage, ref: ImageRef, what: list[st
     return ref.repository == "node" and has_npm_build(ctx, final)
 
 
-# In order: the first family that matches plans the split.
+def _java_matches(ctx: Context, final: Stage, ref: ImageRef, what: list[str]) -> bool:
+    return ref.repository in JAVA_IMAGES and has_java_build(ctx, final)
+
+
+# In order: the first family that matches plans the split. node with a build step
+# comes before node without one (node-prod), which only matches where the split pays
+# more than DO605's switch to -slim (see split_node.node_prod_matches).
 FAMILIES: tuple[Family, ...] = (
     Family("go", _go_matches, go_plan),
     Family("node", _node_build_matches, node_plan),
+    Family("npm", node_prod_matches, node_prod_plan),
+    Family("python", python_matches, python_plan),
+    Family("C/C++", native_matches, native_plan),
+    Family("java", _java_matches, java_plan),
 )
 
 
@@ -101,13 +119,86 @@ class SingleStageBuild(Transform):
           `package.json`, the production `node_modules` and the build output
           folder that CMD runs (`node dist/server.js`, or `npm start` whose script
           does).
+        - **node without a build step** (`FROM node:X`, `npm ci`/`npm install`, CMD
+          `node <file>` or `npm start`): a production install only. It applies
+          where the split gives more than DO605's switch to `-slim` (so the two
+          never fight: DO605 handles the rest, and waits for the split when both
+          apply): the install brings devDependencies (`--omit=dev` is added to it
+          in the builder, `--production` before node 16), native modules need the
+          full image's compilers (bcrypt, sqlite3...), or the stage installs build
+          tools for node-gyp; without a build context, a full `node:X` image or an
+          install with devDependencies (shown only). The runtime is `node:X-slim`
+          with the same WORKDIR, `COPY --from=build <workdir>/node_modules`, and the
+          app's files copied again from the build context by the builder's own
+          COPY instructions (one that a later `COPY . .` repeats is left out), so
+          the runtime never gets what the install wrote outside `node_modules`.
+          Packages the stage installs that are not build tools (tini...) are
+          installed in the runtime too.
+        - **Python** with compiled dependencies (`FROM python:X`, not -slim or
+          -alpine, with a `pip install` and either compilers/`-dev` packages
+          installed with apt or dependencies in the context that compile against
+          the full image's libraries, such as psycopg2 or mysqlclient; a pure-Python
+          install is left to DO605, which moves it to -slim in place): the builder
+          gets `RUN python -m venv /opt/venv` and `ENV VIRTUAL_ENV=/opt/venv
+          PATH="/opt/venv/bin:$PATH"` before its first RUN/COPY/ADD, so every
+          `pip`, `pip3` and `python -m pip` installs into the venv unchanged. The
+          runtime is `python:X-slim` (same Python, same interpreter path, so the
+          venv works there) with the same ENV/WORKDIR, `COPY --from=build /opt/venv
+          /opt/venv`, and the app's files copied again from the build context by
+          the builder's own COPY/ADD lines in file order (one that a later `COPY .
+          .` repeats is left out). apt packages: compilers, headers, git and the
+          like stay in the builder; each `-dev` package becomes its run-time
+          library (libpq-dev → libpq5, libjpeg-dev → libjpeg62-turbo, libxml2-dev →
+          libxml2; zlib1g-dev, libffi-dev, libssl-dev: already in -slim) with the
+          names of the tag's Debian release (bookworm or trixie; names valid in
+          both when the tag names none); other packages (ffmpeg, curl...) are
+          installed in the runtime too, as the app may run them.
+        - **C/C++ with apt toolchains** (`FROM debian:X` or `ubuntu:X`, a compiler
+          installed — build-essential, gcc, g++, make, cmake, `-dev` packages — and
+          a build: `make`, `cc -o`, `cmake`, `./configure && make`): the runtime is
+          the same release's slim image (`debian:X-slim`; Ubuntu has no slim
+          variant: the same tag) with the program CMD/ENTRYPOINT runs, copied to
+          the same path, when the build is seen to make it: the `-o` path of a
+          compiler, a target the copied Makefile builds, `add_executable()` in
+          CMakeLists.txt for the CMake build folder, `*_PROGRAMS` in Makefile.am,
+          or a `cp`/`install` of one of those. The runtime installs (`apt-get
+          install --no-install-recommends`, lists removed) the shared library of
+          each `-dev` package for that release (libssl-dev → libssl3, libcurl4-
+          openssl-dev → libcurl4, zlib1g-dev → zlib1g, libpq-dev → libpq5; the
+          `t64` names on trixie/noble), libgomp1 for OpenMP, libgfortran5 for
+          gfortran, and every installed package that is not a build tool
+          (ca-certificates, curl...).
+        - **Java** (`FROM maven`, `gradle`, `eclipse-temurin`, `openjdk` or
+          `amazoncorretto` with `mvn package`/`verify`/`install`, `gradle
+          build`/`assemble`/`jar`/`bootJar`/`shadowJar` (or the `mvnw`/`gradlew`
+          wrappers), or `jar c...f NAME` after `javac`): the runtime is
+          `eclipse-temurin:<N>-jre` for the JDK major version N the tag names
+          (`maven:<v>-eclipse-temurin-N`, `maven:<v>-jdk-N`, `gradle:<v>-jdkN`,
+          `eclipse-temurin:N[-jdk]`, `openjdk:N`, `amazoncorretto:N`; `-alpine`
+          and a Temurin Ubuntu codename are kept). The openjdk images are
+          deprecated and Corretto is another vendor's build of the same OpenJDK;
+          the explanation says so. The jar is copied to the same path, so
+          CMD/ENTRYPOINT (`java [flags] -jar <jar>`, `java -cp <jar> Main`, exec or
+          shell form, `sh -c`) stay as written, JVM flags included. The jar is
+          `target/<finalName>.jar` from `pom.xml` (artifactId, version, also the
+          parent's, `finalName`, `<properties>` and `-D` values; packaging `jar`),
+          `build/libs/<name>[-<version>].jar` from `settings.gradle`'s
+          `rootProject.name` (else the project folder) and the `version` of
+          `build.gradle` or `gradle.properties` (Spring Boot's `bootJar` and its
+          `-plain` jar, the shadow plugin's `-all` jar), or the `jar` command's
+          file; the CMD must name one of them (a shell glob must match exactly
+          one). Maven/Gradle ENV (`MAVEN_*`, `GRADLE_*`) and cache VOLUMEs
+          (`~/.m2`, `~/.gradle`) stay in the builder. Without a build context the
+          Maven/Gradle jar is taken from a CMD naming it in `target/` or
+          `build/libs/` (shown only).
 
         The runtime stage keeps ENV (the Go toolchain's `GO*`/`CGO_*` variables
         excepted), EXPOSE, LABEL, USER, HEALTHCHECK, STOPSIGNAL, VOLUME, CMD and
         ENTRYPOINT with the comments above them, and re-declares the stage's ARGs
         when one of those uses a variable. The runtime stage is rendered from
         `templates/stages/*.j2` and parsed before it is spliced in. A non-root USER
-        for the node runtime is left to DO604 (root-user), which runs later;
+        for the node, Python, C/C++ and Java runtimes is left to DO604 (root-user),
+        which runs later;
         distroless `:nonroot` already runs as uid 65532.
 
         Only a suggestion (display-only, with the reason) when the artifacts are
@@ -119,8 +210,36 @@ class SingleStageBuild(Transform):
         HEALTHCHECK other than `NONE` (distroless has no shell or curl; the check
         would need rewriting), a node HEALTHCHECK using a tool -slim lacks (curl,
         wget...), a USER that distroless lacks, yarn/pnpm, native npm modules,
-        and every other ecosystem (cargo, maven, gradle, dotnet, pip wheel, make,
-        compilers installed).
+        Java builds whose jar is not certain (a JDK tag without the version such
+        as `maven:3.9`, Maven modules, `-pl`, a parent pom in the context, a
+        profile with a build section, the shade plugin attaching a second jar,
+        other assemblies, `copy-dependencies`, a manifest Class-Path, a Gradle
+        multi-project, a renamed or computed jar name or version, a war), a CMD
+        that does not run the jar, JVM flags naming files (`-javaagent`,
+        `-D...=/etc/...`), ENV JAVA_HOME/PATH, a HEALTHCHECK using a JDK tool,
+        application/logback config files at the context root or Java code that
+        reads files, node installs that run scripts (`postinstall`, `prepare`),
+        workspaces, `binding.gyp`, npm modules linking system libraries (canvas...),
+        an unignored `node_modules/` in the context, `npm install <pkg>`/`-g`, a
+        RUN after the install, C/C++ programs that `make install` puts under a
+        prefix, a CMD running a script or a program the build is not seen to
+        make, a build that also makes shared libraries, a `-dev` package whose
+        runtime library is not known for the release (or a tag that names no
+        release), a USER created in the builder, and every other ecosystem (cargo,
+        dotnet, pip wheel, compilers without a recognised build).
+
+        For Python, also only a suggestion: pip installs outside the venv
+        (`--user`, `--target`, `--prefix`, `--root`, `pip` or `python` named by an
+        absolute path, `PIP_TARGET`-like ENV), editable installs (`-e`, also in
+        requirement files), an existing virtualenv, poetry/pipenv/uv, a `-dev`
+        package whose run-time library is not known (or a tag on Debian older than
+        12), a dependency that loads libraries not mapped (uwsgi, weasyprint, gdal,
+        `--no-binary :all:`...), Debian `python3-*` packages (a venv does not see
+        them), `apt-get upgrade`, commands before the install that write files
+        (`mkdir` other than the WORKDIR, `rm` in the app's folder, redirections,
+        downloads), a non-root USER before the install, a CMD/ENTRYPOINT/
+        HEALTHCHECK (or a `.sh` it runs from the context) using a tool -slim lacks
+        or a path under `/usr/local/bin`, Python 2 (no venv module).
 
         Left alone: already multi-stage finals (`COPY --from`), FROM built from an
         ARG, Windows images, files with parse errors. Stages are only appended, so
@@ -130,7 +249,12 @@ class SingleStageBuild(Transform):
         Compilers, SDKs, dev dependencies and sources are needed to build, not to
         run. A static Go binary on distroless is a few MB instead of ~800 MB for
         golang; a node app on -slim with production dependencies only is a fraction
-        of node:X with devDependencies.
+        of node:X with devDependencies; a C program on debian:X-slim with its
+        shared libraries is tens of MB instead of hundreds with build-essential; a
+        JRE image leaves out the JDK's compiler,
+        jmods and tools, Maven/Gradle, the sources and the dependency cache. A Python
+        app's venv on python:X-slim leaves out the compilers, headers and the full
+        image's hundreds of -dev libraries (~1 GB vs ~150 MB plus the venv).
 
     Example:
         ```dockerfile
@@ -192,7 +316,7 @@ class SingleStageBuild(Transform):
         what = _builds(ctx, final)
         for family in FAMILIES:
             if family.matches(ctx, final, ref, what):
-                yield self._split(ctx, final, family, frm)
+                yield self._split(ctx, final, family, frm, what)
                 return
         if what:
             names = ", ".join(f.name for f in FAMILIES)
@@ -202,13 +326,16 @@ class SingleStageBuild(Transform):
                                "runtime stage. Suggestion only: dockopt automates the split "
                                f"for {names} when it recognises the build.")
 
-    def _split(self, ctx: Context, final: Stage, family: Family, frm: Instruction) -> Finding:
+    def _split(self, ctx: Context, final: Stage, family: Family, frm: Instruction,
+               what: list[str]) -> Finding:
         try:
             plan = family.plan(ctx, final)
         except Blocked as exc:
-            return self.finding(ctx, frm, "The final stage builds the app and ships the "
-                                f"{family.name} toolchain; a builder/runtime split was not "
-                                f"made: {exc}. Suggestion only.")
+            # The generic hint (`_OTHER_BUILDS`: what to copy where) stays in the message.
+            hint = f" ({'; '.join(what)})" if what else ""
+            return self.finding(ctx, frm, f"The final stage builds the app{hint} and ships "
+                                f"the {family.name} toolchain; a builder/runtime split was "
+                                f"not made: {exc}. Suggestion only.")
         edits = [] if plan.from_edit is None else [plan.from_edit]
         inserts = dict(plan.inserts)
         end = len(ctx.text)

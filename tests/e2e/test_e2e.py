@@ -56,6 +56,8 @@ STANDINS = (
     "docker.io/library/python:3.11-slim",
     "docker.io/library/golang:1.19",
     "gcr.io/distroless/static-debian12:nonroot",
+    "docker.io/library/eclipse-temurin:17-jdk",
+    "docker.io/library/eclipse-temurin:17-jre",
 )
 ROOT_USERS = {"", "root", "0", "0:0", "root:root"}
 
@@ -260,7 +262,8 @@ def write_reports(results: dict[str, dict[str, Any]], seconds: float) -> None:
         "# dockopt e2e report",
         "",
         "Built with buildah on the stand-in base images (tests/e2e/standins).",
-        "Rebuild = a cached build after appending a newline to one source file",
+        "Rebuild = a cached build after appending a comment line with a fresh nonce to one "
+        "source file",
         f"(median of {REBUILD_RUNS} runs).",
         "",
         "| app | transforms | before MB | after MB | size | cold s (before/after) "

@@ -48,6 +48,8 @@ images=(
   "golang-1.19|debian-bookworm|docker.io/library/golang:1.19 docker.io/library/golang:1.19-bookworm"
   "distroless-static|debian-bookworm|gcr.io/distroless/static-debian12:nonroot"
   "distroless-static-root|distroless-static|gcr.io/distroless/static-debian12:latest gcr.io/distroless/static-debian12"
+  "eclipse-temurin-17-jdk|debian-bookworm|docker.io/library/eclipse-temurin:17-jdk docker.io/library/eclipse-temurin:17"
+  "eclipse-temurin-17-jre|debian-bookworm-slim|docker.io/library/eclipse-temurin:17-jre"
 )
 
 log() { printf '[standins %(%H:%M:%S)T] %s\n' -1 "$*"; }

@@ -1,0 +1,1 @@
+package app; public class Main { public static void main(String[] a) { } }

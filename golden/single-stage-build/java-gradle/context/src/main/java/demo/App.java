@@ -1,0 +1,1 @@
+package demo; public class App { public static void main(String[] a) { } }

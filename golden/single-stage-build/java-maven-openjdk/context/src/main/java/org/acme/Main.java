@@ -1,0 +1,1 @@
+package org.acme; public class Main { public static void main(String[] a) { } }

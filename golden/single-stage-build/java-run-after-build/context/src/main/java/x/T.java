@@ -1,0 +1,1 @@
+package x; public class T { public static void main(String[] a) { } }

@@ -1,0 +1,43 @@
+"use strict";
+const http = require("http");
+const { health } = require("./lib/health");
+
+const started = Date.now();
+
+/**
+ * @param {http.IncomingMessage} req
+ * @param {http.ServerResponse} res
+ */
+function handler(req, res) {
+  if (req.url === "/health") {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify(health(started)));
+    return;
+  }
+  res.writeHead(404, { "content-type": "text/plain" });
+  res.end("not found\n");
+}
+
+const server = http.createServer(handler);
+
+if (process.argv.includes("--selftest")) {
+  // Serve on an ephemeral port and request /health over HTTP (the e2e smoke test).
+  server.listen(0, "127.0.0.1", () => {
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : 0;
+    http.get({ host: "127.0.0.1", port, path: "/health" }, (res) => {
+      let body = "";
+      res.on("data", (c) => (body += c));
+      res.on("end", () => {
+        console.log(`selftest: ${res.statusCode} ${body}`);
+        process.exit(res.statusCode === 200 ? 0 : 1);
+      });
+    }).on("error", (err) => {
+      console.error(`selftest failed: ${err.message}`);
+      process.exit(1);
+    });
+  });
+} else {
+  const port = Number(process.env.PORT || 8080);
+  server.listen(port, () => console.log(`node-devdeps listening on ${port}`));
+}
