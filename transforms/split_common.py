@@ -162,7 +162,7 @@ def render(family: str, style: Style, params: dict[str, Any]) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)),
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                              trim_blocks=True, autoescape=False)
-    kw = {k: style.keyword(k) for k in ("FROM", "WORKDIR", "COPY", "ARG", "ENV")}
+    kw = {k: style.keyword(k) for k in ("FROM", "WORKDIR", "COPY", "ARG", "ENV", "RUN")}
     text = env.get_template(f"{family}.j2").render(kw=kw, **params)
     fragment = parse(text)
     if fragment.has_errors or len(fragment.stages) != 1:

@@ -155,19 +155,32 @@ def node_plan(ctx: Context, final: Stage) -> Plan:
     builder, from_edit = builder_name(tree.stages, final, style)
     plan = Plan("node", builder, from_edit)
     major = re.match(r"(\d+)", ref.tag or "")
-    prune = "npm prune --omit=dev" if major is None or int(major.group(1)) >= 16 \
-        else "npm prune --production"
-    build_run = walk.build.ins
-    if build_run.text.endswith("\n"):
-        plan.inserts[build_run.end] = style.instruction("RUN", prune)
-    else:
-        plan.inserts[build_run.end] = style.newline + style.instruction("RUN", prune).rstrip("\r\n")
+    modern = major is None or int(major.group(1)) >= 16
     ws = workdir.rstrip("/") + "/"
-    plan.moved = [f"{ws}node_modules after `{prune}` (production dependencies only)",
-                  f"{ws}{outdir} (the build output that {head.keyword} runs)",
-                  f"{ws}package.json (module type and npm scripts)",
-                  f"base {image} (" + ("the -slim variant: no compilers or dev libraries"
-                                        if image != final.base else "the same image") + ")"]
+    manifests = _runtime_install_manifests(ctx, final, workdir, pkg)
+    install: str | None = None
+    if manifests is not None:
+        # The runtime installs the production dependencies itself, from the lockfile,
+        # in a layer of its own: a source change then rebuilds only the build output
+        # (a `npm prune` in the builder would run again after every build).
+        install = "npm ci --omit=dev" if modern else "npm ci --production"
+        plan.moved = [f"{ws}node_modules from `{install}` in the runtime, from "
+                      f"{' and '.join(manifests)} (production dependencies only, in their "
+                      "own cached layer; the lockfile shows no install scripts, so -slim "
+                      "needs no compiler)"]
+    else:
+        prune = "npm prune --omit=dev" if modern else "npm prune --production"
+        build_run = walk.build.ins
+        if build_run.text.endswith("\n"):
+            plan.inserts[build_run.end] = style.instruction("RUN", prune)
+        else:
+            plan.inserts[build_run.end] = style.newline + \
+                style.instruction("RUN", prune).rstrip("\r\n")
+        plan.moved = [f"{ws}node_modules after `{prune}` (production dependencies only)"]
+    plan.moved += [f"{ws}{outdir} (the build output that {head.keyword} runs)",
+                   f"{ws}package.json (module type and npm scripts)",
+                   f"base {image} (" + ("the -slim variant: no compilers or dev libraries"
+                                         if image != final.base else "the same image") + ")"]
     kept = [line.split(None, 1)[0].upper() for line in keep_lines + env_lines
             if not line.lstrip().startswith("#")]
     if kept:
@@ -175,9 +188,74 @@ def node_plan(ctx: Context, final: Stage) -> Plan:
     plan.notes.append("A non-root USER is left to DO604 (root-user).")
     plan.runtime = render("node", style, {
         "image": image, "builder": builder, "workdir": workdir, "workdir_slash": ws,
-        "outputs": [outdir], "env": env_lines,
+        "outputs": [outdir], "env": env_lines, "manifests": manifests or [],
+        "install": install,
         "args": arg_lines(tree, walk, keep_lines + env_lines), "keep": keep_lines})
     return plan
+
+
+_LIFECYCLE = ("preinstall", "install", "postinstall", "prepare", "preprepare",
+              "postprepare", "dependencies")
+
+
+def _runtime_install_manifests(ctx: Context, stage: Stage, workdir: str,
+                               pkg: dict[str, Any]) -> list[str] | None:
+    """The context files a runtime `npm ci --omit=dev` needs, when it is certain to
+    give the same production tree as pruning the builder's, else None.
+
+    Needed: the builder copies the whole context into WORKDIR (so the context's root
+    manifests are the builder's), a package-lock.json v2+ beside package.json, no
+    lifecycle script in the root package, no production package with an install
+    script (it could need the compilers -slim lacks), no workspaces or local
+    (`file:`/`link:`) dependencies, and none of the files dockerignored."""
+    build = ctx.build
+    if build is None:
+        return None
+    whole = False
+    for ins in stage.body:
+        if ins.keyword in ("COPY", "ADD") and len(ins.value) == 2 and \
+                not any(f.lower().startswith("--from") for f in ins.flags):
+            src, dest = ins.value
+            full = posixpath.normpath(posixpath.join(workdir, dest))
+            if src in (".", "./") and full == posixpath.normpath(workdir):
+                whole = True
+    if not whole:
+        return None
+    scripts = pkg.get("scripts") or {}
+    if not isinstance(scripts, dict) or any(s in scripts for s in _LIFECYCLE):
+        return None
+    if pkg.get("workspaces") or pkg.get("bundleDependencies") or \
+            pkg.get("bundledDependencies"):
+        return None
+    lock_text = ctx.read_context_file("package-lock.json")
+    if lock_text is None:
+        return None
+    try:
+        lock = json.loads(lock_text)
+    except ValueError:
+        return None
+    packages = lock.get("packages") if isinstance(lock, dict) else None
+    if not isinstance(packages, dict) or int(lock.get("lockfileVersion") or 0) < 2:
+        return None
+    for path, meta in packages.items():
+        if not isinstance(meta, dict):
+            return None
+        if path and not meta.get("dev") and (meta.get("hasInstallScript") or
+                                             meta.get("link")):
+            return None
+    deps = pkg.get("dependencies") or {}
+    if not isinstance(deps, dict) or any(str(v).startswith(("file:", "link:", "git", ".", "/"))
+                                         for v in deps.values()):
+        return None
+    files = ["package.json", "package-lock.json"]
+    if build.is_file(".npmrc"):
+        files.append(".npmrc")
+    from dockopt.transforms.manifests import ignore_matcher
+
+    matcher = ignore_matcher(ctx, build)
+    if matcher is not None and any(matcher.excludes(f) for f in files):
+        return None
+    return files
 
 
 def _node_script(argv: list[str], pkg: dict[str, Any]) -> str:

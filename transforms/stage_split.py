@@ -113,12 +113,19 @@ class SingleStageBuild(Transform):
           `/go`), or, without `-o`, the package folder's name or the last element
           of the module path in `go.mod`.
         - **node** with a build step (`FROM node:X`, `npm ci`/`npm install`, then
-          `npm run build` with a `build` script in `package.json`): the builder
-          runs `npm prune --omit=dev` after the build; the runtime is `node:X-slim`
-          (the same image when there is no slim variant) with the same WORKDIR,
-          `package.json`, the production `node_modules` and the build output
-          folder that CMD runs (`node dist/server.js`, or `npm start` whose script
-          does).
+          `npm run build` with a `build` script in `package.json`): the runtime is
+          `node:X-slim` (the same image when there is no slim variant) with the same
+          WORKDIR, `package.json`, the production `node_modules` and the build
+          output folder that CMD runs (`node dist/server.js`, or `npm start` whose
+          script does). The production dependencies come from `npm ci --omit=dev`
+          run in the runtime from `package.json` and `package-lock.json` (a layer
+          cached until they change, so a source change rebuilds only the output)
+          when that is certain to give the pruned tree: the whole context is copied
+          into WORKDIR, the lockfile is v2+, no production package has an install
+          script (it could need a compiler), the root package has no lifecycle
+          scripts, workspaces or local dependencies. Otherwise the builder runs
+          `npm prune --omit=dev` after the build and the runtime copies its
+          `node_modules`.
         - **node without a build step** (`FROM node:X`, `npm ci`/`npm install`, CMD
           `node <file>` or `npm start`): a production install only. It applies
           where the split gives more than DO605's switch to `-slim` (so the two
