@@ -6,16 +6,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from splitcase import findings as _findings
+from splitcase import only as _only
+from splitcase import split as _split
+from splitcase import write_context as _context
 
-from dockopt.rewriter.config import Settings, settings_from_dict
+from dockopt.rewriter.config import settings_from_dict
 from dockopt.rewriter.context import BuildContext
 from dockopt.rewriter.pipeline import fix
 from dockopt.rewriter.syntax import parse
-from dockopt.transforms.base import Context, Finding, Safety
+from dockopt.transforms.base import Safety
 from dockopt.transforms.images import parse_image_ref
 from dockopt.transforms.split_common import Blocked
 from dockopt.transforms.split_java import jre_image
-from dockopt.transforms.stage_split import SingleStageBuild, apply_edits
+from dockopt.transforms.stage_split import apply_edits
 
 JAVAC = """\
 FROM eclipse-temurin:17-jdk
@@ -60,15 +64,6 @@ def pom(extra: str = "", build: str = "", head: str = "") -> str:
 """
 
 
-def _context(tmp_path: Path, files: dict[str, str]) -> BuildContext:
-    root = tmp_path / "ctx"
-    root.mkdir(parents=True, exist_ok=True)
-    for rel, text in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    return BuildContext(root)
-
 
 def _javac_ctx(tmp_path: Path, extra: dict[str, str] | None = None) -> BuildContext:
     return _context(tmp_path, {"src/example/Main.java": MAIN, **(extra or {})})
@@ -91,24 +86,7 @@ def _gradle_ctx(tmp_path: Path, script: str | None = None, settings: str | None 
     return _context(tmp_path, {**files, **(extra or {})})
 
 
-def _findings(text: str, build: BuildContext | None = None) -> list[Finding]:
-    ctx = Context(parse(text), Settings(), "Dockerfile", build)
-    return list(SingleStageBuild().check(ctx))
 
-
-def _only(text: str, build: BuildContext | None = None) -> Finding:
-    found = _findings(text, build)
-    assert len(found) == 1, found
-    return found[0]
-
-
-def _split(text: str, build: BuildContext | None) -> str:
-    found = _only(text, build)
-    assert found.fix is not None and found.fix.edits, found.message
-    out = apply_edits(text, found.fix.edits)
-    tree = parse(out)
-    assert not tree.has_errors and len(tree.stages) == len(parse(text).stages) + 1
-    return out
 
 
 def _blocked(text: str, build: BuildContext | None) -> str:

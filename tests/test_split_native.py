@@ -8,12 +8,16 @@ from pathlib import Path
 
 import dockerfile
 import pytest
+from splitcase import findings as _findings
+from splitcase import only as _only
+from splitcase import split as _split
+from splitcase import write_context as _context
 
-from dockopt.rewriter.config import Settings, settings_from_dict
+from dockopt.rewriter.config import settings_from_dict
 from dockopt.rewriter.context import BuildContext
 from dockopt.rewriter.pipeline import fix
 from dockopt.rewriter.syntax import parse
-from dockopt.transforms.base import Context, Finding, Safety
+from dockopt.transforms.base import Safety
 from dockopt.transforms.images import parse_image_ref
 from dockopt.transforms.split_native import (
     make_reaches,
@@ -21,7 +25,7 @@ from dockopt.transforms.split_native import (
     release_of,
     runtime_library,
 )
-from dockopt.transforms.stage_split import SingleStageBuild, apply_edits
+from dockopt.transforms.stage_split import apply_edits
 
 MAKE = """\
 FROM debian:bookworm
@@ -37,15 +41,6 @@ MAKEFILE = ("CFLAGS ?= -O2\nLDLIBS = -lcrypto\n\n"
 HELLO_C = "int main(void) { return 0; }\n"
 
 
-def _context(tmp_path: Path, files: dict[str, str]) -> BuildContext:
-    root = tmp_path / "ctx"
-    root.mkdir(parents=True, exist_ok=True)
-    for rel, text in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    return BuildContext(root)
-
 
 def _make_ctx(tmp_path: Path, extra: dict[str, str] | None = None) -> BuildContext:
     files = {"Makefile": MAKEFILE, "hello.c": HELLO_C}
@@ -53,21 +48,7 @@ def _make_ctx(tmp_path: Path, extra: dict[str, str] | None = None) -> BuildConte
     return _context(tmp_path, files)
 
 
-def _findings(text: str, build: BuildContext | None = None) -> list[Finding]:
-    ctx = Context(parse(text), Settings(), "Dockerfile", build)
-    return list(SingleStageBuild().check(ctx))
 
-
-def _only(text: str, build: BuildContext | None = None) -> Finding:
-    found = _findings(text, build)
-    assert len(found) == 1, found
-    return found[0]
-
-
-def _split(text: str, build: BuildContext | None) -> str:
-    f = _only(text, build)
-    assert f.fix is not None and f.fix.edits, f.message
-    return apply_edits(text, f.fix.edits)
 
 
 def _blocked(text: str, build: BuildContext | None) -> str:

@@ -10,6 +10,10 @@ from pathlib import Path
 
 import dockerfile
 import pytest
+from splitcase import findings as _findings
+from splitcase import only as _only
+from splitcase import split as _split
+from splitcase import write_context
 
 from dockopt.rewriter.config import Settings, settings_from_dict
 from dockopt.rewriter.context import BuildContext
@@ -17,7 +21,7 @@ from dockopt.rewriter.pipeline import fix
 from dockopt.rewriter.syntax import parse
 from dockopt.transforms.base import Context, Finding, Safety
 from dockopt.transforms.base_image import FullBaseImage
-from dockopt.transforms.stage_split import SingleStageBuild, apply_edits
+from dockopt.transforms.stage_split import apply_edits
 
 APP = """\
 FROM node:18
@@ -35,33 +39,12 @@ SERVER = "require('http').createServer().listen(8080)\n"
 
 def _ctx(tmp_path: Path, pkg: dict[str, object] | None = None,
          extra: dict[str, str] | None = None) -> BuildContext:
-    root = tmp_path / "ctx"
     files = {"package.json": json.dumps(PKG if pkg is None else pkg), "server.js": SERVER,
              "package-lock.json": "{}"}
-    files.update(extra or {})
-    for rel, text in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    root.mkdir(parents=True, exist_ok=True)
-    return BuildContext(root)
+    return write_context(tmp_path, {**files, **(extra or {})})
 
 
-def _findings(text: str, build: BuildContext | None = None) -> list[Finding]:
-    ctx = Context(parse(text), Settings(), "Dockerfile", build)
-    return list(SingleStageBuild().check(ctx))
 
-
-def _only(text: str, build: BuildContext | None = None) -> Finding:
-    found = _findings(text, build)
-    assert len(found) == 1, found
-    return found[0]
-
-
-def _split(text: str, build: BuildContext | None) -> str:
-    f = _only(text, build)
-    assert f.fix is not None and f.fix.edits, f.message
-    return apply_edits(text, f.fix.edits)
 
 
 def _settings(**extra: object) -> Settings:

@@ -7,14 +7,18 @@ from pathlib import Path
 
 import dockerfile
 import pytest
+from splitcase import findings as _findings
+from splitcase import only as _only
+from splitcase import split as _split
+from splitcase import write_context
 
 from dockopt.rewriter.config import Settings, settings_from_dict
 from dockopt.rewriter.context import BuildContext
 from dockopt.rewriter.pipeline import fix
 from dockopt.rewriter.syntax import parse
-from dockopt.transforms.base import Context, Finding, Safety
+from dockopt.transforms.base import Context, Safety
 from dockopt.transforms.base_image import FullBaseImage
-from dockopt.transforms.stage_split import SingleStageBuild, apply_edits
+from dockopt.transforms.stage_split import apply_edits
 
 APP = """\
 FROM python:3.11
@@ -30,34 +34,11 @@ REQS = "flask==2.2.5\npsutil==5.9.0\n"
 
 
 def _context(tmp_path: Path, files: dict[str, str] | None = None) -> BuildContext:
-    root = tmp_path / "ctx"
-    root.mkdir(parents=True, exist_ok=True)
-    for rel, text in {"requirements.txt": REQS, "app.py": "print(1)\n", **(files or {})}.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    return BuildContext(root)
+    return write_context(tmp_path, {"requirements.txt": REQS, "app.py": "print(1)\n",
+                                    **(files or {})})
 
 
-def _findings(text: str, build: BuildContext | None = None) -> list[Finding]:
-    ctx = Context(parse(text), Settings(), "Dockerfile", build)
-    return list(SingleStageBuild().check(ctx))
 
-
-def _only(text: str, build: BuildContext | None = None) -> Finding:
-    found = _findings(text, build)
-    assert len(found) == 1, found
-    return found[0]
-
-
-def _split(text: str, build: BuildContext | None) -> str:
-    f = _only(text, build)
-    assert f.fix is not None and f.fix.edits, f.message
-    out = apply_edits(text, f.fix.edits)
-    assert not parse(out).has_errors
-    dockerfile.parse_string(out)
-    assert _findings(out, build) == []  # idempotent: the final stage copies --from
-    return out
 
 
 def _runtime(out: str) -> str:

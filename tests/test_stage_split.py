@@ -8,13 +8,17 @@ from pathlib import Path
 
 import dockerfile
 import pytest
+from splitcase import findings as _findings
+from splitcase import only as _only
+from splitcase import split as _split
+from splitcase import write_context as _context
 
 from dockopt.rewriter.config import Settings, settings_from_dict
 from dockopt.rewriter.context import BuildContext
 from dockopt.rewriter.pipeline import fix
 from dockopt.rewriter.syntax import parse
-from dockopt.transforms.base import Context, Finding, Safety
-from dockopt.transforms.stage_split import SingleStageBuild, apply_edits
+from dockopt.transforms.base import Safety
+from dockopt.transforms.stage_split import apply_edits
 
 GO = """\
 FROM golang:1.22
@@ -36,15 +40,6 @@ PKG = {"name": "x", "main": "dist/server.js", "scripts": {"build": "tsc"},
        "dependencies": {"express": "4.19.2"}, "devDependencies": {"typescript": "5"}}
 
 
-def _context(tmp_path: Path, files: dict[str, str]) -> BuildContext:
-    root = tmp_path / "ctx"
-    for rel, text in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    root.mkdir(exist_ok=True)
-    return BuildContext(root)
-
 
 def _go_ctx(tmp_path: Path, extra: dict[str, str] | None = None) -> BuildContext:
     files = {"go.mod": "module example.com/hello\n\ngo 1.22\n",
@@ -60,15 +55,6 @@ def _node_ctx(tmp_path: Path, pkg: dict[str, object] | None = None,
     return _context(tmp_path, files)
 
 
-def _findings(text: str, build: BuildContext | None = None) -> list[Finding]:
-    ctx = Context(parse(text), Settings(), "Dockerfile", build)
-    return list(SingleStageBuild().check(ctx))
-
-
-def _only(text: str, build: BuildContext | None = None) -> Finding:
-    found = _findings(text, build)
-    assert len(found) == 1, found
-    return found[0]
 
 
 def _settings(**extra: object) -> Settings:
@@ -76,11 +62,6 @@ def _settings(**extra: object) -> Settings:
     options.update(extra)
     return settings_from_dict(options, "test")
 
-
-def _split(text: str, build: BuildContext | None) -> str:
-    found = _only(text, build)
-    assert found.fix is not None and found.fix.edits
-    return apply_edits(text, found.fix.edits)
 
 
 # --- Go ---------------------------------------------------------------------------

@@ -57,6 +57,10 @@ def shell_runs(ctx: Context, stage: Stage | None = None) -> Iterator[RunShell]:
                 continue
             runs.append(RunShell(ins, src, script))
         ctx.memo["shell_runs"] = runs
+    yield from _in_stage(runs, stage)
+
+
+def _in_stage(runs: list[RunShell], stage: Stage | None) -> Iterator[RunShell]:
     if stage is None:
         yield from runs
         return
@@ -94,13 +98,7 @@ def script_runs(ctx: Context, stage: Stage | None = None) -> Iterator[RunShell]:
                 continue
             runs.append(RunShell(ins, LogicalText.identity(body, doc.start), script, True))
         ctx.memo["heredoc_runs"] = runs
-    if stage is None:
-        yield from runs
-        return
-    first, last = stage.instructions[0].start, stage.instructions[-1].start
-    for run in runs:
-        if first <= run.ins.start <= last:
-            yield run
+    yield from _in_stage(runs, stage)
 
 
 # A RUN line that is only a heredoc marker (`<<EOF`, `<<'EOF'`, `<<"EOF"`).

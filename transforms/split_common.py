@@ -17,6 +17,7 @@ from dockopt.rewriter.edit import Style
 from dockopt.rewriter.shell import SimpleCommand
 from dockopt.rewriter.syntax import Dockerfile, Instruction, Stage, parse
 from dockopt.transforms.base import Context, Edit
+from dockopt.transforms.images import ImageRef, facts_for
 from dockopt.transforms.shellfix import RunShell, shell_runs
 
 # The golang image's WORKDIR (docker-library/golang).
@@ -214,3 +215,15 @@ def last(keep: list[Instruction], kw: str) -> Instruction | None:
     found = [i for i in keep if i.keyword == kw]
     return found[-1] if found else None
 
+
+
+def slim_variant(ref: ImageRef) -> str | None:
+    """The -slim variant of ``ref`` (same repository and version), or None when the
+    images table knows none or the reference pins a digest (the digest names the
+    full image: a slim tag beside it would be ignored)."""
+    facts = facts_for(ref)
+    if facts is None or facts.slim_tag is None or ref.digest:
+        return None
+    if ref.tag_start is not None:
+        return ref.text[:ref.tag_start] + facts.slim_tag
+    return ref.text + ":" + facts.slim_tag

@@ -19,7 +19,7 @@ from dockopt.rewriter.shell import SimpleCommand, Word
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context
 from dockopt.transforms.base_image import BUILD_PACKAGES
-from dockopt.transforms.images import ImageRef, facts_for, parse_image_ref
+from dockopt.transforms.images import ImageRef, parse_image_ref
 from dockopt.transforms.shellfix import RunShell, shell_runs
 from dockopt.transforms.split_common import (
     ASSET_DIRS,
@@ -33,6 +33,7 @@ from dockopt.transforms.split_common import (
     command_argv,
     last,
     render,
+    slim_variant,
 )
 
 # --- apt packages ------------------------------------------------------------------
@@ -754,11 +755,7 @@ def native_plan(ctx: Context, final: Stage) -> Plan:
             if not user.isdigit() and (user not in _BASE_USERS or user in walk.users_made):
                 raise Blocked(f"USER {user} is created in the builder; the runtime image "
                               "does not have it")
-    facts = facts_for(ref)
-    image = final.base
-    if facts is not None and facts.slim_tag is not None and ref.tag_start is not None:
-        image = ref.text[:ref.tag_start] + facts.slim_tag + ref.text[ref.name_end +
-                                                                      len(ref.tag or "") + 1:]
+    image = slim_variant(ref) or final.base
     keep_lines: list[str] = []
     env_lines: list[str] = []
     for ins in walk.keep:

@@ -34,6 +34,7 @@ from dockopt.transforms.split_common import (
     command_argv,
     last,
     render,
+    slim_variant,
     walk_stage,
 )
 from dockopt.transforms.split_native import (
@@ -139,13 +140,7 @@ def node_plan(ctx: Context, final: Stage) -> Plan:
                 raise Blocked(f"HEALTHCHECK uses {missing[0]}, which node:-slim lacks")
     ref = parse_image_ref(final.base)
     assert ref is not None
-    facts = facts_for(ref)
-    image = final.base
-    if facts is not None and facts.slim_tag is not None and ref.tag_start is not None:
-        image = ref.text[:ref.tag_start] + facts.slim_tag + ref.text[ref.name_end +
-                                                                      len(ref.tag or "") + 1:]
-    elif facts is not None and facts.slim_tag is not None:
-        image = ref.text + ":" + facts.slim_tag
+    image = slim_variant(ref) or final.base
     keep_lines: list[str] = []
     env_lines: list[str] = []
     for ins in walk.keep:
@@ -506,12 +501,7 @@ def node_prod_plan(ctx: Context, final: Stage) -> Plan:
         argv = argv + command_argv(cmd_ins) if entry.is_json else argv
     script = _prod_script(argv, pkg)
     _check_script(ctx, copies, workdir, script)
-    image = final.base
-    if facts is not None and facts.slim_tag is not None and ref.tag_start is not None:
-        image = ref.text[:ref.tag_start] + facts.slim_tag + ref.text[ref.name_end +
-                                                                      len(ref.tag or "") + 1:]
-    elif facts is not None and facts.slim_tag is not None:
-        image = ref.text + ":" + facts.slim_tag
+    image = slim_variant(ref) or final.base
     runtime_pkgs: list[str] = []
     why: list[str] = []
     family = facts.family if facts is not None else "unknown"

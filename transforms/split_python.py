@@ -65,6 +65,7 @@ from dockopt.transforms.split_common import (
     check_copy,
     cmd_words,
     render,
+    slim_variant,
 )
 
 VENV = "/opt/venv"
@@ -818,12 +819,9 @@ def python_plan(ctx: Context, final: Stage) -> Plan:
     for ins in cmds:
         if ins.keyword != "HEALTHCHECK" or ins.value[:1] != ("NONE",):
             _check_command(ins, runtime_names, ctx, workdir)
-    facts = facts_for(ref)
-    assert facts is not None and facts.slim_tag is not None  # python_matches checked it
-    if ref.tag_start is not None:
-        image = ref.text[:ref.tag_start] + facts.slim_tag
-    else:
-        image = ref.text + ":" + facts.slim_tag
+    slim = slim_variant(ref)
+    assert slim is not None  # python_matches and the digest check made sure
+    image = slim
     if final.platform:
         image = f"--platform={final.platform} {image}"
 
