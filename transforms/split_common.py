@@ -227,3 +227,15 @@ def slim_variant(ref: ImageRef) -> str | None:
     if ref.tag_start is not None:
         return ref.text[:ref.tag_start] + facts.slim_tag
     return ref.text + ":" + facts.slim_tag
+
+
+def settings_lines(tree: Dockerfile, keep: list[Instruction]) -> tuple[list[str], list[str]]:
+    """The preserved instructions as text blocks (with their comments): the ENV lines,
+    and the others, in file order; only the last CMD and the last ENTRYPOINT count."""
+    env_lines: list[str] = []
+    keep_lines: list[str] = []
+    for ins in keep:
+        if ins.keyword in ("CMD", "ENTRYPOINT") and ins is not last(keep, ins.keyword):
+            continue
+        (env_lines if ins.keyword == "ENV" else keep_lines).append(block(tree, ins))
+    return env_lines, keep_lines

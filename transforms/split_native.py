@@ -33,6 +33,7 @@ from dockopt.transforms.split_common import (
     command_argv,
     last,
     render,
+    settings_lines,
     slim_variant,
 )
 
@@ -756,12 +757,7 @@ def native_plan(ctx: Context, final: Stage) -> Plan:
                 raise Blocked(f"USER {user} is created in the builder; the runtime image "
                               "does not have it")
     image = slim_variant(ref) or final.base
-    keep_lines: list[str] = []
-    env_lines: list[str] = []
-    for ins in walk.keep:
-        if ins.keyword in ("CMD", "ENTRYPOINT") and ins is not last(walk.keep, ins.keyword):
-            continue
-        (env_lines if ins.keyword == "ENV" else keep_lines).append(block(tree, ins))
+    env_lines, keep_lines = settings_lines(tree, walk.keep)
     builder, from_edit = builder_name(tree.stages, final, style)
     plan = Plan("native", builder, from_edit)
     plan.moved = [f"{path} (the program {head.keyword} runs, made by {how})"]

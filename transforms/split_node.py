@@ -34,6 +34,7 @@ from dockopt.transforms.split_common import (
     command_argv,
     last,
     render,
+    settings_lines,
     slim_variant,
     walk_stage,
 )
@@ -141,12 +142,7 @@ def node_plan(ctx: Context, final: Stage) -> Plan:
     ref = parse_image_ref(final.base)
     assert ref is not None
     image = slim_variant(ref) or final.base
-    keep_lines: list[str] = []
-    env_lines: list[str] = []
-    for ins in walk.keep:
-        if ins.keyword in ("CMD", "ENTRYPOINT") and ins is not last(walk.keep, ins.keyword):
-            continue
-        (env_lines if ins.keyword == "ENV" else keep_lines).append(block(tree, ins))
+    env_lines, keep_lines = settings_lines(tree, walk.keep)
     builder, from_edit = builder_name(tree.stages, final, style)
     plan = Plan("node", builder, from_edit)
     major = re.match(r"(\d+)", ref.tag or "")
