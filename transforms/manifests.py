@@ -1017,18 +1017,30 @@ def _readme(data: dict[str, object]) -> str | None:
     return None
 
 
-def _plan_poetry(inst: Install, build: BuildContext, ctxdir: str) -> Plan | str:
+def _pyproject_files(build: BuildContext, ctxdir: str, extras: Sequence[str], local: str,
+                     local_reason: str) -> tuple[list[str], dict[str, object]] | str:
+    """pyproject.toml, the ``extras`` present beside it and the readme it names (build
+    backends read it), with the parsed pyproject; or why not (missing, or ``local``
+    matches: a dependency that needs other folders of the source)."""
     pyproject = ctx_join(ctxdir, "pyproject.toml")
     if not build.is_file(pyproject):
         return f"{pyproject} is not in the build context"
-    text = build.read_text(pyproject) or ""
-    if re.search(r"\bpath\s*=", text):
-        return "pyproject.toml names a local path dependency"
+    if re.search(local, build.read_text(pyproject) or ""):
+        return local_reason
     data = _toml(build, pyproject)
-    files = [pyproject, *_present(build, ctxdir, ("poetry.lock", "poetry.toml"))]
+    files = [pyproject, *_present(build, ctxdir, extras)]
     readme = _readme(data)
     if readme and build.is_file(ctx_join(ctxdir, readme)):
         files.append(ctx_join(ctxdir, readme))
+    return files, data
+
+
+def _plan_poetry(inst: Install, build: BuildContext, ctxdir: str) -> Plan | str:
+    found = _pyproject_files(build, ctxdir, ("poetry.lock", "poetry.toml"), r"\bpath\s*=",
+                             "pyproject.toml names a local path dependency")
+    if isinstance(found, str):
+        return found
+    files, data = found
     tool = data.get("tool")
     poetry = tool.get("poetry") if isinstance(tool, dict) else None
     package_mode = not (isinstance(poetry, dict) and poetry.get("package-mode") is False)
@@ -1043,17 +1055,12 @@ def _plan_poetry(inst: Install, build: BuildContext, ctxdir: str) -> Plan | str:
 
 
 def _plan_uv(inst: Install, build: BuildContext, ctxdir: str) -> Plan | str:
-    pyproject = ctx_join(ctxdir, "pyproject.toml")
-    if not build.is_file(pyproject):
-        return f"{pyproject} is not in the build context"
-    text = build.read_text(pyproject) or ""
-    if re.search(r"\[tool\.uv\.workspace\]|\bpath\s*=", text):
-        return "a uv workspace or path source needs the member folders"
-    data = _toml(build, pyproject)
-    files = [pyproject, *_present(build, ctxdir, ("uv.lock", ".python-version"))]
-    readme = _readme(data)
-    if readme and build.is_file(ctx_join(ctxdir, readme)):
-        files.append(ctx_join(ctxdir, readme))
+    found = _pyproject_files(build, ctxdir, ("uv.lock", ".python-version"),
+                             r"\[tool\.uv\.workspace\]|\bpath\s*=",
+                             "a uv workspace or path source needs the member folders")
+    if isinstance(found, str):
+        return found
+    files, _ = found
     if "--no-install-project" in inst.args:
         return Plan(files)
     return Plan(files, before_flags=" --no-install-project", finish=ORIGINAL,
