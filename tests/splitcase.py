@@ -42,6 +42,12 @@ def split(text: str, build: BuildContext | None) -> str:
     exactly one stage, and DO101 finds nothing more in it."""
     f = only(text, build)
     assert f.fix is not None and f.fix.edits, f.message
+    return checked_output(text, f, build)
+
+
+def checked_output(text: str, f: Finding, build: BuildContext | None) -> str:
+    """``f``'s split applied to ``text``, checked as :func:`split` says."""
+    assert f.fix is not None
     out = apply_edits(text, f.fix.edits)
     tree = parse(out)
     assert not tree.has_errors

@@ -341,29 +341,3 @@ def test_parse_makefile_variables_and_default_goal() -> None:
     assert "clean" not in make_reaches(mk, [])
     assert make_reaches(mk, ["clean"]) == {"clean"}
     assert "extra" in mk.rules
-
-
-# --- corpus ----------------------------------------------------------------------------
-
-
-@pytest.mark.corpus
-def test_corpus_native_family(corpus_dockerfiles: list[Path]) -> None:
-    detected = split = suggested = 0
-    for path in corpus_dockerfiles:
-        text = path.read_bytes().decode("utf-8", "surrogateescape")
-        for f in _findings(text):
-            if "C/C++ toolchain" not in f.message:
-                continue
-            detected += 1
-            if f.fix is None:
-                suggested += 1
-                continue
-            split += 1
-            out = apply_edits(text, f.fix.edits)
-            assert not parse(out).has_errors, path
-            dockerfile.parse_string(out)
-            assert _findings(out) == [], f"not idempotent: {path}"
-    print(f"\nDO101 C/C++ family over {len(corpus_dockerfiles)} corpus files: {detected} "
-          f"detected, {split} split (display-only without a build context), {suggested} "
-          "suggestions")
-    assert detected == split + suggested

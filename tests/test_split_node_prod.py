@@ -265,30 +265,3 @@ def test_blockers(tmp_path: Path, change: tuple[str, str] | None,
 def test_negatives(tmp_path: Path, text: str) -> None:
     found = _findings(text, _ctx(tmp_path, {**PKG, "devDependencies": {}}))
     assert all("npm toolchain" not in f.message for f in found), found
-
-
-# --- corpus ----------------------------------------------------------------------------
-
-
-@pytest.mark.corpus
-def test_corpus_node_prod_family(corpus_dockerfiles: list[Path]) -> None:
-    detected = split = suggested = 0
-    for path in corpus_dockerfiles:
-        text = path.read_bytes().decode("utf-8", "surrogateescape")
-        for f in _findings(text):
-            if "npm toolchain" not in f.message:
-                continue
-            detected += 1
-            if f.fix is None:
-                suggested += 1
-                continue
-            split += 1
-            assert f.fix.safety == Safety.DISPLAY_ONLY  # no build context in the corpus
-            out = apply_edits(text, f.fix.edits)
-            assert not parse(out).has_errors, path
-            dockerfile.parse_string(out)
-            assert _findings(out) == [], f"not idempotent: {path}"
-    print(f"\nDO101 npm (node without a build step) over {len(corpus_dockerfiles)} corpus "
-          f"files: {detected} detected, {split} split (display-only without a build "
-          f"context), {suggested} suggestions")
-    assert detected == split + suggested

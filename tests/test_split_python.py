@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import dockerfile
 import pytest
 from splitcase import findings as _findings
 from splitcase import only as _only
@@ -336,44 +335,3 @@ def test_full_pipeline(tmp_path: Path) -> None:
     again = fix(result.text, path="Dockerfile", context=build,
                 settings=settings_from_dict({"unsafe-fixes": True}, "t"))
     assert again.text == result.text
-
-
-# --- corpus -----------------------------------------------------------------------
-
-
-@pytest.mark.corpus
-def test_corpus_python_splits_parse_and_are_idempotent(corpus_dockerfiles: list[Path],
-                                                       corpus_dir: Path) -> None:
-    counts = {"detected": 0, "split": 0, "suggestion": 0}
-
-    def check(text: str, build: BuildContext | None) -> None:
-        for f in _findings(text, build):
-            if "python toolchain" not in f.message:
-                continue
-            counts["detected"] += 1
-            if f.fix is None:
-                counts["suggestion"] += 1
-                continue
-            counts["split"] += 1
-            out = apply_edits(text, f.fix.edits)
-            tree = parse(out)
-            assert not tree.has_errors
-            assert len(tree.stages) == len(parse(text).stages) + 1
-            dockerfile.parse_string(out)
-            assert _findings(out, build) == [], "not idempotent"
-
-    for path in corpus_dockerfiles:
-        check(path.read_bytes().decode("utf-8", "surrogateescape"), None)
-    apps = corpus_dir / "apps" / "APPS.tsv"
-    with_context = 0
-    if apps.is_file():
-        for row in apps.read_text().splitlines()[1:]:
-            cols = row.split("\t")
-            df, folder = corpus_dir / cols[0], corpus_dir / cols[1]
-            if df.is_file() and folder.is_dir():
-                with_context += 1
-                check(df.read_bytes().decode("utf-8", "surrogateescape"),
-                      BuildContext(folder, dockerfile=str(df)))
-    print(f"\nDO101 python over {len(corpus_dockerfiles)} corpus files (no context) and "
-          f"{with_context} apps with context: {counts}")
-    assert counts["detected"] == counts["split"] + counts["suggestion"]

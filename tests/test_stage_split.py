@@ -6,8 +6,8 @@ import json
 import re
 from pathlib import Path
 
-import dockerfile
 import pytest
+from splitcase import checked_output
 from splitcase import findings as _findings
 from splitcase import only as _only
 from splitcase import split as _split
@@ -280,30 +280,64 @@ def test_full_pipeline_node_user_once(tmp_path: Path) -> None:
 
 @pytest.mark.corpus
 def test_corpus_splits_parse_and_are_idempotent(corpus_dockerfiles: list[Path],
-                                                tmp_path: Path) -> None:
-    detected = split = suggested = 0
-    families: dict[str, int] = {}
-    out_file = tmp_path / "Dockerfile"
-    for path in corpus_dockerfiles:
+                                                corpus_dir: Path) -> None:
+    """Every corpus Dockerfile (no build context: splits are display-only), then the
+    corpus apps with their build contexts: every split parses (ours and BuildKit's),
+    adds one stage and is idempotent; counts per family."""
+    counts: dict[str, dict[str, int]] = {}
+
+    def check(path: Path, build: BuildContext | None) -> None:
         text = path.read_bytes().decode("utf-8", "surrogateescape")
-        for f in _findings(text):
-            detected += 1
-            if f.fix is None or not f.fix.edits:
-                suggested += 1
-                continue
-            split += 1
+        for f in _findings(text, build):
             named = re.search(r"ships the (.+?) toolchain", f.message)
-            family = named.group(1) if named else "?"
-            families[family] = families.get(family, 0) + 1
-            out = apply_edits(text, f.fix.edits)
-            tree = parse(out)
-            assert not tree.has_errors, path
-            assert len(tree.stages) == len(parse(text).stages) + 1, path
-            dockerfile.parse_string(out)
-            out_file.write_bytes(out.encode("utf-8", "surrogateescape"))
-            dockerfile.parse_file(str(out_file))
-            assert _findings(out) == [], f"not idempotent: {path}"
-    print(f"\nDO101 over {len(corpus_dockerfiles)} corpus files: {detected} detected as "
-          f"splittable, {split} split ({families}; display-only without a build context), "
-          f"{suggested} left as suggestions")
-    assert detected >= split + suggested
+            row = counts.setdefault(named.group(1) if named else "other",
+                                    {"detected": 0, "split": 0, "suggestion": 0})
+            row["detected"] += 1
+            if f.fix is None or not f.fix.edits:
+                row["suggestion"] += 1
+                continue
+            row["split"] += 1
+            if build is None:
+                assert f.fix.safety == Safety.DISPLAY_ONLY, path
+            checked_output(text, f, build)
+
+    for path in corpus_dockerfiles:
+        check(path, None)
+    no_context = {k: dict(v) for k, v in counts.items()}
+    counts.clear()
+    apps = corpus_dir / "apps" / "APPS.tsv"
+    with_context = 0
+    if apps.is_file():
+        for row in apps.read_text(encoding="utf-8").splitlines()[1:]:
+            cols = row.split("\t")
+            df, folder = corpus_dir / cols[0], corpus_dir / cols[1]
+            if df.is_file() and folder.is_dir():
+                with_context += 1
+                check(df, BuildContext(folder, dockerfile=str(df)))
+    print(f"\nDO101 over {len(corpus_dockerfiles)} corpus files without context: "
+          f"{no_context}\nDO101 over {with_context} corpus apps with their context: {counts}")
+    for row_counts in [*no_context.values(), *counts.values()]:
+        assert row_counts["detected"] == row_counts["split"] + row_counts["suggestion"]
+
+
+def test_family_modules_load_only_when_needed() -> None:
+    """The family modules are large: importing the transforms, and checking a file
+    whose final stage is on no family's image, must not load them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from dockopt.rewriter.pipeline import check\n"
+        "check('FROM alpine:3.19\\nRUN apk add --no-cache curl\\nCMD [\"sh\"]\\n')\n"
+        "print(sorted(m for m in sys.modules if m.startswith('dockopt.transforms.split_')"
+        " and m != 'dockopt.transforms.split_common'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"
+    code_go = code.replace("FROM alpine:3.19\\nRUN apk add --no-cache curl",
+                           "FROM golang:1.22\\nRUN go build -o /app .")
+    out = subprocess.run([sys.executable, "-c", code_go], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "['dockopt.transforms.split_go']"

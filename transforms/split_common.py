@@ -239,3 +239,18 @@ def settings_lines(tree: Dockerfile, keep: list[Instruction]) -> tuple[list[str]
             continue
         (env_lines if ins.keyword == "ENV" else keep_lines).append(block(tree, ins))
     return env_lines, keep_lines
+
+
+def image_command(keep: list[Instruction],
+                  missing: str = "no CMD or ENTRYPOINT") -> tuple[Instruction, list[str]]:
+    """The instruction that decides what the image runs (the last ENTRYPOINT, else the
+    last CMD) and the argv it runs: an exec-form ENTRYPOINT gets CMD's words appended,
+    a shell-form one ignores CMD (as Docker does). Raises Blocked(``missing``)."""
+    entry, cmd = last(keep, "ENTRYPOINT"), last(keep, "CMD")
+    head = entry if entry is not None else cmd
+    if head is None:
+        raise Blocked(missing)
+    argv = command_argv(head)
+    if entry is not None and cmd is not None and entry.is_json:
+        argv = argv + command_argv(cmd)
+    return head, argv

@@ -11,6 +11,7 @@ from dockopt.rewriter.shell import SimpleCommand
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context
 from dockopt.transforms.base_image import BUILD_PACKAGES
+from dockopt.transforms.images import ImageRef
 from dockopt.transforms.shellfix import RunShell
 from dockopt.transforms.split_common import (
     ASSET_DIRS,
@@ -64,6 +65,11 @@ _GO_BUILD_ONLY_PACKAGES = BUILD_PACKAGES | frozenset({
 
 def _go_builds(run: RunShell) -> list[SimpleCommand]:
     return [c for c in run.script.commands if cmd_words(c)[:2] == ["go", "build"]]
+
+
+def go_matches(ctx: Context, final: Stage, ref: ImageRef, what: list[str]) -> bool:
+    """``FROM golang`` with a `go build` (``_builds`` saw it)."""
+    return ref.repository == "golang" and any(w.startswith("Go:") for w in what)
 
 
 def go_plan(ctx: Context, final: Stage) -> Plan:

@@ -56,7 +56,6 @@ from dockopt.transforms.split_common import (
 )
 
 # The images whose final stage may build Java (the split needs the JDK version).
-JAVA_IMAGES = frozenset({"maven", "gradle", "eclipse-temurin", "openjdk", "amazoncorretto"})
 # Each image's WORKDIR when the Dockerfile sets none.
 _IMAGE_WORKDIR = {"gradle": "/home/gradle"}
 JRE_IMAGE = "eclipse-temurin"
@@ -190,6 +189,12 @@ def _java_builds(run: RunShell) -> list[tuple[int, str, list[str]]]:
         if kind is not None:
             out.append((i, kind, words))
     return out
+
+
+def java_matches(ctx: Context, final: Stage, ref: ImageRef, what: list[str]) -> bool:
+    """A maven/gradle/jar build (the base image is one of the family's JDK and
+    build-tool images: stage_split.FAMILIES checks that first)."""
+    return has_java_build(ctx, final)
 
 
 def has_java_build(ctx: Context, stage: Stage) -> bool:

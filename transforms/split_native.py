@@ -30,7 +30,7 @@ from dockopt.transforms.split_common import (
     block,
     builder_name,
     cmd_words,
-    command_argv,
+    image_command,
     last,
     render,
     settings_lines,
@@ -727,14 +727,9 @@ def native_plan(ctx: Context, final: Stage) -> Plan:
             _follow(run, here, out)
     workdir = walk.workdir or "/"
     entry, cmd = last(walk.keep, "ENTRYPOINT"), last(walk.keep, "CMD")
-    head = entry if entry is not None else cmd
-    if head is None:
-        raise Blocked("no CMD or ENTRYPOINT names the program")
     if entry is not None and not entry.is_json and cmd is not None:
         raise Blocked("a shell-form ENTRYPOINT ignores CMD")
-    argv = command_argv(head)
-    if entry is not None and cmd is not None and entry.is_json:
-        argv = argv + command_argv(cmd)
+    head, argv = image_command(walk.keep, "no CMD or ENTRYPOINT names the program")
     if argv and posixpath.basename(argv[0]) in _INITS:
         # `tini -- ./hello`: the init is an installed package (kept in the runtime by
         # the package rule below); the program is what it starts.

@@ -31,7 +31,7 @@ from dockopt.transforms.split_common import (
     builder_name,
     check_copy,
     cmd_words,
-    command_argv,
+    image_command,
     last,
     render,
     settings_lines,
@@ -112,13 +112,7 @@ def node_plan(ctx: Context, final: Stage) -> Plan:
                 if d in ctx.build.dirs:
                     raise Blocked(f"the context has {d}/, files the app may read at run "
                                   "time")
-    entry, cmd = last(walk.keep, "ENTRYPOINT"), last(walk.keep, "CMD")
-    head = entry if entry is not None else cmd
-    if head is None:
-        raise Blocked("no CMD or ENTRYPOINT")
-    argv = command_argv(head)
-    if entry is not None and cmd is not None:
-        argv = argv + command_argv(cmd) if entry.is_json else argv
+    head, argv = image_command(walk.keep)
     script = _node_script(argv, pkg)
     outdir = posixpath.normpath(script).split("/", 1)[0]
     if "/" not in posixpath.normpath(script) or outdir in (".", "..", "node_modules", "src"):
@@ -264,6 +258,11 @@ def _node_script(argv: list[str], pkg: dict[str, Any]) -> str:
                 return _node_script(words, {})
         raise Blocked("npm start does not run `node <file>`")
     raise Blocked("CMD does not run `node <file>` or `npm start`")
+
+
+def node_build_matches(ctx: Context, final: Stage, ref: ImageRef, what: list[str]) -> bool:
+    """``FROM node`` with an npm/yarn/pnpm build script run."""
+    return ref.repository == "node" and has_npm_build(ctx, final)
 
 
 def has_npm_build(ctx: Context, stage: Stage) -> bool:
@@ -488,13 +487,7 @@ def node_prod_plan(ctx: Context, final: Stage) -> Plan:
         if not (workdir + "/").startswith(folder.rstrip("/") + "/"):
             raise Blocked(f"mkdir {folder}: a folder the app may need at run time")
     pkg = _prod_context_checks(ctx)
-    entry, cmd_ins = last(keep, "ENTRYPOINT"), last(keep, "CMD")
-    head = entry if entry is not None else cmd_ins
-    if head is None:
-        raise Blocked("no CMD or ENTRYPOINT")
-    argv = command_argv(head)
-    if entry is not None and cmd_ins is not None:
-        argv = argv + command_argv(cmd_ins) if entry.is_json else argv
+    _, argv = image_command(keep)
     script = _prod_script(argv, pkg)
     _check_script(ctx, copies, workdir, script)
     image = slim_variant(ref) or final.base

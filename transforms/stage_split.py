@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
@@ -17,54 +19,52 @@ from dockopt.transforms.split_common import (
     cmd_words,
     growth,
 )
-from dockopt.transforms.split_go import go_plan
-from dockopt.transforms.split_java import JAVA_IMAGES, has_java_build, java_plan
-from dockopt.transforms.split_native import native_matches, native_plan
-from dockopt.transforms.split_node import (
-    has_npm_build,
-    node_plan,
-    node_prod_matches,
-    node_prod_plan,
-)
-from dockopt.transforms.split_python import python_matches, python_plan
 
 __all__ = ["FAMILIES", "Family", "SingleStageBuild", "apply_edits"]
+
+Matcher = Callable[[Context, Stage, ImageRef, list[str]], bool]
+Planner = Callable[[Context, Stage], Plan]
 
 
 @dataclass(frozen=True)
 class Family:
-    """One ecosystem the split is automated for. ``matches`` decides from the final
-    stage's base image and what it builds (``_builds``' descriptions) whether this
-    family applies; ``plan`` makes the split or raises :class:`Blocked` with the
-    reason, which becomes a display-only suggestion."""
+    """One ecosystem the split is automated for, in ``dockopt.transforms.<module>``:
+    ``<module>.<matches>`` decides from the final stage's base image and what it
+    builds (``_builds``' descriptions) whether this family applies; ``<module>.<plan>``
+    makes the split or raises :class:`Blocked` with the reason, which becomes a
+    display-only suggestion. The module is imported only for a final stage on one of
+    ``images`` (the family modules are large; most files never need them)."""
 
     name: str  # shown in messages: "the {name} toolchain"
-    matches: Callable[[Context, Stage, ImageRef, list[str]], bool]
-    plan: Callable[[Context, Stage], Plan]
+    images: frozenset[str]  # base-image repositories the family can apply to
+    module: str
+    matches_name: str
+    plan_name: str
 
+    def _attr(self, name: str) -> object:
+        return getattr(importlib.import_module(f"dockopt.transforms.{self.module}"), name)
 
-def _go_matches(ctx: Context, final: Stage, ref: ImageRef, what: list[str]) -> bool:
-    return ref.repository == "golang" and any(w.startswith("Go:") for w in what)
+    def matches(self, ctx: Context, final: Stage, ref: ImageRef, what: list[str]) -> bool:
+        if ref.repository not in self.images:
+            return False
+        return cast(Matcher, self._attr(self.matches_name))(ctx, final, ref, what)
 
-
-def _node_build_matches(ctx: Context, final: Stage, ref: ImageRef, what: list[str]) -> bool:
-    return ref.repository == "node" and has_npm_build(ctx, final)
-
-
-def _java_matches(ctx: Context, final: Stage, ref: ImageRef, what: list[str]) -> bool:
-    return ref.repository in JAVA_IMAGES and has_java_build(ctx, final)
+    def plan(self, ctx: Context, final: Stage) -> Plan:
+        return cast(Planner, self._attr(self.plan_name))(ctx, final)
 
 
 # In order: the first family that matches plans the split. node with a build step
 # comes before node without one (node-prod), which only matches where the split pays
 # more than DO605's switch to -slim (see split_node.node_prod_matches).
 FAMILIES: tuple[Family, ...] = (
-    Family("go", _go_matches, go_plan),
-    Family("node", _node_build_matches, node_plan),
-    Family("npm", node_prod_matches, node_prod_plan),
-    Family("python", python_matches, python_plan),
-    Family("C/C++", native_matches, native_plan),
-    Family("java", _java_matches, java_plan),
+    Family("go", frozenset({"golang"}), "split_go", "go_matches", "go_plan"),
+    Family("node", frozenset({"node"}), "split_node", "node_build_matches", "node_plan"),
+    Family("npm", frozenset({"node"}), "split_node", "node_prod_matches", "node_prod_plan"),
+    Family("python", frozenset({"python"}), "split_python", "python_matches", "python_plan"),
+    Family("C/C++", frozenset({"debian", "ubuntu"}), "split_native", "native_matches",
+           "native_plan"),
+    Family("java", frozenset({"maven", "gradle", "eclipse-temurin", "openjdk",
+                              "amazoncorretto"}), "split_java", "java_matches", "java_plan"),
 )
 
 
