@@ -59,3 +59,41 @@ def test_expected_outputs_parse_under_buildkit(name: str) -> None:
         before = sorted(" ".join(c.value) for c in original if c.cmd.upper() in ("COPY", "ADD"))
         after = [" ".join(c.value) for c in parsed if c.cmd.upper() in ("COPY", "ADD")]
         assert all(b in after for b in before), expected
+
+
+def _do601_fix(text: str, tmp_path: Path) -> tuple[int, int, str]:
+    (tmp_path / "requirements.txt").write_text("flask==2.2.5\n")
+    (tmp_path / "app.py").write_text("print(1)\n")
+    build = BuildContext(tmp_path)
+    found, _ = check(text, path="Dockerfile", context=build, settings=SETTINGS)
+    fixes = [f.fix for f in found if f.code == "DO601" and f.fix is not None]
+    assert len(fixes) == 1
+    (edit,) = fixes[0].edits if len(fixes[0].edits) == 1 else (None,)
+    assert edit is not None, fixes[0].edits
+    return edit.start, edit.end, edit.content
+
+
+SPLITTABLE = ("FROM python:3.11\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n"
+              'CMD ["python", "app.py"]\n')
+
+
+def test_do601_claims_a_stage_the_split_may_take(tmp_path: Path) -> None:
+    # One edit over the whole final stage, so no other transform edits it in this
+    # pass and DO101 splits the reordered stage next (manifests._claim_stage).
+    start, end, content = _do601_fix(SPLITTABLE, tmp_path)
+    assert (start, end) == (0, len(SPLITTABLE))
+    assert content.index("COPY requirements.txt") < content.index("RUN pip") \
+        < content.index("COPY . .")
+
+
+def test_do601_edits_only_its_lines_in_a_runtime_stage(tmp_path: Path) -> None:
+    # A final stage built on an earlier one is not DO101's: no claim, the usual edits
+    # (the COPY line and the RUN line), neither of which reaches the stage's FROM.
+    text = "FROM python:3.11 AS base\nRUN true\n\n" + SPLITTABLE.replace(
+        "FROM python:3.11\n", "FROM base\n")
+    (tmp_path / "requirements.txt").write_text("flask==2.2.5\n")
+    (tmp_path / "app.py").write_text("print(1)\n")
+    found, _ = check(text, path="Dockerfile", context=BuildContext(tmp_path), settings=SETTINGS)
+    fix = next(f.fix for f in found if f.code == "DO601" and f.fix is not None)
+    assert len(fix.edits) == 2
+    assert min(e.start for e in fix.edits) == text.index("COPY . .")

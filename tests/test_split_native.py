@@ -69,7 +69,10 @@ def test_make_split_copies_the_target_and_installs_its_libraries(tmp_path: Path)
     assert "/app/hello" in msg and "Makefile names hello" in msg
     assert "libssl3 for libssl-dev" in msg and "debian:bookworm-slim" in msg
     out = apply_edits(MAKE, f.fix.edits)
-    assert out.startswith(MAKE.replace("FROM debian:bookworm\n", "FROM debian:bookworm AS build\n"))
+    # The builder: the original, named, ending with its last RUN (the runtime repeats
+    # EXPOSE and CMD).
+    assert out.startswith(MAKE.replace("FROM debian:bookworm\n", "FROM debian:bookworm AS build\n")
+                          .replace('EXPOSE 8080\nCMD ["./hello", "--serve"]\n', "\nFROM "))
     tree = parse(out)
     assert not tree.has_errors and len(tree.stages) == 2
     runtime = tree.stages[1]

@@ -68,8 +68,6 @@ FROM node:18 AS build
 WORKDIR /usr/src/app
 COPY . .
 RUN npm install --omit=dev
-EXPOSE 8080
-CMD ["npm", "start"]
 
 FROM node:18-slim
 WORKDIR /usr/src/app
@@ -191,6 +189,12 @@ def test_full_pipeline_splits_once_and_slims_only_the_runtime(tmp_path: Path) ->
     assert [s.base for s in tree.stages] == ["node:18", "node:18-slim"]
     assert {c.code for c in result.changes} >= {"DO101"}
     assert [i.keyword for i in tree.stages[-1].body].count("USER") == 1
+    # DO601 moved the manifests up first, so the builder ends with the install: its
+    # `COPY . .` (now after the install) is left to the runtime.
+    builder = tree.stages[0]
+    assert builder.body[-1].keyword == "RUN" and "npm" in builder.body[-1].text
+    assert [i.value for i in builder.body if i.keyword == "COPY"] == [
+        ("package.json", "package-lock.json", "./")]
     again = fix(result.text, path="Dockerfile", context=build, settings=_settings())
     assert again.text == result.text
 

@@ -53,9 +53,11 @@ def test_split_builder_and_runtime(tmp_path: Path) -> None:
     out = apply_edits(APP, f.fix.edits)
     builder, runtime = out.split("\n\n", 1)
     # The builder is the original plus `AS build` and the two venv lines, before the
-    # stage's first RUN/COPY/ADD.
+    # stage's first RUN/COPY/ADD, and without what followed its last RUN (the runtime
+    # has EXPOSE and CMD).
     assert builder + "\n" == APP.replace("FROM python:3.11\n", "FROM python:3.11 AS build\n") \
-        .replace("COPY . .\n", VENV_LINES + "COPY . .\n")
+        .replace("COPY . .\n", VENV_LINES + "COPY . .\n") \
+        .replace('EXPOSE 5000\nCMD ["python", "app.py"]\n', "")
     assert runtime == ("FROM python:3.11-slim\nWORKDIR /app\n"
                        'ENV VIRTUAL_ENV=/opt/venv PATH="/opt/venv/bin:$PATH"\n'
                        "COPY --from=build /opt/venv /opt/venv\nCOPY . .\nEXPOSE 5000\n"
@@ -325,13 +327,66 @@ def test_full_pipeline(tmp_path: Path) -> None:
     tree = parse(result.text)
     assert len(tree.stages) == 2
     builder, runtime = tree.stages
-    # DO601 can still move `COPY . .` below the installs in the builder (it knows apt
-    # and pip do not read the source; the venv lines sit above them).
+    # DO601 moves `COPY . .` below the installs first; the split then leaves it out
+    # of the builder (the runtime copies the sources from the context): the builder
+    # ends with its pip install, so a source change does not touch it.
     copies = [i.value for i in builder.body if i.keyword == "COPY"]
-    assert copies == [("requirements.txt", "."), (".", ".")]
-    assert builder.body[-3].value == (".", ".")
+    assert copies == [("requirements.txt", ".")]
+    assert builder.body[-1].keyword == "RUN" and "pip install" in builder.body[-1].text
+    assert [i.value for i in runtime.body if i.keyword == "COPY"][-1] == (".", ".")
+    assert "DO601" in {c.code for c in result.changes}
     assert runtime.base == "python:3.11-slim"
     assert result.text.count("USER ") == 1  # DO604, on the runtime only
     again = fix(result.text, path="Dockerfile", context=build,
                 settings=settings_from_dict({"unsafe-fixes": True}, "t"))
     assert again.text == result.text
+
+
+# --- the builder's tail (split_common.trim_tail) -------------------------------------
+
+
+def test_tail_after_the_last_run_is_left_out_with_its_comments(tmp_path: Path) -> None:
+    app = APP.replace("EXPOSE 5000\n", "COPY . .\n# the web port\nEXPOSE 5000\n")
+    f = _only(app, _context(tmp_path))
+    assert f.fix is not None
+    out = apply_edits(app, f.fix.edits)
+    builder, runtime = out.split("\n\nFROM ", 1)
+    assert builder.endswith("RUN pip install -r requirements.txt")
+    assert "# the web port\nEXPOSE 5000\n" in runtime  # the comment goes with it
+    assert "builder now ends with its last RUN: the COPY, EXPOSE, CMD" in f.fix.message
+
+
+def test_named_stage_keeps_its_tail(tmp_path: Path) -> None:
+    # `--target app` may build it: it must stay as it was.
+    app = APP.replace("FROM python:3.11\n", "FROM python:3.11 AS app\n")
+    f = _only(app, _context(tmp_path))
+    assert f.fix is not None
+    builder = apply_edits(app, f.fix.edits).split("\n\nFROM ", 1)[0]
+    assert builder.endswith('EXPOSE 5000\nCMD ["python", "app.py"]')
+    assert "builder now ends" not in f.fix.message
+
+
+def test_unowned_comment_stays_in_the_builder(tmp_path: Path) -> None:
+    app = APP + "# the end\n"
+    f = _only(app, _context(tmp_path))
+    assert f.fix is not None
+    builder = apply_edits(app, f.fix.edits).split("\n\nFROM ", 1)[0]
+    assert builder.endswith("RUN pip install -r requirements.txt\n# the end")
+
+
+def test_trimmed_tail_without_final_newline(tmp_path: Path) -> None:
+    app = APP.rstrip("\n")
+    f = _only(app, _context(tmp_path))
+    assert f.fix is not None
+    out = apply_edits(app, f.fix.edits)
+    assert "requirements.txt\n\nFROM python:3.11-slim\n" in out
+    assert out.endswith('CMD ["python", "app.py"]')
+
+
+def test_copy_into_the_venv_keeps_the_tail(tmp_path: Path) -> None:
+    app = APP.replace("EXPOSE 5000\n", "WORKDIR /opt/venv/share\nWORKDIR /app\nEXPOSE 5000\n")
+    f = _only(app, _context(tmp_path))
+    assert f.fix is not None
+    builder = apply_edits(app, f.fix.edits).split("\n\nFROM ", 1)[0]
+    assert builder.endswith('EXPOSE 5000\nCMD ["python", "app.py"]')
+    assert "builder now ends" not in f.fix.message

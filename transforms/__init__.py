@@ -71,8 +71,11 @@ CONTEXT_STRUCTURE: tuple[type[Transform], ...] = (SingleStageBuild,)  # stage sp
 from dockopt.transforms.install_order import PackagesAfterSource  # noqa: E402
 from dockopt.transforms.manifests import ManifestsAfterSource  # noqa: E402
 
-# Manifests first, then OS packages above the source copy (DO606 needs no context).
-CONTEXT_REORDERS: tuple[type[Transform], ...] = (ManifestsAfterSource, PackagesAfterSource)
+# Manifests first (before the split, which then leaves the source copy out of the
+# builder: manifests._claim_stage), then OS packages above the source copy (DO606
+# needs no context; after the split, which moves the stage whole).
+CONTEXT_MANIFESTS: tuple[type[Transform], ...] = (ManifestsAfterSource,)
+CONTEXT_REORDERS: tuple[type[Transform], ...] = (PackagesAfterSource,)
 from dockopt.transforms.dockerignore import DockerignoreMissing  # noqa: E402
 from dockopt.transforms.lockfiles import LockfileIgnored  # noqa: E402
 
@@ -88,6 +91,7 @@ IMAGE_FIXES: tuple[type[Transform], ...] = (FullBaseImage,)  # slimmer bases
 USER_FIXES: tuple[type[Transform], ...] = (RootUser,)  # non-root USER
 
 REGISTRY: tuple[type[Transform], ...] = (
+    *CONTEXT_MANIFESTS,
     *CONTEXT_STRUCTURE,
     *CONTEXT_REORDERS,
     *PACKAGE_MERGES,

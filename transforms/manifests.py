@@ -16,7 +16,7 @@ import posixpath
 import re
 import tomllib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from dockopt.rewriter.context import (
@@ -529,7 +529,7 @@ class ManifestsAfterSource(Transform):
         fix = self._fix(ctx, a, src, run, inst, plan, files)
         if fix is None:
             return finding("no fix: the RUN cannot be split safely here")
-        return finding("", fix)
+        return finding("", _claim_stage(ctx, stage, fix))
 
     # ---- the edit
 
@@ -1145,3 +1145,24 @@ def _plan_composer(inst: Install, build: BuildContext, ctxdir: str) -> Plan | st
 def _shown(ins: Instruction) -> str:
     """``COPY . .`` as written (keyword, flags and arguments on one line)."""
     return " ".join(ins.logical.text.split())
+
+
+def _claim_stage(ctx: Context, stage: Stage, fix: Fix) -> Fix:
+    """In a stage DO101 may split, one edit over the whole stage (same result).
+
+    Why: DO101 splits a stage in one edit over all of it, before the other
+    transforms touch it, and it splits best after this move (its builder then ends
+    with the install, so the source copy after it is left out of the builder, see
+    ``split_common.trim_tail``). This transform runs first; claiming the stage keeps
+    the others out of it for this pass, so the next pass splits the reordered stage
+    and only then do the rest see the stages."""
+    from dockopt.transforms.stage_split import apply_edits, split_candidate
+
+    if split_candidate(ctx) is not stage:
+        return fix
+    start, end = stage.from_instruction.start, len(ctx.text)
+    if any(e.start < start for e in fix.edits):
+        return fix
+    grown = sum(len(e.content) - (e.end - e.start) for e in fix.edits)
+    text = apply_edits(ctx.text, fix.edits)
+    return replace(fix, edits=(Edit(start, end, text[start:end + grown]),))

@@ -40,10 +40,77 @@ class Plan:
     builder: str  # the builder stage's name
     from_edit: Edit | None  # names the builder stage (None: it already has a name)
     inserts: dict[int, str] = field(default_factory=dict)
+    deletes: list[tuple[int, int]] = field(default_factory=list)  # builder text removed
+    # What the runtime copies from the builder (absolute paths): see trim_tail.
+    protected: list[str] = field(default_factory=list)
     runtime: str = ""  # the rendered runtime stage (file newline, keyword case)
     moved: list[str] = field(default_factory=list)  # what the runtime gets, and why
     notes: list[str] = field(default_factory=list)
 
+
+
+def trim_tail(ctx: Context, stage: Stage, plan: Plan) -> None:
+    """Leave out of the builder what follows its last RUN when the runtime stage
+    repeats it, word for word: the source COPYs (the runtime copies them again from
+    the context) and the image settings (only the final stage's count). Otherwise
+    every source change rebuilds the builder's copy for nothing, and the runtime's
+    ``COPY --from`` of ``plan.protected`` must be checked again (BuildKit checksums
+    the new builder snapshot; buildah even copies the folder again to compare).
+
+    Only for a builder the split named: a stage the user named may be built on its
+    own (``--target NAME``, compose ``target:``) and must stay as it was. Nothing is
+    trimmed when an instruction after the last RUN is not in the runtime as it is
+    (a setting the runtime leaves out or rewrites, a COPY of files the runtime does
+    not take), so no line leaves the file. The runtime templates repeat COPYs after
+    their ``COPY --from``: whatever a left-out COPY wrote into a protected path in
+    the builder, the runtime writes again (COPY merges and overwrites). A WORKDIR
+    there that makes a folder in a protected path keeps the tail too. Comments
+    above a left-out instruction go with it (the runtime repeats them with it);
+    other comments stay."""
+    if plan.from_edit is None or not plan.protected:
+        return
+    runs = [ins for ins in stage.body if ins.keyword == "RUN"]
+    if not runs:
+        return
+    last_run = runs[-1]
+    runtime = adapt_newlines_lf(plan.runtime)
+    lines = runtime.split("\n")
+    here = "/"
+    tail: list[Instruction] = []
+    for ins in stage.body:
+        writes = ins.keyword in ("COPY", "ADD", "WORKDIR")
+        if writes and (not ins.value or "$" in ins.value[-1]):
+            return
+        dest = posixpath.normpath(posixpath.join(here, ins.value[-1])) if writes else ""
+        if ins.keyword == "WORKDIR":
+            here = dest
+        if ins.start <= last_run.start:
+            continue
+        if ins.keyword not in (*KEEP, "ARG", "COPY", "ADD", "WORKDIR"):
+            return
+        shown = block(ctx.tree, ins).split("\n")
+        if not any(lines[i:i + len(shown)] == shown for i in range(len(lines))):
+            return  # not repeated as it is
+        if ins.keyword == "WORKDIR" and any((dest + "/").startswith(p.rstrip("/") + "/")
+                                            for p in plan.protected):
+            return
+        tail.append(ins)
+    if not tail:
+        return
+    text = ctx.text
+    cuts: list[tuple[int, int]] = []
+    for ins in tail:
+        comments = ctx.tree.owned_comments(ins)
+        cuts.append((comments[0].start if comments else ins.start, ins.end))
+    starts = [last_run.end] + [b for _, b in cuts]
+    ends = [a for a, _ in cuts] + [len(text)]
+    if not "".join(text[a:b] for a, b in zip(starts, ends, strict=True)).strip():
+        cuts = [(last_run.end, len(text))]  # only blank lines would be left
+    plan.deletes += cuts
+    what = ", ".join(dict.fromkeys(ins.keyword for ins in tail))
+    plan.notes.append(f"The builder now ends with its last RUN: the {what} after it are "
+                      "left out of it (the runtime stage repeats them), so a source change "
+                      "does not rebuild the builder.")
 
 
 def apply_edits(text: str, edits: Sequence[Edit]) -> str:

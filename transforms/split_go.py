@@ -169,6 +169,7 @@ def go_plan(ctx: Context, final: Stage) -> Plan:
         keep_lines.append(block(tree, ins))
     builder, from_edit = builder_name(tree.stages, final, style)
     plan = Plan("go", builder, from_edit)
+    plan.protected = [binary]
     if cgo is None:
         build_run = walk.build.ins
         above = tree.owned_comments(build_run)

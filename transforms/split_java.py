@@ -536,6 +536,7 @@ def java_plan(ctx: Context, final: Stage) -> Plan:
     keep_lines, env_lines, dropped = _runtime_settings(ctx, walk.keep, runtime)
     builder, from_edit = builder_name(tree.stages, final, style)
     plan = Plan("java", builder, from_edit)
+    plan.protected = [jar_path]
     how = outputs.candidates[jar_path]
     plan.moved = [f"the jar {jar_path} ({how}) at the same path, so {head.keyword} runs it "
                   "as written"]

@@ -755,6 +755,7 @@ def native_plan(ctx: Context, final: Stage) -> Plan:
     env_lines, keep_lines = settings_lines(tree, walk.keep)
     builder, from_edit = builder_name(tree.stages, final, style)
     plan = Plan("native", builder, from_edit)
+    plan.protected = [path]
     plan.moved = [f"{path} (the program {head.keyword} runs, made by {how})"]
     if packages:
         plan.moved.append("apt packages " + ", ".join(why) + " (the shared libraries and "

@@ -170,6 +170,7 @@ def node_plan(ctx: Context, final: Stage) -> Plan:
             if not line.lstrip().startswith("#")]
     if kept:
         plan.moved.append("the image settings " + ", ".join(dict.fromkeys(kept)))
+    plan.protected = [ws + outdir, ws + "node_modules", ws + "package.json"]
     plan.notes.append("A non-root USER is left to DO604 (root-user).")
     plan.runtime = render("node", style, {
         "image": image, "builder": builder, "workdir": workdir, "workdir_slash": ws,
@@ -527,6 +528,7 @@ def node_prod_plan(ctx: Context, final: Stage) -> Plan:
     copy_lines = [block(tree, ins) for ins in _needed_copies(ctx, copies, workdir)]
     builder, from_edit = builder_name(tree.stages, final, style)
     plan = Plan("node-prod", builder, from_edit)
+    plan.protected = [workdir.rstrip("/") + "/node_modules"]
     ws = workdir.rstrip("/") + "/"
     devdeps = pkg is None or bool(pkg.get("devDependencies"))
     if omit or not devdeps:

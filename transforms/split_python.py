@@ -17,10 +17,11 @@ source change then rebuilds the runtime cheaply (no pip run, no compiler), and
 nothing the build left in the app's folder (``build/``, ``*.egg-info``, caches)
 reaches the runtime.
 
-The builder stays byte-identical except for ``AS build`` and two inserted lines
+The builder stays byte-identical except for ``AS build``, two inserted lines
 before its first RUN/COPY/ADD (so before the first pip command; see
 ``python_plan`` for why not right above it): ``RUN python -m venv /opt/venv`` and
-``ENV VIRTUAL_ENV=/opt/venv PATH="/opt/venv/bin:$PATH"``. The pip lines need no
+``ENV VIRTUAL_ENV=/opt/venv PATH="/opt/venv/bin:$PATH"``, and what followed its
+last RUN, left out when the runtime repeats it (``split_common.trim_tail``). The pip lines need no
 change: with the venv's ``bin`` first on PATH, ``pip``, ``pip3``, ``pip3.X``,
 ``python -m pip`` and ``python3 -m pip`` all resolve to the venv's (a venv ships
 all of those names; ``VIRTUAL_ENV`` also tells tools such as uv and poetry where
@@ -845,6 +846,7 @@ def python_plan(ctx: Context, final: Stage) -> Plan:
 
     builder, from_edit = builder_name(tree.stages, final, style)
     plan = Plan("python", builder, from_edit)
+    plan.protected = [VENV]
     # The venv lines go before the stage's first RUN/COPY/ADD (above its comments),
     # not right before the pip RUN: the venv layer then never rebuilds when the
     # source or the apt packages change, and DO601 (manifests-after-source), which

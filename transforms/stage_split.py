@@ -18,9 +18,10 @@ from dockopt.transforms.split_common import (
     apply_edits,
     cmd_words,
     growth,
+    trim_tail,
 )
 
-__all__ = ["FAMILIES", "Family", "SingleStageBuild", "apply_edits"]
+__all__ = ["FAMILIES", "Family", "SingleStageBuild", "apply_edits", "split_candidate"]
 
 Matcher = Callable[[Context, Stage, ImageRef, list[str]], bool]
 Planner = Callable[[Context, Stage], Plan]
@@ -91,6 +92,21 @@ _OTHER_BUILDS: tuple[tuple[str, tuple[str, ...], str], ...] = (
      "slim runtime image)"),
 )
 
+
+
+def split_candidate(ctx: Context) -> Stage | None:
+    """The final stage when DO101 may split it: not already a runtime stage (no
+    ``COPY --from``, not based on an earlier stage), readable, not Windows."""
+    tree = ctx.tree
+    stages = tree.stages
+    if not stages or tree.has_errors or windows_file(ctx):
+        return None
+    final = stages[-1]
+    if any(i.passthrough for i in final.instructions):
+        return None
+    if copies_from(final) or final.base.lower() in {s.name for s in stages[:-1] if s.name}:
+        return None  # already multi-stage: the final stage is a runtime
+    return final
 
 
 class SingleStageBuild(Transform):
@@ -304,15 +320,9 @@ class SingleStageBuild(Transform):
     semantic_scope = "stages"
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        tree = ctx.tree
-        stages = tree.stages
-        if not stages or tree.has_errors or windows_file(ctx):
+        final = split_candidate(ctx)
+        if final is None:
             return
-        final = stages[-1]
-        if any(i.passthrough for i in final.instructions):
-            return
-        if copies_from(final) or final.base.lower() in {s.name for s in stages[:-1] if s.name}:
-            return  # already multi-stage: the final stage is a runtime
         ref = parse_image_ref(final.base)
         if ref is None:
             return  # ARG-based or unparsable FROM: the image is unknown
@@ -343,14 +353,19 @@ class SingleStageBuild(Transform):
             return self.finding(ctx, frm, f"The final stage builds the app{hint} and ships "
                                 f"the {family.name} toolchain; a builder/runtime split was "
                                 f"not made: {exc}. Suggestion only.")
+        trim_tail(ctx, final, plan)
         edits = [] if plan.from_edit is None else [plan.from_edit]
         inserts = dict(plan.inserts)
         end = len(ctx.text)
         sep, runtime = ctx.style.newline, plan.runtime
         if not ctx.text.endswith("\n"):
-            # Keep a missing final newline missing, at the new end of the file.
-            sep, runtime = ctx.style.newline * 2, runtime.rstrip("\r\n")
+            # Keep a missing final newline missing, at the new end of the file. A
+            # trimmed builder tail (`trim_tail`) leaves the builder ending in one.
+            trimmed = any(b == end for _, b in plan.deletes)
+            sep = ctx.style.newline * (1 if trimmed else 2)
+            runtime = runtime.rstrip("\r\n")
         inserts[end] = inserts.get(end, "") + sep + runtime
+        edits += [Edit(a, b, "") for a, b in plan.deletes]
         edits += [Edit(at, at, text) for at, text in sorted(inserts.items())]
         # One edit over the whole final stage: the other transforms' fixes in it wait
         # for the next pass and then see the split (e.g. DO604 on the new runtime).

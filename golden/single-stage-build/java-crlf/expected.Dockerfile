@@ -2,8 +2,6 @@ from eclipse-temurin:21-jdk-alpine as build
 workdir /srv
 copy . .
 run javac -d out src/app/Main.java && jar cfe app.jar app.Main -C out .
-expose 9000
-cmd ["java", "-jar", "/srv/app.jar"]
 
 from eclipse-temurin:21-jre-alpine
 workdir /srv

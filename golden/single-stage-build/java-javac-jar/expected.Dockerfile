@@ -4,7 +4,6 @@ COPY src src
 RUN mkdir -p classes \
     && javac -d classes src/hello/*.java \
     && jar --create --file hello.jar --main-class hello.Hello -C classes .
-CMD ["java", "-Xss512k", "-cp", "hello.jar", "hello.Hello"]
 
 FROM eclipse-temurin:17-jre
 WORKDIR /opt/hello

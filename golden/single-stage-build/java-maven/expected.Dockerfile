@@ -8,10 +8,6 @@ COPY pom.xml .
 RUN mvn -B dependency:go-offline
 COPY src ./src
 RUN mvn -B package -DskipTests
-ENV JAVA_OPTS="-XX:MaxRAMPercentage=75"
-EXPOSE 8080
-# JAVA_OPTS is expanded by the shell
-CMD java $JAVA_OPTS -jar target/demo-service.jar
 
 FROM eclipse-temurin:17-jre
 ARG BUILD_ID=local

@@ -9,10 +9,6 @@ COPY CMakeLists.txt ./
 COPY src ./src
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
     && cmake --build build --parallel
-LABEL org.opencontainers.image.title="fetcher"
-STOPSIGNAL SIGINT
-ENTRYPOINT ["/src/build/fetcher"]
-CMD ["--help"]
 
 FROM ubuntu:22.04
 WORKDIR /src

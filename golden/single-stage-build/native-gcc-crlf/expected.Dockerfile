@@ -2,7 +2,6 @@ from debian:12 as build
 run apt-get update && apt-get install -y gcc libc6-dev zlib1g-dev
 copy main.c /build/
 run gcc -O2 -o /usr/local/bin/crc /build/main.c -lz
-entrypoint ["crc"]
 
 from debian:12-slim
 run apt-get update && \

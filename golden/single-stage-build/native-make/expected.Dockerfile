@@ -3,10 +3,6 @@ RUN apt-get update && apt-get install -y build-essential libssl-dev ca-certifica
 WORKDIR /app
 COPY . .
 RUN make
-ENV PORT=8080
-EXPOSE 8080
-# Serve on $PORT.
-CMD ["./hello", "--serve"]
 
 FROM debian:bookworm-slim
 WORKDIR /app

@@ -4,8 +4,6 @@ copy . .
 run npm ci
 run npm run build
 run npm prune --omit=dev
-user node
-cmd node dist/main.js
 
 from node:20-alpine
 workdir /srv

@@ -7,7 +7,6 @@ COPY . .
 RUN npm ci
 RUN npm run build
 RUN npm prune --omit=dev
-CMD ["node", "dist/index.js"]
 
 FROM node:18-slim
 WORKDIR /app

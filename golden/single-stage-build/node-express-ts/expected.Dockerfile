@@ -4,8 +4,6 @@ COPY . .
 RUN npm install
 RUN npm run build
 RUN npm prune --omit=dev
-EXPOSE 3000
-CMD ["node", "dist/server.js"]
 
 FROM node:18-slim
 WORKDIR /app

@@ -5,9 +5,6 @@ COPY . .
 RUN npm ci
 RUN npm run build
 RUN npm prune --omit=dev
-ENV NODE_ENV=production
-EXPOSE 8080
-CMD ["node", "dist/index.js"]
 
 FROM node:20-slim
 WORKDIR /srv/api

@@ -5,11 +5,6 @@ COPY . .
 RUN npm ci --include=dev && \
     npm run build
 RUN npm prune --omit=dev
-LABEL maintainer="ops@example.com"
-# Liveness.
-HEALTHCHECK --interval=30s CMD ["node", "-e", "require('http').get('http://localhost:3000/health')"]
-EXPOSE 3000
-CMD ["npm", "start"]
 
 FROM node:20-bookworm-slim
 WORKDIR /usr/src/app

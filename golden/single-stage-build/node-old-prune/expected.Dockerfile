@@ -3,7 +3,6 @@ WORKDIR /app
 COPY . .
 RUN npm install && npm run build
 RUN npm prune --production
-CMD ["node", "lib/index.js"]
 
 FROM node:14-slim
 WORKDIR /app

@@ -3,9 +3,6 @@ RUN apk add --no-cache tini
 WORKDIR /app
 COPY package*.json ./
 RUN npm install --omit=dev
-COPY . .
-ENTRYPOINT ["/sbin/tini", "--"]
-CMD ["node", "bin/www"]
 
 FROM node:18-alpine
 WORKDIR /app

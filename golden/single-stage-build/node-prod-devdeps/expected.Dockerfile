@@ -2,8 +2,6 @@ FROM node:18 AS build
 WORKDIR /usr/src/app
 COPY . .
 RUN npm install --omit=dev
-EXPOSE 8080
-CMD ["npm", "start"]
 
 FROM node:18-slim
 WORKDIR /usr/src/app

@@ -8,11 +8,6 @@ ENV NODE_ENV=production
 WORKDIR /srv/auth
 COPY package.json package-lock.json ./
 RUN npm ci && npm cache clean --force
-COPY --chown=node:node src ./src
-USER node
-EXPOSE 3000
-HEALTHCHECK --interval=30s CMD ["node", "src/health.js"]
-CMD ["node", "src/index.js"]
 
 FROM node:20-bookworm-slim
 WORKDIR /srv/auth

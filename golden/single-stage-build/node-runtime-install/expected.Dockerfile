@@ -4,9 +4,6 @@ WORKDIR /srv/api
 COPY . .
 RUN npm ci
 RUN npm run build
-ENV NODE_ENV=production
-EXPOSE 8080
-CMD ["node", "dist/index.js"]
 
 FROM node:20-slim
 WORKDIR /srv/api

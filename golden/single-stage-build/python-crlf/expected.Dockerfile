@@ -7,8 +7,6 @@ env VIRTUAL_ENV=/opt/venv PATH="/opt/venv/bin:$PATH"
 copy . .
 run apt-get update && apt-get install -y build-essential python3-dev \
     && pip install -r requirements.txt
-expose 5000
-cmd python app.py
 
 from python:3.11-slim-bookworm
 arg APP_ENV=production

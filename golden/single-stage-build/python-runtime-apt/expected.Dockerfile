@@ -12,11 +12,6 @@ RUN apt-get update && apt-get install -y \
 COPY requirements.txt ./
 COPY setup.py ./
 RUN python -m pip install -r requirements.txt
-COPY . ./
-USER nobody
-HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://localhost:8080/')"
-ENTRYPOINT ["python", "-m", "media"]
-CMD ["--port", "8080"]
 
 FROM docker.io/library/python:3.10-slim-bookworm
 WORKDIR /app
