@@ -211,7 +211,7 @@ def _choose(findings: list[Finding], active: Sequence[Transform],
             continue
         if any(fc.path in files for fc in fx.files):
             continue  # one change per context file per pass
-        taken += fx.edits
+        taken += fx.edits + fx.reserves
         files.update(fc.path for fc in fx.files)
         steps.setdefault(f.code, []).append(fx)
     return [(by_code[code], fixes) for code, fixes in steps.items()]

@@ -8,7 +8,8 @@ import pytest
 
 from dockopt.rewriter.config import settings_from_dict
 from dockopt.rewriter.context import BuildContext
-from dockopt.rewriter.pipeline import check
+from dockopt.rewriter.pipeline import apply_edits, check
+from dockopt.transforms.base import Fix
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 SETTINGS = settings_from_dict({"select": ["DO601", "DO602"]}, "<test>")
@@ -61,16 +62,13 @@ def test_expected_outputs_parse_under_buildkit(name: str) -> None:
         assert all(b in after for b in before), expected
 
 
-def _do601_fix(text: str, tmp_path: Path) -> tuple[int, int, str]:
+def _do601_fix(text: str, tmp_path: Path) -> Fix:
     (tmp_path / "requirements.txt").write_text("flask==2.2.5\n")
     (tmp_path / "app.py").write_text("print(1)\n")
-    build = BuildContext(tmp_path)
-    found, _ = check(text, path="Dockerfile", context=build, settings=SETTINGS)
+    found, _ = check(text, path="Dockerfile", context=BuildContext(tmp_path), settings=SETTINGS)
     fixes = [f.fix for f in found if f.code == "DO601" and f.fix is not None]
     assert len(fixes) == 1
-    (edit,) = fixes[0].edits if len(fixes[0].edits) == 1 else (None,)
-    assert edit is not None, fixes[0].edits
-    return edit.start, edit.end, edit.content
+    return fixes[0]
 
 
 SPLITTABLE = ("FROM python:3.11\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n"
@@ -78,12 +76,14 @@ SPLITTABLE = ("FROM python:3.11\nWORKDIR /app\nCOPY . .\nRUN pip install -r requ
 
 
 def test_do601_claims_a_stage_the_split_may_take(tmp_path: Path) -> None:
-    # One edit over the whole final stage, so no other transform edits it in this
-    # pass and DO101 splits the reordered stage next (manifests._claim_stage).
-    start, end, content = _do601_fix(SPLITTABLE, tmp_path)
-    assert (start, end) == (0, len(SPLITTABLE))
-    assert content.index("COPY requirements.txt") < content.index("RUN pip") \
-        < content.index("COPY . .")
+    # It reserves the whole final stage, so no other transform edits it in this pass
+    # and DO101 splits the reordered stage next (manifests._claim_stage); its own
+    # edits stay the two small ones (diffs, editor quick fixes).
+    fix = _do601_fix(SPLITTABLE, tmp_path)
+    assert [(e.start, e.end) for e in fix.reserves] == [(0, len(SPLITTABLE))]
+    assert len(fix.edits) == 2
+    out = apply_edits(SPLITTABLE, fix.edits)
+    assert out.index("COPY requirements.txt") < out.index("RUN pip") < out.index("COPY . .")
 
 
 def test_do601_edits_only_its_lines_in_a_runtime_stage(tmp_path: Path) -> None:
@@ -95,5 +95,5 @@ def test_do601_edits_only_its_lines_in_a_runtime_stage(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text("print(1)\n")
     found, _ = check(text, path="Dockerfile", context=BuildContext(tmp_path), settings=SETTINGS)
     fix = next(f.fix for f in found if f.code == "DO601" and f.fix is not None)
-    assert len(fix.edits) == 2
+    assert len(fix.edits) == 2 and fix.reserves == ()
     assert min(e.start for e in fix.edits) == text.index("COPY . .")

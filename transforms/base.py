@@ -74,9 +74,14 @@ class Fix:
     safety: Safety
     message: str
     files: tuple[FileChange, ...] = ()
+    # Ranges no other fix may edit in the same pass (as empty-content edits): for a
+    # transform whose result another must see first (manifests._claim_stage). The
+    # edits themselves stay minimal, for diffs and editor quick fixes.
+    reserves: tuple[Edit, ...] = ()
 
     def overlaps(self, edits: Iterable[Edit]) -> bool:
-        return any(a.overlaps(b) for a in self.edits for b in edits)
+        mine = self.edits + self.reserves
+        return any(a.overlaps(b) for a in mine for b in edits)
 
 
 @dataclass(frozen=True, slots=True)

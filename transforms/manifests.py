@@ -1148,21 +1148,17 @@ def _shown(ins: Instruction) -> str:
 
 
 def _claim_stage(ctx: Context, stage: Stage, fix: Fix) -> Fix:
-    """In a stage DO101 may split, one edit over the whole stage (same result).
+    """In a stage DO101 may split, reserve the whole stage for this pass.
 
     Why: DO101 splits a stage in one edit over all of it, before the other
     transforms touch it, and it splits best after this move (its builder then ends
     with the install, so the source copy after it is left out of the builder, see
-    ``split_common.trim_tail``). This transform runs first; claiming the stage keeps
+    ``split_common.trim_tail``). This transform runs first; reserving the stage keeps
     the others out of it for this pass, so the next pass splits the reordered stage
     and only then do the rest see the stages."""
-    from dockopt.transforms.stage_split import apply_edits, split_candidate
+    from dockopt.transforms.stage_split import split_candidate
 
     if split_candidate(ctx) is not stage:
         return fix
-    start, end = stage.from_instruction.start, len(ctx.text)
-    if any(e.start < start for e in fix.edits):
-        return fix
-    grown = sum(len(e.content) - (e.end - e.start) for e in fix.edits)
-    text = apply_edits(ctx.text, fix.edits)
-    return replace(fix, edits=(Edit(start, end, text[start:end + grown]),))
+    start = stage.from_instruction.start
+    return replace(fix, reserves=(Edit(start, len(ctx.text), ""),))
