@@ -117,7 +117,12 @@ class SingleStageBuild(Transform):
         that builds something, and splits it into a builder stage and a small
         runtime stage appended after it. The existing stage is kept as it is and
         becomes the builder (`AS build`, or its own name); the runtime stage gets
-        only the artifacts:
+        only the artifacts. What follows the builder's last RUN (the source COPY
+        that only the runtime needs, EXPOSE, CMD and other settings) is left out of
+        a builder the split names when the runtime repeats it word for word, so a
+        source change does not rebuild the builder; a stage with its own name keeps
+        everything (`--target` may build it). DO601 runs first, so the split sees
+        the manifests copied before the install and the source copy after it:
 
         - **Go** (`FROM golang:X` with `go build`): `ENV CGO_ENABLED=0` goes right
           before the build so the binary is static; the runtime is
