@@ -14,6 +14,7 @@ to stdout; messages, summaries and errors go to stderr.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -289,6 +290,8 @@ class _Input:
     source: str  # a path, or "-" for stdin
     shown: str  # the path in messages and diff headers
     settings: Settings
+    # The build context found for it without --context (see _context_for), once.
+    found_context: tuple[Path | None, str | None] | None = None
 
 
 def _inputs(paths: Sequence[str], stdin_filename: str | None,
@@ -395,7 +398,9 @@ def _setup(paths: tuple[str, ...], stdin_filename: str | None, config: Path | No
               help="Write nothing; print each transform's diff. Exit 1 if there is any.")
 @click.option("--context", "context", metavar="DIR",
               type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="The build context folder (for transforms that read it).")
+              help="The build context folder (for transforms that read it; default: "
+                   "the one a compose file in the Dockerfile's folder or a parent "
+                   "gives it, else its folder).")
 @click.option("--show-fixes", is_flag=True, help="List the fixes applied to each file.")
 @click.option("--exit-non-zero-on-fix", is_flag=True,
               help="Exit 1 when anything was fixed, even if nothing remains.")
@@ -453,6 +458,7 @@ def fix(paths: tuple[str, ...], show_diff: bool, context: Path | None, show_fixe
         else:
             result = run_fix(text, path=path_arg, context=_context_for(item, context),
                              settings=item.settings)
+        _say_context(item, quiet)
         diff = result.diff()
         any_diff = any_diff or bool(diff)
         if show_diff:
@@ -491,7 +497,7 @@ def fix(paths: tuple[str, ...], show_diff: bool, context: Path | None, show_fixe
         sys.exit(1)
 
 
-def _verified_fix(item: Any, context: Path | None, engine: str) -> FixResult | None:
+def _verified_fix(item: _Input, context: Path | None, engine: str) -> FixResult | None:
     """`fix --verify`: the fix minus transforms whose output fails a real build.
 
     None (after printing why) when nothing can be verified: no engine, or the
@@ -511,16 +517,42 @@ def _verified_fix(item: Any, context: Path | None, engine: str) -> FixResult | N
     return verified.result
 
 
-def _context_for(item: Any, context: Path | None) -> Path | None:
-    """The build context: --context, else the Dockerfile's folder (none for stdin)."""
+def _context_for(item: _Input, context: Path | None) -> Path | None:
+    """The build context: --context, else the one a compose file gives the Dockerfile
+    (compose.build_for_dockerfile), else the Dockerfile's folder; none for stdin."""
     if context is not None:
         return context
     if item.source == "-":
         return None
-    return Path(item.source).parent
+    if item.found_context is None:
+        item.found_context = found_context(Path(item.source))
+    return item.found_context[0]
 
 
-def _write_extra_files(item: Any, context: Path | None, result: FixResult) -> None:
+def found_context(dockerfile: Path) -> tuple[Path, str | None]:
+    """The Dockerfile's context without --context, and a note when a compose file
+    chose it (it then differs from the Dockerfile's folder, or the compose file says
+    more, such as a conflict between services)."""
+    from dockopt.rewriter.compose import build_for_dockerfile
+
+    found = build_for_dockerfile(str(dockerfile))
+    if found is None:
+        return dockerfile.parent, None
+    repo, build, notes = found
+    where = Path(repo) / build.context if build.context else Path(repo)
+    if where.resolve() == dockerfile.parent.resolve() and not notes:
+        return where, None
+    note = f"build context {os.path.relpath(where)} (from {build.source})"
+    return where, "; ".join([note, *notes])
+
+
+def _say_context(item: _Input, quiet: bool) -> None:
+    """Print the note of a compose-chosen context once per file (stderr)."""
+    if not quiet and item.found_context is not None and item.found_context[1]:
+        _write(sys.stderr, f"{item.shown}: {item.found_context[1]}\n")
+
+
+def _write_extra_files(item: _Input, context: Path | None, result: FixResult) -> None:
     """Write the other context files a fix changed (e.g. .dockerignore), atomically."""
     root = _context_for(item, context)
     if root is None:
@@ -553,7 +585,8 @@ def _show_fixes(shown: str, result: FixResult, color: bool) -> None:
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule.")
 @click.option("--context", "context", metavar="DIR",
               type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="The build context folder (default: each Dockerfile's folder).")
+              help="The build context folder (default: the one a compose file in the "
+                   "Dockerfile's folder or a parent gives it, else its folder).")
 @_rule_options
 def check(paths: tuple[str, ...], output_format: str, exit_zero: bool, statistics: bool,
           context: Path | None, select: tuple[str, ...], ignore: tuple[str, ...],
@@ -585,6 +618,7 @@ def check(paths: tuple[str, ...], output_format: str, exit_zero: bool, statistic
         findings, diagnostics = run_check(text, path=path_arg,
                                           context=_context_for(item, context),
                                           settings=item.settings)
+        _say_context(item, quiet)
         failed = _report_diagnostics(item.shown, diagnostics, quiet, err_color) or failed
         reports.append(output.FileReport(item.shown, text, output.sorted_findings(findings)))
     if statistics:

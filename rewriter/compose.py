@@ -32,6 +32,7 @@ only its safe loader is used (compose files come from other people's repositorie
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Sequence
@@ -274,3 +275,59 @@ def compose_contexts(repo: str, compose_files: Sequence[str]) -> ComposeContexts
                 f"also built with context {build.context or '.'} by {build.source}; "
                 f"using {chosen.context or '.'} from {chosen.source}")
     return result
+
+
+# How far `fix`/`check` look up from a Dockerfile for compose files when no .git
+# folder marks the repository root first.
+MAX_LEVELS = 8
+
+
+def build_for_dockerfile(dockerfile: str) -> tuple[str, Build, list[str]] | None:
+    """The compose build of one Dockerfile, for `fix`/`check`/`verify` without
+    ``--context``: (the folder its paths are relative to, the build, notes) or None.
+
+    Looked for in the compose files of the Dockerfile's folder and of each parent up
+    to the repository root (the first folder holding ``.git``; at most MAX_LEVELS
+    folders), read together as in `dockopt bulk`: compose files elsewhere in the
+    repository (beside other services) are not searched, to keep a per-file editor
+    call cheap (a few ``listdir`` calls; PyYAML only when a compose file exists)."""
+    path = os.path.abspath(dockerfile)
+    folder = os.path.dirname(path)
+    levels: list[tuple[str, tuple[str, ...]]] = []
+    for _ in range(MAX_LEVELS):
+        names, is_root = _folder_facts(folder)
+        levels.append((folder, names))
+        parent = os.path.dirname(folder)
+        if is_root or parent == folder:
+            break
+        folder = parent
+    repo = levels[-1][0]
+    files = tuple(os.path.relpath(os.path.join(d, n), repo).replace(os.sep, "/")
+                  for d, names in levels for n in names)
+    if not files:
+        return None
+    got = _contexts(repo, files)
+    rel = os.path.relpath(path, repo).replace(os.sep, "/")
+    build = got.contexts.get(rel)
+    if build is None:
+        return None
+    return repo, build, got.file_notes.get(rel, [])
+
+
+# One `check`/`fix` run may take thousands of files from the same folders: each
+# folder is listed once, each set of compose files read once.
+@functools.lru_cache(maxsize=1024)
+def _folder_facts(folder: str) -> tuple[tuple[str, ...], bool]:
+    """(the compose files in *folder*, whether it is a repository root)."""
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return (), False
+    names = tuple(sorted(n for n in entries if is_compose_name(n)
+                         and os.path.isfile(os.path.join(folder, n))))
+    return names, ".git" in entries
+
+
+@functools.lru_cache(maxsize=64)
+def _contexts(repo: str, files: tuple[str, ...]) -> ComposeContexts:
+    return compose_contexts(repo, files)

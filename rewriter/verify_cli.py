@@ -35,7 +35,8 @@ def _err(message: str) -> None:
                 type=click.Path(exists=True, path_type=Path))
 @click.option("--context", "context", metavar="DIR",
               type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="The build context (default: the Dockerfile's folder).")
+              help="The build context (default: the one a compose file in the "
+                   "Dockerfile's folder or a parent gives it, else its folder).")
 @click.option("--engine", type=click.Choice(["auto", "docker", "podman", "buildah"]),
               default="auto", show_default=True,
               help="Container engine; auto takes docker, then podman, then buildah.")
@@ -114,6 +115,12 @@ def verify(path: Path, context: Path | None, engine: str, smoke: str | None,
     options = Options(smoke=smoke_argv, smoke_timeout=smoke_timeout, rebuild=not no_rebuild,
                       rebuild_runs=rebuild_runs, touch=touch, keep_images=keep_images,
                       log=None if quiet else (lambda m: _err(f"dockopt verify: {m}")))
+    if context is None:
+        from dockopt.rewriter.cli import found_context
+
+        context, note = found_context(dockerfile)
+        if note and not quiet:
+            _err(f"dockopt verify: {note}")
     report = run_verify(dockerfile, context=context, settings=settings, engine=eng,
                         options=options)
     out = format_json(report) if output_format == "json" else format_text(report)

@@ -241,3 +241,86 @@ def test_malformed_compose_alone_changes_nothing(tmp_path: Path) -> None:
     assert (tmp_path / "o1" / "patches").exists()
     assert os.listdir(tmp_path / "o1" / "patches") == os.listdir(tmp_path / "o2" / "patches")
     assert json.loads((tmp_path / "o1" / "summary.json").read_text())["totals"]["notes"] == 1
+
+
+# --- `fix`/`check`/`verify` on one Dockerfile: the compose context --------------------
+
+NODE_APP = b'FROM node:18\nWORKDIR /app\nCOPY . .\nRUN npm install\nCMD ["node", "server.js"]\n'
+
+
+def _monorepo(root: Path, compose: str, compose_at: str = "") -> Path:
+    """A repository whose Dockerfile sits in docker/ while the context is the root."""
+    (root / ".git").mkdir(parents=True)
+    (root / "docker").mkdir()
+    (root / "docker" / "Dockerfile").write_bytes(NODE_APP)
+    (root / "package.json").write_text('{"name": "app", "dependencies": {"ms": "2.1.3"}}')
+    (root / "server.js").write_text("require('ms')\n")
+    (root / compose_at / "compose.yaml").write_text(compose)
+    return root / "docker" / "Dockerfile"
+
+
+ROOT_COMPOSE = ("services:\n  api:\n    build:\n      context: .\n"
+                "      dockerfile: docker/Dockerfile\n")
+
+
+def test_build_for_dockerfile_finds_the_root_compose(tmp_path: Path) -> None:
+    from dockopt.rewriter.compose import build_for_dockerfile
+
+    df = _monorepo(tmp_path / "repo", ROOT_COMPOSE)
+    found = build_for_dockerfile(str(df))
+    assert found is not None
+    repo, build, notes = found
+    assert Path(repo) == tmp_path / "repo" and build.context == ""
+    assert build.source == "compose.yaml (service api)" and notes == []
+
+
+def test_build_for_dockerfile_stops_at_the_repository_root(tmp_path: Path) -> None:
+    from dockopt.rewriter.compose import build_for_dockerfile
+
+    # A compose file above the .git folder belongs to another project.
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  x:\n    build:\n      context: repo\n      dockerfile: docker/Dockerfile\n")
+    df = _monorepo(tmp_path / "repo", "services: {}\n")
+    assert build_for_dockerfile(str(df)) is None
+
+
+def test_build_for_dockerfile_context_in_a_subfolder(tmp_path: Path) -> None:
+    from dockopt.rewriter.compose import build_for_dockerfile
+
+    # compose in docker/ with `context: ..`: paths are relative to the compose file.
+    df = _monorepo(tmp_path / "repo", "services:\n  api:\n    build:\n      context: ..\n"
+                   "      dockerfile: docker/Dockerfile\n", compose_at="docker")
+    found = build_for_dockerfile(str(df))
+    assert found is not None and found[1].context == "" and \
+        found[1].source == "docker/compose.yaml (service api)"
+
+
+def test_cli_fix_uses_the_compose_context(tmp_path: Path) -> None:
+    from dockopt.rewriter.cli import main
+
+    df = _monorepo(tmp_path / "repo", ROOT_COMPOSE)
+    result = CliRunner().invoke(main, ["fix", "--unsafe-fixes", str(df)])
+    assert result.exit_code in (0, 1), result.output
+    assert "build context" in result.stderr and "compose.yaml (service api)" in result.stderr
+    # DO603 wrote the .dockerignore where `docker compose build` sends from, and DO601
+    # found package.json there (the Dockerfile's own folder has neither).
+    assert (tmp_path / "repo" / ".dockerignore").is_file()
+    assert not (tmp_path / "repo" / "docker" / ".dockerignore").exists()
+    assert "package.json .\nRUN npm install\n" in df.read_text()
+
+
+def test_cli_check_without_compose_uses_the_folder(tmp_path: Path) -> None:
+    from dockopt.rewriter.cli import main
+
+    df = _monorepo(tmp_path / "repo", "services: {}\n")
+
+    def do601(*extra: str) -> dict[str, object]:
+        result = CliRunner().invoke(main, ["check", "--output-format", "json", *extra,
+                                           str(df)])
+        assert "build context" not in result.stderr
+        (found,) = [f for f in json.loads(result.stdout) if f["code"] == "DO601"]
+        return dict(found)
+
+    # docker/ alone has no package.json: the move cannot be made there.
+    assert "package.json is not in the build context" in str(do601()["message"])
+    assert do601("--context", str(tmp_path / "repo"))["fix"] is not None
