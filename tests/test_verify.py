@@ -151,6 +151,40 @@ def test_verify_never_touches_the_users_files(tmp_path: Path) -> None:
     assert len(engine.removed) == 2  # both images removed afterwards
 
 
+class Recording(FakeEngine):
+    """Records each build: (no_cache, the touched file's content at that moment)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.builds: list[tuple[bool, str]] = []
+
+    def build(self, dockerfile: Path, context: Path, tag: str, *,
+              no_cache: bool) -> v.BuildOutcome:
+        self.builds.append((no_cache, (context / "app.py").read_text()))
+        return super().build(dockerfile, context, tag, no_cache=no_cache)
+
+
+def test_a_settling_cached_build_precedes_the_timed_rebuilds(tmp_path: Path) -> None:
+    # After a --no-cache build, the first cached build may rebuild from an older image
+    # with the same first steps; an untimed cached build with nothing changed comes
+    # first, then each timed rebuild after its own source change.
+    (tmp_path / "app.py").write_text("print('hi')\n")
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM python:3.11\nCOPY . .\nRUN apt-get update\n"
+                          "RUN apt-get install -y curl\nCMD [\"python\", \"app.py\"]\n")
+    engine = Recording()
+    report = v.verify(dockerfile, engine=engine, options=v.Options(rebuild_runs=2))
+    per_variant = len(engine.builds) // 2
+    assert per_variant == 4  # cold, settle, two rebuilds
+    for start in (0, per_variant):
+        (cold, src0), (settle, src1), (_, src2), (_, src3) = \
+            engine.builds[start:start + per_variant]
+        assert cold and not settle and src1 == src0  # settle: cached, nothing changed
+        assert src0 != src2 != src3  # every timed rebuild follows a fresh change
+    assert report.original is not None and report.original.settle_seconds == 0.1
+    assert report.original.rebuild_samples == [0.1, 0.1]
+
+
 def test_engine_errors_say_why(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(v.shutil, "which", lambda name: None)
     with pytest.raises(v.EngineError) as info:
