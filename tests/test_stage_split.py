@@ -107,6 +107,38 @@ def test_go_package_dir_name_and_relative_output(tmp_path: Path) -> None:
     assert 'CMD ["/app/api", "-v"]' in out
 
 
+def test_go_install_of_a_local_package(tmp_path: Path) -> None:
+    text = GO.replace("RUN go build -o /usr/local/bin/app .", "RUN go install .") \
+        .replace('CMD ["app"]', 'CMD ["hello"]')
+    out = _split(text, _go_ctx(tmp_path))
+    # $GOPATH/bin (the golang image's /go) and the module's last element for "."
+    assert "COPY --from=build /go/bin/hello /app/hello" in out
+    assert out.endswith('CMD ["/app/hello"]\n')
+    gobin = text.replace("RUN go install .", "ENV GOBIN=/usr/local/bin\nRUN go install .")
+    assert "COPY --from=build /usr/local/bin/hello /usr/local/bin/hello" in \
+        _split(gobin, _go_ctx(tmp_path / "b"))
+
+
+@pytest.mark.parametrize(("run", "reason"), [
+    ("RUN go install ./...", "several binaries"),
+    ("RUN GOOS=linux go install .", "GOOS_GOARCH folder"),
+    ("RUN cd cmd && go install .", "changes directory"),
+    ("RUN go install -o=/x .", "go install has no -o"),
+])
+def test_go_install_refusals(tmp_path: Path, run: str, reason: str) -> None:
+    text = GO.replace("RUN go build -o /usr/local/bin/app .", run)
+    f = _only(text, _go_ctx(tmp_path))
+    assert f.fix is None and reason in f.message, f.message
+
+
+def test_go_install_of_a_tool_is_not_the_build(tmp_path: Path) -> None:
+    # `go install tool@version` fetches a tool: the app's build is the go build after.
+    text = GO.replace("COPY . .\n", "RUN go install golang.org/x/tools/cmd/stringer@v0.20.0\n"
+                      "COPY . .\n")
+    f = _only(text, _go_ctx(tmp_path))
+    assert f.fix is None and "go install puts binaries in GOPATH/bin" in f.message
+
+
 def test_gopath_layout_is_split(tmp_path: Path) -> None:
     text = GO.replace("WORKDIR /src\nCOPY . .", "ADD . /go/src/github.com/a/b\n"
                       "WORKDIR /go/src/github.com/a/b\nCOPY go.mod go.sum ./")

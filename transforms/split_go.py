@@ -64,7 +64,38 @@ _GO_BUILD_ONLY_PACKAGES = BUILD_PACKAGES | frozenset({
 
 
 def _go_builds(run: RunShell) -> list[SimpleCommand]:
-    return [c for c in run.script.commands if cmd_words(c)[:2] == ["go", "build"]]
+    """`go build`, and `go install` of the context's own packages (relative paths, or
+    none): `go install tool@version` or an import path installs something else."""
+    return [c for c in run.script.commands if cmd_words(c)[:2] == ["go", "build"]
+            or (cmd_words(c)[:2] == ["go", "install"] and _local_install(c))]
+
+
+def _local_install(cmd: SimpleCommand) -> bool:
+    args = [w for w in cmd_words(cmd)[2:] if not w.startswith("-")]
+    return all(a == "." or a.startswith("./") for a in args)
+
+
+def _install_dir(keep: list[Instruction], build: RunShell, cmd: SimpleCommand) -> str:
+    """Where `go install` puts the binary: $GOBIN, else $GOPATH/bin (the golang image
+    sets GOPATH=/go). Raises when that cannot be known: a GOPATH list, a variable, a
+    cross-compile (GOOS/GOARCH: a GOOS_GOARCH subfolder)."""
+    env: dict[str, str] = {}
+    for ins in keep:
+        if ins.keyword == "ENV" and ins.start < build.ins.start:
+            v = ins.value
+            for i in range(0, len(v) - 1, 2):
+                env[v[i]] = v[i + 1]
+    for assignment in cmd.env:
+        name, _, value = assignment.text.partition("=")
+        env[name] = value.strip("'\"")
+    for name in ("GOOS", "GOARCH"):
+        if name in env:
+            raise Blocked(f"go install with {name} set puts the binary in a "
+                          "GOOS_GOARCH folder (use go build -o)")
+    folder = env.get("GOBIN") or posixpath.join(env.get("GOPATH", GO_WORKDIR), "bin")
+    if "$" in folder or ":" in folder or not folder.startswith("/"):
+        raise Blocked(f"go install puts the binary in {folder}, which is not a plain path")
+    return posixpath.normpath(folder)
 
 
 def go_matches(ctx: Context, final: Stage, ref: ImageRef, what: list[str]) -> bool:
@@ -78,6 +109,7 @@ def go_plan(ctx: Context, final: Stage) -> Plan:
     cmds = _go_builds(walk.build)
     if len(cmds) != 1:
         raise Blocked("the RUN has more than one go build")
+    install = cmd_words(cmds[0])[1] == "install"
     if any(cmd_words(c)[:1] == ["go"] and cmd_words(c)[1:2] == ["install"]
            for r in walk.runs_before for c in r.script.commands):
         raise Blocked("go install puts binaries in GOPATH/bin, which is not followed")
@@ -87,8 +119,15 @@ def go_plan(ctx: Context, final: Stage) -> Plan:
     out, pkgs, race = _parse_go_build(cmds[0])
     if race:
         raise Blocked("-race needs cgo")
+    if install:
+        if out is not None:
+            raise Blocked("go install has no -o")
+        if len(pkgs) > 1 or any("..." in p for p in pkgs):
+            raise Blocked("go install of several packages makes several binaries; which "
+                          "one the image runs is not certain")
+        out = _install_dir(walk.keep, walk.build, cmds[0]) + "/"
     if any(c.resolved_name == "cd" for c in walk.build.script.commands) and \
-            (out is None or not out.startswith("/")):
+            (out is None or not out.startswith("/") or install):
         raise Blocked("the RUN changes directory, so the output path is not certain")
     cgo = _cgo_env(walk.keep, walk.build)
     if cgo == "1":

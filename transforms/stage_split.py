@@ -132,7 +132,11 @@ class SingleStageBuild(Transform):
           exec form naming that path with the same arguments. The binary is the
           `-o` path (made absolute with WORKDIR; the golang image's WORKDIR is
           `/go`), or, without `-o`, the package folder's name or the last element
-          of the module path in `go.mod`.
+          of the module path in `go.mod`. `go install` of one of the context's own
+          packages (`.`, `./cmd/server`) counts too: its binary is in `$GOBIN`, else
+          `$GOPATH/bin` (`/go/bin`); `./...` (several binaries), a cross-compile
+          (GOOS/GOARCH) and `cd` before it are suggestions, and `go install
+          tool@version` is not the app's build.
         - **node** with a build step (`FROM node:X`, `npm ci`/`npm install`, then
           `npm run build` with a `build` script in `package.json`): the runtime is
           `node:X-slim` (the same image when there is no slim variant) with the same
