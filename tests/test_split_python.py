@@ -345,48 +345,44 @@ def test_full_pipeline(tmp_path: Path) -> None:
 # --- the builder's tail (split_common.trim_tail) -------------------------------------
 
 
-def test_tail_after_the_last_run_is_left_out_with_its_comments(tmp_path: Path) -> None:
-    app = APP.replace("EXPOSE 5000\n", "COPY . .\n# the web port\nEXPOSE 5000\n")
+def _tail_split(app: str, tmp_path: Path) -> tuple[str, str, str]:
+    """(builder text, runtime text from its FROM, the fix message) of the split."""
     f = _only(app, _context(tmp_path))
     assert f.fix is not None
-    out = apply_edits(app, f.fix.edits)
-    builder, runtime = out.split("\n\nFROM ", 1)
+    builder, runtime = apply_edits(app, f.fix.edits).split("\n\nFROM ", 1)
+    return builder, "FROM " + runtime, f.fix.message
+
+
+def test_tail_after_the_last_run_is_left_out_with_its_comments(tmp_path: Path) -> None:
+    app = APP.replace("EXPOSE 5000\n", "COPY . .\n# the web port\nEXPOSE 5000\n")
+    builder, runtime, message = _tail_split(app, tmp_path)
     assert builder.endswith("RUN pip install -r requirements.txt")
     assert "# the web port\nEXPOSE 5000\n" in runtime  # the comment goes with it
-    assert "builder now ends with its last RUN: the COPY, EXPOSE, CMD" in f.fix.message
+    assert "builder now ends with its last RUN: the COPY, EXPOSE, CMD" in message
 
 
 def test_named_stage_keeps_its_tail(tmp_path: Path) -> None:
     # `--target app` may build it: it must stay as it was.
     app = APP.replace("FROM python:3.11\n", "FROM python:3.11 AS app\n")
-    f = _only(app, _context(tmp_path))
-    assert f.fix is not None
-    builder = apply_edits(app, f.fix.edits).split("\n\nFROM ", 1)[0]
+    builder, _, message = _tail_split(app, tmp_path)
     assert builder.endswith('EXPOSE 5000\nCMD ["python", "app.py"]')
-    assert "builder now ends" not in f.fix.message
+    assert "builder now ends" not in message
 
 
 def test_unowned_comment_stays_in_the_builder(tmp_path: Path) -> None:
-    app = APP + "# the end\n"
-    f = _only(app, _context(tmp_path))
-    assert f.fix is not None
-    builder = apply_edits(app, f.fix.edits).split("\n\nFROM ", 1)[0]
+    builder, _, _ = _tail_split(APP + "# the end\n", tmp_path)
     assert builder.endswith("RUN pip install -r requirements.txt\n# the end")
 
 
 def test_trimmed_tail_without_final_newline(tmp_path: Path) -> None:
-    app = APP.rstrip("\n")
-    f = _only(app, _context(tmp_path))
-    assert f.fix is not None
-    out = apply_edits(app, f.fix.edits)
-    assert "requirements.txt\n\nFROM python:3.11-slim\n" in out
-    assert out.endswith('CMD ["python", "app.py"]')
+    builder, runtime, _ = _tail_split(APP.rstrip("\n"), tmp_path)
+    assert builder.endswith("requirements.txt")
+    assert runtime.startswith("FROM python:3.11-slim\n")
+    assert runtime.endswith('CMD ["python", "app.py"]')  # still no final newline
 
 
 def test_copy_into_the_venv_keeps_the_tail(tmp_path: Path) -> None:
     app = APP.replace("EXPOSE 5000\n", "WORKDIR /opt/venv/share\nWORKDIR /app\nEXPOSE 5000\n")
-    f = _only(app, _context(tmp_path))
-    assert f.fix is not None
-    builder = apply_edits(app, f.fix.edits).split("\n\nFROM ", 1)[0]
+    builder, _, message = _tail_split(app, tmp_path)
     assert builder.endswith('EXPOSE 5000\nCMD ["python", "app.py"]')
-    assert "builder now ends" not in f.fix.message
+    assert "builder now ends" not in message
