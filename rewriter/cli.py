@@ -14,7 +14,6 @@ to stdout; messages, summaries and errors go to stderr.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -519,31 +518,16 @@ def _verified_fix(item: _Input, context: Path | None, engine: str) -> FixResult 
 
 def _context_for(item: _Input, context: Path | None) -> Path | None:
     """The build context: --context, else the one a compose file gives the Dockerfile
-    (compose.build_for_dockerfile), else the Dockerfile's folder; none for stdin."""
+    (compose.context_for), else the Dockerfile's folder; none for stdin."""
     if context is not None:
         return context
     if item.source == "-":
         return None
     if item.found_context is None:
-        item.found_context = found_context(Path(item.source))
+        from dockopt.rewriter.compose import context_for
+
+        item.found_context = context_for(Path(item.source))
     return item.found_context[0]
-
-
-def found_context(dockerfile: Path) -> tuple[Path, str | None]:
-    """The Dockerfile's context without --context, and a note when a compose file
-    chose it (it then differs from the Dockerfile's folder, or the compose file says
-    more, such as a conflict between services)."""
-    from dockopt.rewriter.compose import build_for_dockerfile
-
-    found = build_for_dockerfile(str(dockerfile))
-    if found is None:
-        return dockerfile.parent, None
-    repo, build, notes = found
-    where = Path(repo) / build.context if build.context else Path(repo)
-    if where.resolve() == dockerfile.parent.resolve() and not notes:
-        return where, None
-    note = f"build context {os.path.relpath(where)} (from {build.source})"
-    return where, "; ".join([note, *notes])
 
 
 def _say_context(item: _Input, quiet: bool) -> None:

@@ -1,4 +1,6 @@
-"""Build contexts from Compose files, for `dockopt bulk`.
+"""Build contexts from Compose files, for `dockopt bulk` (every compose file in a
+repository) and for `fix`/`check`/`verify` on one Dockerfile (``context_for``: the
+compose files of its folder and its parents).
 
 A Dockerfile's build context is the folder `docker build` sends; a transform that
 reads the context (COPY sources, `.dockerignore`) needs the right one.  Compose
@@ -37,6 +39,7 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 # Compose's own order of preference among the default file names.
@@ -312,6 +315,22 @@ def build_for_dockerfile(dockerfile: str) -> tuple[str, Build, list[str]] | None
     if build is None:
         return None
     return repo, build, got.file_notes.get(rel, [])
+
+
+def context_for(dockerfile: Path) -> tuple[Path, str | None]:
+    """The Dockerfile's context without --context (`build_for_dockerfile`, else its
+    folder), and a note when a compose file chose it (it then differs from the
+    Dockerfile's folder, or the compose file says more, such as a conflict between
+    services)."""
+    found = build_for_dockerfile(str(dockerfile))
+    if found is None:
+        return dockerfile.parent, None
+    repo, build, notes = found
+    where = Path(repo) / build.context if build.context else Path(repo)
+    if where.resolve() == dockerfile.parent.resolve() and not notes:
+        return where, None
+    note = f"build context {os.path.relpath(where)} (from {build.source})"
+    return where, "; ".join([note, *notes])
 
 
 # One `check`/`fix` run may take thousands of files from the same folders: each

@@ -116,9 +116,9 @@ def verify(path: Path, context: Path | None, engine: str, smoke: str | None,
                       rebuild_runs=rebuild_runs, touch=touch, keep_images=keep_images,
                       log=None if quiet else (lambda m: _err(f"dockopt verify: {m}")))
     if context is None:
-        from dockopt.rewriter.cli import found_context
+        from dockopt.rewriter.compose import context_for
 
-        context, note = found_context(dockerfile)
+        context, note = context_for(dockerfile)
         if note and not quiet:
             _err(f"dockopt verify: {note}")
     report = run_verify(dockerfile, context=context, settings=settings, engine=eng,

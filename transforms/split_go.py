@@ -79,12 +79,7 @@ def _install_dir(keep: list[Instruction], build: RunShell, cmd: SimpleCommand) -
     """Where `go install` puts the binary: $GOBIN, else $GOPATH/bin (the golang image
     sets GOPATH=/go). Raises when that cannot be known: a GOPATH list, a variable, a
     cross-compile (GOOS/GOARCH: a GOOS_GOARCH subfolder)."""
-    env: dict[str, str] = {}
-    for ins in keep:
-        if ins.keyword == "ENV" and ins.start < build.ins.start:
-            v = ins.value
-            for i in range(0, len(v) - 1, 2):
-                env[v[i]] = v[i + 1]
+    env = _env_before(keep, build)
     for assignment in cmd.env:
         name, _, value = assignment.text.partition("=")
         env[name] = value.strip("'\"")
@@ -287,14 +282,19 @@ def _parse_go_build(cmd: SimpleCommand) -> tuple[str | None, list[str], bool]:
     return out, pkgs, race
 
 
-def _cgo_env(keep: list[Instruction], build: RunShell) -> str | None:
-    value: str | None = None
+def _env_before(keep: list[Instruction], build: RunShell) -> dict[str, str]:
+    """The variables the stage's ENV instructions set before the build RUN."""
+    env: dict[str, str] = {}
     for ins in keep:
         if ins.keyword == "ENV" and ins.start < build.ins.start:
             v = ins.value
             for i in range(0, len(v) - 1, 2):
-                if v[i] == "CGO_ENABLED":
-                    value = v[i + 1]
+                env[v[i]] = v[i + 1]
+    return env
+
+
+def _cgo_env(keep: list[Instruction], build: RunShell) -> str | None:
+    value = _env_before(keep, build).get("CGO_ENABLED")
     m = re.search(r"\bCGO_ENABLED=(\S+)", build.src.text)
     if m:
         value = m.group(1).strip("'\"")

@@ -32,7 +32,6 @@ from dockopt.transforms.split_common import (
     check_copy,
     cmd_words,
     image_command,
-    last,
     render,
     settings_lines,
     slim_variant,
@@ -519,12 +518,7 @@ def node_prod_plan(ctx: Context, final: Stage) -> Plan:
         if not (owner.isdigit() or owner in ("root", "node")):
             raise Blocked(f"line {ins.start_line}: --chown={owner}: the runtime image has "
                           "only root and node")
-    keep_lines: list[str] = []
-    env_lines: list[str] = []
-    for ins in keep:
-        if ins.keyword in ("CMD", "ENTRYPOINT") and ins is not last(keep, ins.keyword):
-            continue
-        (env_lines if ins.keyword == "ENV" else keep_lines).append(block(tree, ins))
+    env_lines, keep_lines = settings_lines(tree, keep)
     copy_lines = [block(tree, ins) for ins in _needed_copies(ctx, copies, workdir)]
     builder, from_edit = builder_name(tree.stages, final, style)
     plan = Plan("node-prod", builder, from_edit)
