@@ -33,7 +33,7 @@ ROOT = HERE.parent
 # largest child (a worker) as JSON on the last stderr line.
 RUNNER = """
 import json, resource, sys
-from dockopt.rewriter.bulk_cli import bulk
+from dockopt.rewriter.cli.bulk import bulk
 try:
     bulk.main(sys.argv[1:], standalone_mode=False)
 finally:

@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy re-exports (PEP 562): `import dockopt.rewriter.cli` for `dockopt --version`
+    # Lazy re-exports (PEP 562): `import dockopt.rewriter.cli.main` for `dockopt --version`
     # must not pay for importing the parser.
     if name in _PIPELINE:
         from dockopt.rewriter import pipeline

@@ -6,7 +6,7 @@
 # does not understand editable-install import hooks, so we give it a shim tree of
 # symlinks: build/mypy-src/dockopt/<pkg> -> ../../../<pkg>. `dockopt` itself stays an
 # implicit namespace package, as it is when installed. Reported paths are rewritten
-# back to the real files (rewriter/cli.py, not build/mypy-src/dockopt/rewriter/cli.py).
+# back to the real files (rewriter/cli/main.py, not build/mypy-src/dockopt/rewriter/cli/main.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -11,7 +11,7 @@ from dockopt.rewriter.config import Settings
 from dockopt.rewriter.context import BuildContext
 from dockopt.rewriter.syntax import parse
 from dockopt.transforms.base import Context, Finding
-from dockopt.transforms.stage_split import SingleStageBuild, apply_edits
+from dockopt.transforms.split.single_stage import SingleStageBuild, apply_edits
 
 
 def write_context(tmp_path: Path, files: dict[str, str]) -> BuildContext:

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dockopt.rewriter.bulk import find_repos, load_summary, shard_of
-from dockopt.rewriter.bulk_cli import bulk
+from dockopt.rewriter.bulk.runner import find_repos, load_summary, shard_of
+from dockopt.rewriter.cli.bulk import bulk
 
 GIT_ENV = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
@@ -227,7 +227,7 @@ def _journal(out: Path) -> list[dict[str, object]]:
     return recs
 
 
-BULK = [sys.executable, "-c", "from dockopt.rewriter.bulk_cli import bulk; bulk()"]
+BULK = [sys.executable, "-c", "from dockopt.rewriter.cli.bulk import bulk; bulk()"]
 
 
 def _kill_midway(args: list[str], out: Path, at_least: int) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dockopt.rewriter.cli import main
+from dockopt.rewriter.cli.main import main
 
 DOCKERFILE = (
     "# syntax=docker/dockerfile:1\n"
@@ -49,7 +49,7 @@ def test_version_does_not_import_the_parser() -> None:
     # Start-up speed: `dockopt --version` must not load the parser or tree-sitter.
     script = (
         "import sys\n"
-        "from dockopt.rewriter.cli import main\n"
+        "from dockopt.rewriter.cli.main import main\n"
         "try:\n"
         "    main(['--version'])\n"
         "except SystemExit:\n"

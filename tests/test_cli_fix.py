@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 import dockopt.transforms
-from dockopt.rewriter.cli import main
+from dockopt.rewriter.cli.main import main
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
 
 TESTS_DIR = Path(__file__).resolve().parent
@@ -721,7 +721,7 @@ def _run_on_tty(args: list[str], cwd: Path, env: dict[str, str]) -> bytes:
 
     script = ("import sys; sys.path.insert(0, sys.argv[1]); import test_cli_fix as t; "
               "import dockopt.transforms as d; d.REGISTRY = t.TEST_REGISTRY; "
-              "from dockopt.rewriter.cli import main; main(sys.argv[2:])")
+              "from dockopt.rewriter.cli.main import main; main(sys.argv[2:])")
     leader, follower = pty.openpty()
     try:
         proc = subprocess.Popen([sys.executable, "-c", script, str(TESTS_DIR), *args],
@@ -793,7 +793,7 @@ def test_rule_explains() -> None:
 
 
 def test_cli_module_imports_nothing_heavy() -> None:
-    script = ("import sys; import dockopt.rewriter.cli; "
+    script = ("import sys; import dockopt.rewriter.cli.main; "
               "print(sorted(m for m in ('dockopt.rewriter.pipeline', 'dockopt.rewriter.syntax',"
               " 'dockopt.transforms', 'tree_sitter', 'jinja2') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dockopt.rewriter.bulk import CONTEXT_MAP, DEFAULT, load_summary, plan_repo
-from dockopt.rewriter.bulk_cli import bulk
+from dockopt.rewriter.bulk.runner import CONTEXT_MAP, DEFAULT, load_summary, plan_repo
+from dockopt.rewriter.cli.bulk import bulk
 from dockopt.rewriter.compose import Unresolved, compose_contexts, interpolate, is_compose_name
 
 COPY_ALL = b'FROM debian\nCOPY . /app\nCMD ["/app/run"]\n'
@@ -176,7 +176,7 @@ def test_plan_repo_precedence(repo: Path) -> None:
 
 def test_no_compose_file_does_not_import_yaml(tmp_path: Path) -> None:
     make_repo(tmp_path / "r", {"Dockerfile": COPY_ALL})
-    script = ("import sys\nfrom dockopt.rewriter.bulk import plan_repo\n"
+    script = ("import sys\nfrom dockopt.rewriter.bulk.runner import plan_repo\n"
               f"print(plan_repo({str(tmp_path / 'r')!r})[0][0].source, 'yaml' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True).stdout
@@ -296,7 +296,7 @@ def test_build_for_dockerfile_context_in_a_subfolder(tmp_path: Path) -> None:
 
 
 def test_cli_fix_uses_the_compose_context(tmp_path: Path) -> None:
-    from dockopt.rewriter.cli import main
+    from dockopt.rewriter.cli.main import main
 
     df = _monorepo(tmp_path / "repo", ROOT_COMPOSE)
     result = CliRunner().invoke(main, ["fix", "--unsafe-fixes", str(df)])
@@ -310,7 +310,7 @@ def test_cli_fix_uses_the_compose_context(tmp_path: Path) -> None:
 
 
 def test_cli_check_without_compose_uses_the_folder(tmp_path: Path) -> None:
-    from dockopt.rewriter.cli import main
+    from dockopt.rewriter.cli.main import main
 
     df = _monorepo(tmp_path / "repo", "services: {}\n")
 

@@ -114,13 +114,14 @@ def test_registry_is_complete_and_unique() -> None:
     from dockopt.transforms.base import Transform
 
     defined: set[type[Transform]] = set()
-    for info in pkgutil.iter_modules(pkg.__path__):
-        module = importlib.import_module(f"dockopt.transforms.{info.name}")
+    for info in pkgutil.walk_packages(pkg.__path__, prefix="dockopt.transforms."):
+        module = importlib.import_module(info.name)
         for _, obj in inspect.getmembers(module, inspect.isclass):
             if issubclass(obj, Transform) and obj is not Transform and \
                     obj.__module__ == module.__name__ and hasattr(obj, "code"):
                 defined.add(obj)
-    assert defined <= set(REGISTRY), f"not registered: {defined - set(REGISTRY)}"
+    # Equality, not a subset: a walk that found no module must fail, not pass.
+    assert defined == set(REGISTRY), f"not registered: {defined - set(REGISTRY)}"
     codes = [cls.code for cls in REGISTRY]
     names = [cls.name for cls in REGISTRY]
     assert len(set(codes)) == len(codes) and len(set(names)) == len(names)

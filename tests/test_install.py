@@ -62,7 +62,13 @@ def test_wheel_installs_under_dockopt_only(installed_venv: Path) -> None:
         assert (site / "dockopt" / pkg / "__init__.py").is_file(), pkg
         assert (site / "dockopt" / pkg / "py.typed").is_file(), pkg
         assert not (site / pkg).exists(), f"generic top-level {pkg!r} leaked into site-packages"
-    assert (site / "dockopt" / "rewriter" / "cli.py").is_file()
+    # Every module of the source tree is in the wheel: a subpackage missing from
+    # pyproject's package list would be left out silently.
+    root = Path(__file__).resolve().parent.parent
+    for pkg in ("rewriter", "transforms", "templates"):
+        for src in (root / pkg).rglob("*.py"):
+            rel = src.relative_to(root)
+            assert (site / "dockopt" / rel).is_file(), f"{rel} missing from the wheel"
     # `dockopt` is an implicit namespace package: no __init__.py of our own.
     assert not (site / "dockopt" / "__init__.py").exists()
     top_level = {p.name for p in site.iterdir()}

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dockopt.rewriter.discover import Missing, discover, display_path, is_dockerfile_name
-from dockopt.rewriter.output import (
+from dockopt.rewriter.cli.output import (
     FileReport,
     LineIndex,
     check_summary,
@@ -24,6 +23,7 @@ from dockopt.rewriter.output import (
     sarif_uri,
     use_color,
 )
+from dockopt.rewriter.discover import Missing, discover, display_path, is_dockerfile_name
 from dockopt.rewriter.syntax import parse
 from dockopt.transforms.base import Edit, Finding, Fix, Safety
 

@@ -1,4 +1,4 @@
-"""DO101 for Java (transforms/split_java.py): Maven, Gradle and javac + jar builds split
+"""DO101 for Java (transforms/split/java.py): Maven, Gradle and javac + jar builds split
 into a builder and an Eclipse Temurin JRE runtime."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from dockopt.rewriter.pipeline import fix
 from dockopt.rewriter.syntax import parse
 from dockopt.transforms.base import Safety
 from dockopt.transforms.images import parse_image_ref
-from dockopt.transforms.split_common import Blocked
-from dockopt.transforms.split_java import jre_image
-from dockopt.transforms.stage_split import apply_edits
+from dockopt.transforms.split.common import Blocked
+from dockopt.transforms.split.java import jre_image
+from dockopt.transforms.split.single_stage import apply_edits
 
 JAVAC = """\
 FROM eclipse-temurin:17-jdk

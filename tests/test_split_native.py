@@ -1,4 +1,4 @@
-"""DO101 for apt toolchains on Debian/Ubuntu (transforms/split_native.py): the builder
+"""DO101 for apt toolchains on Debian/Ubuntu (transforms/split/native.py): the builder
 compiles, the runtime (the slim image of the same release) gets the program CMD runs
 and the runtime libraries of the `-dev` packages."""
 
@@ -19,13 +19,13 @@ from dockopt.rewriter.pipeline import fix
 from dockopt.rewriter.syntax import parse
 from dockopt.transforms.base import Safety
 from dockopt.transforms.images import parse_image_ref
-from dockopt.transforms.split_native import (
+from dockopt.transforms.split.native import (
     make_reaches,
     parse_makefile,
     release_of,
     runtime_library,
 )
-from dockopt.transforms.stage_split import apply_edits
+from dockopt.transforms.split.single_stage import apply_edits
 
 MAKE = """\
 FROM debian:bookworm

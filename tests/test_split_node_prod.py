@@ -1,4 +1,4 @@
-"""DO101 for node without a build step (transforms/split_node.py, node-prod): a
+"""DO101 for node without a build step (transforms/split/node.py, node-prod): a
 production install on the full image, the production node_modules and the app's files
 (copied again from the build context) on node:X-slim; and where it stays out of DO605's
 way."""
@@ -20,8 +20,8 @@ from dockopt.rewriter.context import BuildContext
 from dockopt.rewriter.pipeline import fix
 from dockopt.rewriter.syntax import parse
 from dockopt.transforms.base import Context, Finding, Safety
-from dockopt.transforms.base_image import FullBaseImage
-from dockopt.transforms.stage_split import apply_edits
+from dockopt.transforms.context.base_image import FullBaseImage
+from dockopt.transforms.split.single_stage import apply_edits
 
 APP = """\
 FROM node:18

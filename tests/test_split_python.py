@@ -1,4 +1,4 @@
-"""DO101 for Python (transforms/split_python.py): a venv in the builder, python:X-slim
+"""DO101 for Python (transforms/split/python.py): a venv in the builder, python:X-slim
 with the venv and the app's files as the runtime."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from dockopt.rewriter.context import BuildContext
 from dockopt.rewriter.pipeline import fix
 from dockopt.rewriter.syntax import parse
 from dockopt.transforms.base import Context, Safety
-from dockopt.transforms.base_image import FullBaseImage
-from dockopt.transforms.stage_split import apply_edits
+from dockopt.transforms.context.base_image import FullBaseImage
+from dockopt.transforms.split.single_stage import apply_edits
 
 APP = """\
 FROM python:3.11
@@ -342,7 +342,7 @@ def test_full_pipeline(tmp_path: Path) -> None:
     assert again.text == result.text
 
 
-# --- the builder's tail (split_common.trim_tail) -------------------------------------
+# --- the builder's tail (split.common.trim_tail) -------------------------------------
 
 
 def _tail_split(app: str, tmp_path: Path) -> tuple[str, str, str]:

@@ -18,7 +18,7 @@ from dockopt.rewriter.context import BuildContext
 from dockopt.rewriter.pipeline import fix
 from dockopt.rewriter.syntax import parse
 from dockopt.transforms.base import Safety
-from dockopt.transforms.stage_split import apply_edits
+from dockopt.transforms.split.single_stage import apply_edits
 
 GO = """\
 FROM golang:1.22
@@ -362,8 +362,9 @@ def test_family_modules_load_only_when_needed() -> None:
         "import sys\n"
         "from dockopt.rewriter.pipeline import check\n"
         "check('FROM alpine:3.19\\nRUN apk add --no-cache curl\\nCMD [\"sh\"]\\n')\n"
-        "print(sorted(m for m in sys.modules if m.startswith('dockopt.transforms.split_')"
-        " and m != 'dockopt.transforms.split_common'))\n"
+        "print(sorted(m for m in sys.modules if m.startswith('dockopt.transforms.split.')"
+        " and m not in ('dockopt.transforms.split.common',"
+        " 'dockopt.transforms.split.single_stage')))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
@@ -372,4 +373,4 @@ def test_family_modules_load_only_when_needed() -> None:
                            "FROM golang:1.22\\nRUN go build -o /app .")
     out = subprocess.run([sys.executable, "-c", code_go], capture_output=True, text=True,
                          check=True).stdout.strip()
-    assert out == "['dockopt.transforms.split_go']"
+    assert out == "['dockopt.transforms.split.go']"

@@ -16,8 +16,8 @@ from dockopt.rewriter.config import Settings
 from dockopt.rewriter.pipeline import check, fix
 from dockopt.rewriter.shell import parse_shell
 from dockopt.transforms.base import Safety
-from dockopt.transforms.instructions import exec_form_words, label_quote
-from dockopt.transforms.runs import leaks_state
+from dockopt.transforms.instructions.exec_form import exec_form_words, label_quote
+from dockopt.transforms.instructions.runs import leaks_state
 
 
 def _fix(text: str, code: str, *, unsafe: bool = False) -> str:

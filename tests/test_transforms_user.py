@@ -7,8 +7,8 @@ import pytest
 
 from dockopt.rewriter.config import Settings
 from dockopt.rewriter.pipeline import check, fix
-from dockopt.transforms.base_image import FullBaseImage
-from dockopt.transforms.user import RootUser
+from dockopt.transforms.context.base_image import FullBaseImage
+from dockopt.transforms.context.user import RootUser
 
 
 def _fix(text: str, transform: object, context: object | None = None) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dockopt.rewriter import verify as v
+from dockopt.rewriter.verify import session as v
 
 
 def test_ignore_rules_follow_dockerignore_semantics() -> None:
@@ -260,7 +260,7 @@ def test_cli_verify_json_and_exit_codes(tmp_path: Path,
 
     from click.testing import CliRunner
 
-    from dockopt.rewriter.verify_cli import verify as verify_command
+    from dockopt.rewriter.cli.verify import verify as verify_command
 
     folder = _cli_case(tmp_path, monkeypatch, Shrinking())
     result = CliRunner().invoke(verify_command, [str(folder), "--unsafe-fixes", "-q",
@@ -281,7 +281,7 @@ def test_cli_fix_verify_writes_the_verified_result(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
-    from dockopt.rewriter.cli import main
+    from dockopt.rewriter.cli.main import main
 
     folder = _cli_case(tmp_path, monkeypatch, Shrinking())
     before = (folder / "Dockerfile").read_text()
@@ -307,7 +307,7 @@ def test_cli_fix_verify_writes_the_verified_result(tmp_path: Path,
 def test_source_change_appends_a_fresh_comment(tmp_path: Path) -> None:
     """The rebuild's change must be new content every time (a repeated newline could
     be answered by a layer cached in an earlier run) and must not change behaviour."""
-    from dockopt.rewriter.verify import source_change
+    from dockopt.rewriter.verify.session import source_change
 
     py = tmp_path / "app.py"
     py.write_bytes(b"print(1)")  # no final newline

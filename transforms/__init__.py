@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from dockopt.transforms.base import Transform
 
-# --- package managers (transforms/apt.py, packages.py) ---
+# --- package managers (transforms/packages/apt.py, packages.py) ---
 # isort: split
-from dockopt.transforms.apt import (
+from dockopt.transforms.packages.apt import (
     AptInstallRecommends,
     AptListsNotCleaned,
     AptMissingYes,
     AptUpdateSeparate,
 )
-from dockopt.transforms.packages import (
+from dockopt.transforms.packages.pip import (
     ApkCache,
     ApkUnpinned,
     AptUnpinned,
@@ -34,20 +34,20 @@ PACKAGE_FIXES: tuple[type[Transform], ...] = (
     ZypperClean, PipNoCacheDir,
 )
 PACKAGE_FINDINGS: tuple[type[Transform], ...] = (AptUnpinned, ApkUnpinned, PipUnpinned)
-# --- instructions (transforms/runs.py, instructions.py, findings.py) ---
-from dockopt.transforms.findings import (  # noqa: E402
+# --- instructions (transforms/instructions/runs.py, instructions.py, findings.py) ---
+from dockopt.transforms.instructions.exec_form import (  # noqa: E402
+    AddForLocalFile,
+    MaintainerDeprecated,
+    ShellFormCmd,
+)
+from dockopt.transforms.instructions.findings import (  # noqa: E402
     CurlPipeShell,
     LatestBaseImage,
     MissingHealthcheck,
     SecretInEnv,
     Sudo,
 )
-from dockopt.transforms.instructions import (  # noqa: E402
-    AddForLocalFile,
-    MaintainerDeprecated,
-    ShellFormCmd,
-)
-from dockopt.transforms.runs import CdInsteadOfWorkdir, ConsecutiveRun  # noqa: E402
+from dockopt.transforms.instructions.runs import CdInsteadOfWorkdir, ConsecutiveRun  # noqa: E402
 
 INSTRUCTION_MERGES: tuple[type[Transform], ...] = (ConsecutiveRun,)
 INSTRUCTION_FIXES: tuple[type[Transform], ...] = (
@@ -64,28 +64,28 @@ INSTRUCTION_FINDINGS: tuple[type[Transform], ...] = (
     SecretInEnv,
 )
 
-# --- build-context aware (transforms/manifests.py, lockfiles.py, dockerignore.py) ---
-from dockopt.transforms.stage_split import SingleStageBuild  # noqa: E402
+# --- build-context aware (transforms/context/manifests/rule.py, lockfiles.py, dockerignore.py) ---
+from dockopt.transforms.split.single_stage import SingleStageBuild  # noqa: E402
 
 CONTEXT_STRUCTURE: tuple[type[Transform], ...] = (SingleStageBuild,)  # stage split (issue 6)
-from dockopt.transforms.install_order import PackagesAfterSource  # noqa: E402
-from dockopt.transforms.manifests import ManifestsAfterSource  # noqa: E402
+from dockopt.transforms.context.install_order import PackagesAfterSource  # noqa: E402
+from dockopt.transforms.context.manifests.rule import ManifestsAfterSource  # noqa: E402
 
 # Manifests first (before the split, which then leaves the source copy out of the
 # builder: manifests._claim_stage), then OS packages above the source copy (DO606
 # needs no context; after the split, which moves the stage whole).
 CONTEXT_MANIFESTS: tuple[type[Transform], ...] = (ManifestsAfterSource,)
 CONTEXT_REORDERS: tuple[type[Transform], ...] = (PackagesAfterSource,)
-from dockopt.transforms.dockerignore import DockerignoreMissing  # noqa: E402
-from dockopt.transforms.lockfiles import LockfileIgnored  # noqa: E402
+from dockopt.transforms.context.dockerignore import DockerignoreMissing  # noqa: E402
+from dockopt.transforms.context.lockfiles import LockfileIgnored  # noqa: E402
 
 CONTEXT_FIXES: tuple[type[Transform], ...] = (
     LockfileIgnored,
     DockerignoreMissing,
 )  # lockfile installs, .dockerignore
-# --- base image and user (transforms/base_image.py, user.py): last, they see the result ---
-from dockopt.transforms.base_image import FullBaseImage  # noqa: E402
-from dockopt.transforms.user import RootUser  # noqa: E402
+# --- base image and user (transforms/context/base_image.py, user.py): last, they see the result ---
+from dockopt.transforms.context.base_image import FullBaseImage  # noqa: E402
+from dockopt.transforms.context.user import RootUser  # noqa: E402
 
 IMAGE_FIXES: tuple[type[Transform], ...] = (FullBaseImage,)  # slimmer bases
 USER_FIXES: tuple[type[Transform], ...] = (RootUser,)  # non-root USER

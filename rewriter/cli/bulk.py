@@ -49,7 +49,7 @@ class _Progress:
                 self.task = self.bar.add_task("dockopt bulk", total=total)
 
     def __call__(self, rec: dict[str, Any], done: int, total: int) -> None:
-        from dockopt.rewriter.bulk import CHANGED, FAILED
+        from dockopt.rewriter.bulk.runner import CHANGED, FAILED
 
         files = rec["files"]
         changed = sum(1 for f in files if f["status"] == CHANGED)
@@ -124,7 +124,7 @@ def bulk(roots: tuple[str, ...], repo_files: tuple[str, ...], out: str, mode: st
     several runs (e.g. the shards of --shard K/N).
     """
     # Imported here so that registering the command costs `dockopt` nothing at startup.
-    from dockopt.rewriter.bulk import (
+    from dockopt.rewriter.bulk.runner import (
         Options,
         RunConfig,
         find_repos,
@@ -197,7 +197,7 @@ def _warn_if_options_differ(inputs: tuple[str, ...]) -> None:
     """Shards of one run differ only in --shard; anything else makes a mixed report."""
     import json
 
-    from dockopt.rewriter.bulk import OPTIONS_FILE
+    from dockopt.rewriter.bulk.runner import OPTIONS_FILE
 
     seen: dict[str, str] = {}
     for d in inputs:

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 import click
 
 if TYPE_CHECKING:
+    from dockopt.rewriter.cli.output import FileReport
     from dockopt.rewriter.config import CachePolicy, Settings
-    from dockopt.rewriter.output import FileReport
     from dockopt.rewriter.pipeline import FixResult
     from dockopt.rewriter.syntax import Diagnostic, Dockerfile
     from dockopt.transforms.base import Transform
@@ -337,7 +337,7 @@ def _read_input(item: _Input, errors: list[str]) -> str | None:
 def _report_diagnostics(shown: str, diagnostics: Iterable[Diagnostic], quiet: bool,
                         color: bool) -> bool:
     """Print parse and engine diagnostics to stderr; True if any is an error."""
-    from dockopt.rewriter.output import style
+    from dockopt.rewriter.cli.output import style
 
     failed = False
     warnings = 0
@@ -361,7 +361,7 @@ def _print_errors(errors: Iterable[str]) -> None:
 
 
 def _color(choice: str, stream: TextIO) -> bool:
-    from dockopt.rewriter.output import use_color
+    from dockopt.rewriter.cli.output import use_color
 
     isatty = getattr(stream, "isatty", None)
     return use_color(choice, bool(isatty and isatty()))
@@ -424,7 +424,7 @@ def fix(paths: tuple[str, ...], show_diff: bool, context: Path | None, show_fixe
     and Dockerfile.*; the default is the current folder.  With `-` the file is read
     from stdin and the fixed text is written to stdout.
     """
-    from dockopt.rewriter.output import (
+    from dockopt.rewriter.cli.output import (
         colorize_diff,
         finding_line,
         fix_summary,
@@ -502,7 +502,7 @@ def _verified_fix(item: _Input, context: Path | None, engine: str) -> FixResult 
     None (after printing why) when nothing can be verified: no engine, or the
     original itself does not build.
     """
-    from dockopt.rewriter.verify import verify_fix
+    from dockopt.rewriter.verify.session import verify_fix
 
     verified = verify_fix(Path(item.source), _context_for(item, context), item.settings,
                           engine=engine)
@@ -546,7 +546,7 @@ def _write_extra_files(item: _Input, context: Path | None, result: FixResult) ->
 
 
 def _show_fixes(shown: str, result: FixResult, color: bool) -> None:
-    from dockopt.rewriter.output import first_changed_line, style
+    from dockopt.rewriter.cli.output import first_changed_line, style
 
     for change in result.changes:
         line = first_changed_line(change.diff)
@@ -582,7 +582,7 @@ def check(paths: tuple[str, ...], output_format: str, exit_zero: bool, statistic
     `[*]` marks a finding that `dockopt fix` would fix (with --unsafe-fixes, unsafe
     fixes count too).
     """
-    from dockopt.rewriter import output
+    from dockopt.rewriter.cli import output
     from dockopt.rewriter.pipeline import check as run_check
 
     selection = _Selection.from_options(select, ignore, extend_select, unsafe_fixes, cache)
@@ -662,11 +662,11 @@ def rule_command(code: str, output_format: str) -> None:
 
 
 # `verify` lives in its own module (engines, builds); importing it costs only click.
-from dockopt.rewriter.verify_cli import verify  # noqa: E402
+from dockopt.rewriter.cli.verify import verify  # noqa: E402
 
 main.add_command(verify)
 
 # `bulk` (many repositories) loads its machinery only when it runs.
-from dockopt.rewriter.bulk_cli import bulk  # noqa: E402
+from dockopt.rewriter.cli.bulk import bulk  # noqa: E402
 
 main.add_command(bulk)

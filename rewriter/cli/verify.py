@@ -1,6 +1,6 @@
 """`dockopt verify`: build the original and the rewritten Dockerfile and compare them.
 
-Registered on the main group by ``rewriter/cli.py`` (``main.add_command(verify)``).
+Registered on the main group by ``rewriter/cli/main.py`` (``main.add_command(verify)``).
 Kept in its own module so the CLI's start-up imports nothing of it until the
 command runs.
 
@@ -81,14 +81,14 @@ def verify(path: Path, context: Path | None, engine: str, smoke: str | None,
     and the smoke test. Nothing in the user's folder is written.
     """
     from dockopt.rewriter.config import ConfigError, settings_for
-    from dockopt.rewriter.verify import (
+    from dockopt.rewriter.verify.session import (
         EngineError,
         Options,
         format_json,
         format_text,
         make_engine,
     )
-    from dockopt.rewriter.verify import verify as run_verify
+    from dockopt.rewriter.verify.session import verify as run_verify
 
     dockerfile = _find_dockerfile(path)
     try:

@@ -30,7 +30,7 @@ import pytest
 
 from dockopt.rewriter.config import Settings
 from dockopt.rewriter.pipeline import FixResult, fix
-from dockopt.rewriter.verify import (
+from dockopt.rewriter.verify.session import (
     BuildahEngine,
     Measurement,
     Options,

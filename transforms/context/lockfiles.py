@@ -1,7 +1,7 @@
 """Lockfile-honest JavaScript installs (DO602).
 
 Which lockfile an install sees is decided with the image-path model of
-``transforms/manifests.py``: the COPY/ADD (or bind mount) that put a lockfile at the
+``transforms/context/manifests/rule.py``: the COPY/ADD (or bind mount) that put a lockfile at the
 install's working directory, after ``.dockerignore``.
 """
 
@@ -13,15 +13,15 @@ from typing import ClassVar
 
 from dockopt.rewriter.context import BuildContext
 from dockopt.rewriter.syntax import Instruction, Stage
-from dockopt.transforms.apt import editable_runs
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
-from dockopt.transforms.manifests import (
+from dockopt.transforms.context.manifests.rule import (
     ImageView,
     Install,
     install_cwd,
     installs,
     stage_chain,
 )
+from dockopt.transforms.packages.apt import editable_runs
 from dockopt.transforms.shellfix import RunShell, insert_at, replace_span
 
 _NPM_LOCKS = ("package-lock.json", "npm-shrinkwrap.json")

@@ -1,5 +1,5 @@
 """apk, yum/dnf/zypper and pip transforms (DO205-DO209), and the unpinned-package
-findings (DO503-DO505).  Shared helpers live in ``transforms/apt.py``."""
+findings (DO503-DO505).  Shared helpers live in ``transforms/packages/apt.py``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import ClassVar
 from dockopt.rewriter.shell import SimpleCommand, Word
 from dockopt.rewriter.syntax import Instruction
 from dockopt.transforms import shellfix
-from dockopt.transforms.apt import (
+from dockopt.transforms.base import Context, Finding, Fix, Safety, Transform
+from dockopt.transforms.packages.apt import (
     APT_VALUE,
     apt_calls,
     editable_runs,
@@ -24,7 +25,6 @@ from dockopt.transforms.apt import (
     word_span,
     wrapper_prefix,
 )
-from dockopt.transforms.base import Context, Finding, Fix, Safety, Transform
 from dockopt.transforms.shellfix import RunShell
 
 APK_VALUE = frozenset({"-t", "--virtual", "-X", "--repository", "-p", "--root",

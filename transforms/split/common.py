@@ -1,8 +1,8 @@
 """Shared planning for DO101's builder/runtime split: reading the final stage,
 rendering a runtime stage from ``templates/stages/*.j2``, and naming the builder.
 
-Each family (``split_go``, ``split_node``, ...) builds a :class:`Plan`; the transform in
-``stage_split`` turns it into one edit."""
+Each family (``split.go``, ``split.node``, ...) builds a :class:`Plan`; the transform in
+``split.single_stage`` turns it into one edit."""
 
 from __future__ import annotations
 

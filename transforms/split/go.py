@@ -10,10 +10,10 @@ from typing import Any
 from dockopt.rewriter.shell import SimpleCommand
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context
-from dockopt.transforms.base_image import BUILD_PACKAGES
+from dockopt.transforms.context.base_image import BUILD_PACKAGES
 from dockopt.transforms.images import ImageRef
 from dockopt.transforms.shellfix import RunShell
-from dockopt.transforms.split_common import (
+from dockopt.transforms.split.common import (
     ASSET_DIRS,
     GO_WORKDIR,
     PLAIN_WORD,

@@ -38,10 +38,10 @@ from dataclasses import dataclass, field
 from dockopt.rewriter.context import go_clean
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context
-from dockopt.transforms.base_image import BUILD_PACKAGES, FULL_ONLY_TOOLS
+from dockopt.transforms.context.base_image import BUILD_PACKAGES, FULL_ONLY_TOOLS
 from dockopt.transforms.images import ImageRef, parse_image_ref
 from dockopt.transforms.shellfix import RunShell, shell_runs
-from dockopt.transforms.split_common import (
+from dockopt.transforms.split.common import (
     ASSET_DIRS,
     PLAIN_WORD,
     Blocked,

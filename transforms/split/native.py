@@ -2,7 +2,7 @@
 distribution's slim image) gets the program CMD/ENTRYPOINT runs and the shared libraries
 behind the `-dev` packages the build used.
 
-Also the apt helpers the node production-install split (``split_node``) shares: which
+Also the apt helpers the node production-install split (``split.node``) shares: which
 installed packages are build-only, which runtime library a `-dev` package implies, and
 the runtime's `apt-get install` line."""
 
@@ -18,10 +18,10 @@ from dockopt.rewriter.edit import Style
 from dockopt.rewriter.shell import SimpleCommand, Word
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context
-from dockopt.transforms.base_image import BUILD_PACKAGES
+from dockopt.transforms.context.base_image import BUILD_PACKAGES
 from dockopt.transforms.images import ImageRef, parse_image_ref
 from dockopt.transforms.shellfix import RunShell, shell_runs
-from dockopt.transforms.split_common import (
+from dockopt.transforms.split.common import (
     ASSET_DIRS,
     KEEP,
     PLAIN_WORD,

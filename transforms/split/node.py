@@ -12,7 +12,7 @@ from typing import Any
 from dockopt.rewriter.shell import SimpleCommand
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context
-from dockopt.transforms.base_image import (
+from dockopt.transforms.context.base_image import (
     BUILD_PACKAGES,
     FULL_ONLY_TOOLS,
     NATIVE_NPM,
@@ -20,7 +20,7 @@ from dockopt.transforms.base_image import (
 )
 from dockopt.transforms.images import ImageRef, facts_for, parse_image_ref
 from dockopt.transforms.shellfix import RunShell, insert_at, shell_runs
-from dockopt.transforms.split_common import (
+from dockopt.transforms.split.common import (
     ASSET_DIRS,
     KEEP,
     PLAIN_WORD,
@@ -37,7 +37,7 @@ from dockopt.transforms.split_common import (
     slim_variant,
     walk_stage,
 )
-from dockopt.transforms.split_native import (
+from dockopt.transforms.split.native import (
     AptPackages,
     apk_run,
     apt_run,
@@ -235,7 +235,7 @@ def _runtime_install_manifests(ctx: Context, stage: Stage, workdir: str,
     files = ["package.json", "package-lock.json"]
     if build.is_file(".npmrc"):
         files.append(".npmrc")
-    from dockopt.transforms.manifests import ignore_matcher
+    from dockopt.transforms.context.manifests.rule import ignore_matcher
 
     matcher = ignore_matcher(ctx, build)
     if matcher is not None and any(matcher.excludes(f) for f in files):

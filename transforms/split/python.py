@@ -21,7 +21,7 @@ The builder stays byte-identical except for ``AS build``, two inserted lines
 before its first RUN/COPY/ADD (so before the first pip command; see
 ``python_plan`` for why not right above it): ``RUN python -m venv /opt/venv`` and
 ``ENV VIRTUAL_ENV=/opt/venv PATH="/opt/venv/bin:$PATH"``, and what followed its
-last RUN, left out when the runtime repeats it (``split_common.trim_tail``). The pip lines need no
+last RUN, left out when the runtime repeats it (``split.common.trim_tail``). The pip lines need no
 change: with the venv's ``bin`` first on PATH, ``pip``, ``pip3``, ``pip3.X``,
 ``python -m pip`` and ``python3 -m pip`` all resolve to the venv's (a venv ships
 all of those names; ``VIRTUAL_ENV`` also tells tools such as uv and poetry where
@@ -48,7 +48,7 @@ import re
 from dockopt.rewriter.shell import SimpleCommand
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context
-from dockopt.transforms.base_image import (
+from dockopt.transforms.context.base_image import (
     BUILD_PACKAGES,
     FULL_ONLY_TOOLS,
     NATIVE_PYPI,
@@ -56,7 +56,7 @@ from dockopt.transforms.base_image import (
 )
 from dockopt.transforms.images import ImageRef, facts_for, parse_image_ref
 from dockopt.transforms.shellfix import RunShell, shell_runs
-from dockopt.transforms.split_common import (
+from dockopt.transforms.split.common import (
     KEEP,
     PLAIN_WORD,
     Blocked,

@@ -9,10 +9,10 @@ from typing import cast
 
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
-from dockopt.transforms.base_image import BUILD_PACKAGES
+from dockopt.transforms.context.base_image import BUILD_PACKAGES
 from dockopt.transforms.images import ImageRef, facts_for, parse_image_ref
 from dockopt.transforms.shellfix import shell_runs, windows_file
-from dockopt.transforms.split_common import (
+from dockopt.transforms.split.common import (
     Blocked,
     Plan,
     apply_edits,
@@ -56,16 +56,16 @@ class Family:
 
 # In order: the first family that matches plans the split. node with a build step
 # comes before node without one (node-prod), which only matches where the split pays
-# more than DO605's switch to -slim (see split_node.node_prod_matches).
+# more than DO605's switch to -slim (see split.node.node_prod_matches).
 FAMILIES: tuple[Family, ...] = (
-    Family("go", frozenset({"golang"}), "split_go", "go_matches", "go_plan"),
-    Family("node", frozenset({"node"}), "split_node", "node_build_matches", "node_plan"),
-    Family("npm", frozenset({"node"}), "split_node", "node_prod_matches", "node_prod_plan"),
-    Family("python", frozenset({"python"}), "split_python", "python_matches", "python_plan"),
-    Family("C/C++", frozenset({"debian", "ubuntu"}), "split_native", "native_matches",
+    Family("go", frozenset({"golang"}), "split.go", "go_matches", "go_plan"),
+    Family("node", frozenset({"node"}), "split.node", "node_build_matches", "node_plan"),
+    Family("npm", frozenset({"node"}), "split.node", "node_prod_matches", "node_prod_plan"),
+    Family("python", frozenset({"python"}), "split.python", "python_matches", "python_plan"),
+    Family("C/C++", frozenset({"debian", "ubuntu"}), "split.native", "native_matches",
            "native_plan"),
     Family("java", frozenset({"maven", "gradle", "eclipse-temurin", "openjdk",
-                              "amazoncorretto"}), "split_java", "java_matches", "java_plan"),
+                              "amazoncorretto"}), "split.java", "java_matches", "java_plan"),
 )
 
 

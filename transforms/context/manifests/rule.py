@@ -1,5 +1,5 @@
 """Dependency manifests before the install (DO601), and the image-path model it shares
-with the lockfile transform (DO602, ``transforms/lockfiles.py``).
+with the lockfile transform (DO602, ``transforms/context/lockfiles.py``).
 
 The model: walking a stage (and the stages it is built ``FROM``), we track the
 working directory symbolically (``WORKDIR`` values joined as strings; an unknown
@@ -1153,10 +1153,10 @@ def _claim_stage(ctx: Context, stage: Stage, fix: Fix) -> Fix:
     Why: DO101 splits a stage in one edit over all of it, before the other
     transforms touch it, and it splits best after this move (its builder then ends
     with the install, so the source copy after it is left out of the builder, see
-    ``split_common.trim_tail``). This transform runs first; reserving the stage keeps
+    ``split.common.trim_tail``). This transform runs first; reserving the stage keeps
     the others out of it for this pass, so the next pass splits the reordered stage
     and only then do the rest see the stages."""
-    from dockopt.transforms.stage_split import split_candidate
+    from dockopt.transforms.split.single_stage import split_candidate
 
     if split_candidate(ctx) is not stage:
         return fix

@@ -1,0 +1,1 @@
+"""`dockopt bulk`: fix the Dockerfiles of many repositories (front end)."""

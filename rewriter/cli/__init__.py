@@ -1,0 +1,2 @@
+"""The `dockopt` command line: one module per command group (front end; the library
+never imports it)."""

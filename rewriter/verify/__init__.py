@@ -1,0 +1,1 @@
+"""`dockopt verify`: real builds of the original and the rewrite (front end)."""

@@ -1,0 +1,1 @@
+"""DO601: dependency manifests copied (and installed) before the source."""
