@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from dockopt.rewriter.verify import session as v
+from dockopt.rewriter.verify import engines, inputs, session
+from dockopt.rewriter.verify import report as vreport
 
 
 def test_ignore_rules_follow_dockerignore_semantics() -> None:
-    rules = v.IgnoreRules("# c\nnode_modules\n**/*.log\n!keep.log\n/dist\nsrc/*.tmp\n")
+    rules = inputs.IgnoreRules("# c\nnode_modules\n**/*.log\n!keep.log\n/dist\nsrc/*.tmp\n")
     assert rules.ignored("node_modules/x/index.js")
     assert rules.ignored("a/b/c.log")
     assert not rules.ignored("keep.log")
@@ -26,7 +27,7 @@ def test_copied_sources_skip_from_and_heredocs() -> None:
     text = ("FROM node:18 AS b\nCOPY package.json package-lock.json ./\n"
             "COPY --from=b /x /y\nCOPY --chown=node:node src/ ./src/\n"
             "COPY <<EOF /a\nhi\nEOF\n")
-    assert v.copied_sources(text) == ["package.json", "package-lock.json", "src/"]
+    assert inputs.copied_sources(text) == ["package.json", "package-lock.json", "src/"]
 
 
 def _tree(root: Path, files: Sequence[str]) -> None:
@@ -39,13 +40,13 @@ def test_pick_source_file_prefers_app_sources_over_manifests(tmp_path: Path) -> 
     _tree(tmp_path, ["package.json", "package-lock.json", "README.md", "src/server.ts",
                      "src/util/helpers.ts", "server.js", ".env"])
     text = "FROM node:18\nCOPY . .\nRUN npm install\n"
-    assert v.pick_source_file(tmp_path, [text], [None]) == "server.js"
+    assert inputs.pick_source_file(tmp_path, [text], [None]) == "server.js"
     # Ignored by the rewrite's new .dockerignore: not a fair file to touch.
-    assert v.pick_source_file(tmp_path, [text], [None, "server.js\n"]) == "src/server.ts"
+    assert inputs.pick_source_file(tmp_path, [text], [None, "server.js\n"]) == "src/server.ts"
     # Must be included by every Dockerfile's COPY.
     narrow = "FROM node:18\nCOPY package*.json ./\nCOPY src/ ./src/\n"
-    assert v.pick_source_file(tmp_path, [text, narrow], [None]) == "src/server.ts"
-    assert v.pick_source_file(tmp_path, ["FROM scratch\n"], [None]) is None
+    assert inputs.pick_source_file(tmp_path, [text, narrow], [None]) == "src/server.ts"
+    assert inputs.pick_source_file(tmp_path, ["FROM scratch\n"], [None]) is None
 
 
 def test_find_culprits_isolates_failing_codes() -> None:
@@ -56,15 +57,15 @@ def test_find_culprits_isolates_failing_codes() -> None:
         return {"DO604", "DO605"} <= excluded
 
     codes = ["DO201", "DO202", "DO301", "DO603", "DO604", "DO605", "DO209"]
-    assert sorted(v._find_culprits(codes, passes)) == ["DO604", "DO605"]
+    assert sorted(session._find_culprits(codes, passes)) == ["DO604", "DO605"]
     assert len(calls) < 2 * len(codes)
-    assert v._find_culprits(codes, lambda excluded: True) == []
+    assert session._find_culprits(codes, lambda excluded: True) == []
 
 
-def _m(name: str, **kw: object) -> v.Measurement:
-    m = v.Measurement(name, built=True, size_bytes=100_000_000, layers=3, user="root",
+def _m(name: str, **kw: object) -> vreport.Measurement:
+    m = vreport.Measurement(name, built=True, size_bytes=100_000_000, layers=3, user="root",
                       cold_seconds=10.0, rebuild_seconds=8.0, rebuild_ok=True,
-                      smoke=v.SmokeResult(["x"], 0, "ok", True))
+                      smoke=vreport.SmokeResult(["x"], 0, "ok", True))
     for key, value in kw.items():
         setattr(m, key, value)
     return m
@@ -72,32 +73,32 @@ def _m(name: str, **kw: object) -> v.Measurement:
 
 def test_compare_flags_the_three_regressions() -> None:
     base = _m("original")
-    assert v.compare(base, _m("rewritten", size_bytes=40_000_000)) == []
-    assert "does not build" in v.compare(base, _m("rewritten", built=False,
+    assert session.compare(base, _m("rewritten", size_bytes=40_000_000)) == []
+    assert "does not build" in session.compare(base, _m("rewritten", built=False,
                                                   error="build-failed"))[0]
-    failed = v.SmokeResult(["x"], 1, "boom", False)
-    assert "smoke" in v.compare(base, _m("rewritten", smoke=failed))[0]
-    assert "bigger" in v.compare(base, _m("rewritten", size_bytes=150_000_000))[0]
+    failed = vreport.SmokeResult(["x"], 1, "boom", False)
+    assert "smoke" in session.compare(base, _m("rewritten", smoke=failed))[0]
+    assert "bigger" in session.compare(base, _m("rewritten", size_bytes=150_000_000))[0]
     # Within the noise tolerance: not bigger.
-    assert v.compare(base, _m("rewritten", size_bytes=100_000_100)) == []
+    assert session.compare(base, _m("rewritten", size_bytes=100_000_100)) == []
     # The smoke test failing before and after is not a regression of the rewrite.
-    assert v.compare(_m("original", smoke=failed), _m("rewritten", smoke=failed)) == []
+    assert session.compare(_m("original", smoke=failed), _m("rewritten", smoke=failed)) == []
 
 
 def test_report_text_and_json() -> None:
-    report = v.VerifyReport("Dockerfile", "buildah", True, ["DO605"], _m("original"),
+    report = vreport.VerifyReport("Dockerfile", "buildah", True, ["DO605"], _m("original"),
                             _m("rewritten", size_bytes=40_000_000, rebuild_seconds=2.0,
                                user="node"))
-    text = v.format_text(report)
+    text = vreport.format_text(report)
     assert "-60%" in text and "4.00x faster" in text and "node" in text
     assert "verified" in text
-    data = v.VerifyReport.to_dict(report)
+    data = vreport.VerifyReport.to_dict(report)
     assert data["exit_code"] == 0 and data["ratios"]["size"] == pytest.approx(0.4)
     report.problems = ["the image got bigger"]
     assert report.exit_code == 1
 
 
-class FakeEngine(v.Engine):
+class FakeEngine(engines.Engine):
     """Builds "succeed" unless the Dockerfile contains FAIL; sizes count lines."""
 
     name = "fake"
@@ -111,17 +112,17 @@ class FakeEngine(v.Engine):
         return None
 
     def build(self, dockerfile: Path, context: Path, tag: str, *,
-              no_cache: bool) -> v.BuildOutcome:
+              no_cache: bool) -> engines.BuildOutcome:
         text = dockerfile.read_text()
         if "FAIL" in text:
-            return v.BuildOutcome(False, 0.1, "step 3: exit 1", "build-failed")
+            return engines.BuildOutcome(False, 0.1, "step 3: exit 1", "build-failed")
         self.texts[tag] = text
-        return v.BuildOutcome(True, 0.5 if no_cache else 0.1, "ok")
+        return engines.BuildOutcome(True, 0.5 if no_cache else 0.1, "ok")
 
-    def inspect(self, tag: str) -> v.ImageFacts:
+    def inspect(self, tag: str) -> engines.ImageFacts:
         text = self.texts[tag]
         user = "app" if "USER app" in text else ""
-        return v.ImageFacts(len(text.splitlines()) * 1_000_000_0, 2, user, [], ["true"])
+        return engines.ImageFacts(len(text.splitlines()) * 1_000_000_0, 2, user, [], ["true"])
 
     def run(self, tag: str, argv: Sequence[str], timeout: float
             ) -> tuple[int | None, str, bool]:
@@ -141,7 +142,7 @@ def test_verify_never_touches_the_users_files(tmp_path: Path) -> None:
                 "RUN apt-get install -y curl\nCMD [\"python\", \"app.py\"]\n")
     dockerfile.write_text(original)
     engine = FakeEngine()
-    report = v.verify(dockerfile, engine=engine, options=v.Options())
+    report = session.verify(dockerfile, engine=engine, options=session.Options())
     assert dockerfile.read_text() == original
     assert (tmp_path / "app.py").read_text() == "print('hi')\n"
     assert not (tmp_path / ".dockerignore").exists()
@@ -159,7 +160,7 @@ class Recording(FakeEngine):
         self.builds: list[tuple[bool, str]] = []
 
     def build(self, dockerfile: Path, context: Path, tag: str, *,
-              no_cache: bool) -> v.BuildOutcome:
+              no_cache: bool) -> engines.BuildOutcome:
         self.builds.append((no_cache, (context / "app.py").read_text()))
         return super().build(dockerfile, context, tag, no_cache=no_cache)
 
@@ -173,7 +174,7 @@ def test_a_settling_cached_build_precedes_the_timed_rebuilds(tmp_path: Path) -> 
     dockerfile.write_text("FROM python:3.11\nCOPY . .\nRUN apt-get update\n"
                           "RUN apt-get install -y curl\nCMD [\"python\", \"app.py\"]\n")
     engine = Recording()
-    report = v.verify(dockerfile, engine=engine, options=v.Options(rebuild_runs=2))
+    report = session.verify(dockerfile, engine=engine, options=session.Options(rebuild_runs=2))
     per_variant = len(engine.builds) // 2
     assert per_variant == 4  # cold, settle, two rebuilds
     for start in (0, per_variant):
@@ -186,9 +187,9 @@ def test_a_settling_cached_build_precedes_the_timed_rebuilds(tmp_path: Path) -> 
 
 
 def test_engine_errors_say_why(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(v.shutil, "which", lambda name: None)
-    with pytest.raises(v.EngineError) as info:
-        v.make_engine("auto")
+    monkeypatch.setattr(engines.shutil, "which", lambda name: None)
+    with pytest.raises(engines.EngineError) as info:
+        engines.make_engine("auto")
     message = str(info.value)
     for cli in ("docker", "podman", "buildah"):
         assert f"{cli} is not installed" in message
@@ -210,8 +211,8 @@ def test_cleanup_removes_only_new_dangling_images(monkeypatch: pytest.MonkeyPatc
                 store.discard(image)
         return 0, "", False
 
-    monkeypatch.setattr(v, "_run", fake_run)
-    engine = v.DockerEngine("docker")
+    monkeypatch.setattr(engines, "_run", fake_run)
+    engine = engines.DockerEngine("docker")
     engine.remove(["localhost/x:1"], keep={"old", "base"})
     removed = [a for a in calls if a[1] == "rmi"]
     assert removed[0] == ["docker", "rmi", "localhost/x:1"]
@@ -220,25 +221,25 @@ def test_cleanup_removes_only_new_dangling_images(monkeypatch: pytest.MonkeyPatc
 
 
 def test_docker_daemon_down_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(v.shutil, "which", lambda name: "/usr/bin/" + name)
-    monkeypatch.setattr(v, "_run", lambda argv, **kw: (
+    monkeypatch.setattr(engines.shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(engines, "_run", lambda argv, **kw: (
         1, "Cannot connect to the Docker daemon at unix:///var/run/docker.sock.", False))
-    why = v.DockerEngine("docker").available()
+    why = engines.DockerEngine("docker").available()
     assert why is not None and "daemon is not running" in why
 
 
 def test_base_image_missing_is_classified(tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(v, "_run", lambda argv, **kw: (
+    monkeypatch.setattr(engines, "_run", lambda argv, **kw: (
         125, "Error: creating build container: nope:1: image not known", False))
-    out = v.BuildahEngine().build(tmp_path / "Dockerfile", tmp_path, "t", no_cache=True)
+    out = engines.BuildahEngine().build(tmp_path / "Dockerfile", tmp_path, "t", no_cache=True)
     assert not out.ok and out.error == "base-image-unavailable"
 
 
 class Shrinking(FakeEngine):
     """Every rewritten image is smaller than the original (10 MB vs 90 MB)."""
 
-    def inspect(self, tag: str) -> v.ImageFacts:
+    def inspect(self, tag: str) -> engines.ImageFacts:
         facts = super().inspect(tag)
         facts.size_bytes = 10_000_000 if "rewritten" in tag else 90_000_000
         return facts
@@ -250,7 +251,9 @@ def _cli_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     (tmp_path / "Dockerfile").write_text(
         "FROM python:3.11\nCOPY . .\nRUN apt-get update\nRUN apt-get install -y curl\n"
         "CMD [\"python\", \"app.py\"]\n")
-    monkeypatch.setattr(v, "make_engine", lambda name, timeout=0: engine)
+    # The CLI's verify command and fix --verify (session) both pick an engine.
+    for module in (engines, session):
+        monkeypatch.setattr(module, "make_engine", lambda name, timeout=0: engine)
     return tmp_path
 
 
@@ -307,7 +310,7 @@ def test_cli_fix_verify_writes_the_verified_result(tmp_path: Path,
 def test_source_change_appends_a_fresh_comment(tmp_path: Path) -> None:
     """The rebuild's change must be new content every time (a repeated newline could
     be answered by a layer cached in an earlier run) and must not change behaviour."""
-    from dockopt.rewriter.verify.session import source_change
+    from dockopt.rewriter.verify.inputs import source_change
 
     py = tmp_path / "app.py"
     py.write_bytes(b"print(1)")  # no final newline

@@ -81,13 +81,9 @@ def verify(path: Path, context: Path | None, engine: str, smoke: str | None,
     and the smoke test. Nothing in the user's folder is written.
     """
     from dockopt.rewriter.config import ConfigError, settings_for
-    from dockopt.rewriter.verify.session import (
-        EngineError,
-        Options,
-        format_json,
-        format_text,
-        make_engine,
-    )
+    from dockopt.rewriter.verify.engines import EngineError, make_engine
+    from dockopt.rewriter.verify.report import format_json, format_text
+    from dockopt.rewriter.verify.session import Options
     from dockopt.rewriter.verify.session import verify as run_verify
 
     dockerfile = _find_dockerfile(path)

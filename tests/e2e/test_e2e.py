@@ -30,16 +30,9 @@ import pytest
 
 from dockopt.rewriter.config import Settings
 from dockopt.rewriter.pipeline import FixResult, fix
-from dockopt.rewriter.verify.session import (
-    BuildahEngine,
-    Measurement,
-    Options,
-    Session,
-    Variant,
-    VerifyReport,
-    verify,
-    verify_fix,
-)
+from dockopt.rewriter.verify.engines import BuildahEngine
+from dockopt.rewriter.verify.report import Measurement, VerifyReport
+from dockopt.rewriter.verify.session import Options, Session, Variant, verify, verify_fix
 
 pytestmark = pytest.mark.e2e
 

@@ -1,0 +1,179 @@
+"""What verify measured, and its text and JSON renderings."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    pass
+
+
+# --- results -----------------------------------------------------------------------
+
+
+@dataclass
+class SmokeResult:
+    command: list[str]
+    exit_code: int | None
+    output: str
+    ok: bool
+    timed_out: bool = False
+    note: str = ""
+
+
+@dataclass
+class Measurement:
+    """What one variant (original or rewritten) did."""
+
+    variant: str
+    built: bool = False
+    error: str | None = None  # "build-failed", "base-image-unavailable", "timeout"
+    log_tail: str = ""
+    cold_seconds: float | None = None
+    rebuild_seconds: float | None = None
+    rebuild_ok: bool | None = None
+    rebuild_samples: list[float] = field(default_factory=list)  # rebuild_seconds: median
+    settle_seconds: float | None = None  # the untimed cached build before the rebuilds
+    touched: str | None = None
+    size_bytes: int | None = None
+    layers: int | None = None
+    user: str | None = None
+    smoke: SmokeResult | None = None
+    checks: list[SmokeResult] = field(default_factory=list)  # Options.checks, in order
+
+    @property
+    def size_mb(self) -> float | None:
+        return None if self.size_bytes is None else self.size_bytes / 1e6
+
+    @property
+    def smoke_ok(self) -> bool | None:
+        return None if self.smoke is None else self.smoke.ok
+
+
+@dataclass
+class VerifyReport:
+    path: str
+    engine: str
+    changed: bool
+    codes: list[str]
+    original: Measurement | None
+    rewritten: Measurement | None
+    problems: list[str] = field(default_factory=list)
+    fatal: str | None = None  # verification could not be done (engine, original broken)
+
+    @property
+    def exit_code(self) -> int:
+        if self.fatal is not None:
+            return 2
+        return 1 if self.problems else 0
+
+    def ratios(self) -> dict[str, float | None]:
+        o, r = self.original, self.rewritten
+        if o is None or r is None:
+            return {"size": None, "rebuild_speedup": None, "cold_speedup": None}
+        return {
+            "size": _ratio(r.size_bytes, o.size_bytes),
+            "rebuild_speedup": _ratio(o.rebuild_seconds, r.rebuild_seconds),
+            "cold_speedup": _ratio(o.cold_seconds, r.cold_seconds),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("original", "rewritten"):
+            m = getattr(self, key)
+            if m is not None:
+                data[key]["size_mb"] = m.size_mb
+        data["ratios"] = self.ratios()
+        data["exit_code"] = self.exit_code
+        return data
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+# --- output --------------------------------------------------------------------------
+
+
+def _fmt_seconds(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1f} s"
+
+
+def _fmt_mb(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1f} MB"
+
+
+def _fmt_speed(ratio: float | None) -> str:
+    if ratio is None:
+        return ""
+    return f"{ratio:.2f}x faster" if ratio >= 1 else f"{1 / ratio:.2f}x slower"
+
+
+def _fmt_smoke(m: Measurement) -> str:
+    if m.smoke is None:
+        return "-"
+    s = m.smoke
+    state = "ok" if s.ok else "FAILED"
+    code = "timeout" if s.timed_out else str(s.exit_code)
+    return f"{state} ({code})"
+
+
+def format_text(report: VerifyReport) -> str:
+    lines = [f"{report.path}: engine {report.engine}"]
+    if not report.changed:
+        lines.append("nothing to fix: no rewrite to verify")
+        return "\n".join(lines) + "\n"
+    lines.append(f"transforms applied: {', '.join(report.codes) or '(context files only)'}")
+    o, r = report.original, report.rewritten
+    if o is not None and r is not None:
+        ratios = report.ratios()
+
+        def row(label: str, a: str, b: str, ratio: str = "") -> str:
+            return f"  {label:<12} {a:>16} {b:>16}  {ratio}"
+
+        size = ratios["size"]
+        speed = ratios["rebuild_speedup"]
+        cold = ratios["cold_speedup"]
+        lines += [
+            row("", "original", "rewritten", "ratio"),
+            row("builds", "yes" if o.built else f"NO ({o.error})",
+                "yes" if r.built else f"NO ({r.error})"),
+            row("cold build", _fmt_seconds(o.cold_seconds), _fmt_seconds(r.cold_seconds),
+                _fmt_speed(cold)),
+            row("rebuild", _fmt_seconds(o.rebuild_seconds), _fmt_seconds(r.rebuild_seconds),
+                _fmt_speed(speed)),
+            row("size", _fmt_mb(o.size_mb), _fmt_mb(r.size_mb),
+                "" if size is None else f"{(size - 1) * 100:+.0f}%"),
+            row("layers", str(o.layers if o.layers is not None else "-"),
+                str(r.layers if r.layers is not None else "-")),
+            row("user", o.user or "-", r.user or "-"),
+            row("smoke", _fmt_smoke(o), _fmt_smoke(r)),
+        ]
+        if o.touched:
+            lines.append(f"  (rebuild: after appending a comment line to {o.touched})")
+        for m in (o, r):
+            if m.smoke is not None and not m.smoke.ok:
+                lines.append(f"--- {m.variant} smoke: {shlex.join(m.smoke.command)}")
+                lines.append(m.smoke.output)
+            if m.log_tail and (not m.built or m.rebuild_ok is False):
+                lines.append(f"--- {m.variant} build log (tail)")
+                lines.append(m.log_tail)
+    if report.fatal:
+        lines.append(f"error: {report.fatal}")
+    for p in report.problems:
+        lines.append(f"regression: {p}")
+    if report.fatal is None and not report.problems:
+        lines.append("verified: the rewrite builds, passes the smoke test and is not bigger")
+    return "\n".join(lines) + "\n"
+
+
+def format_json(report: VerifyReport) -> str:
+    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+
