@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dockopt.rewriter.bulk.runner import find_repos, load_summary, shard_of
+from dockopt.rewriter.bulk.reports import load_summary
+from dockopt.rewriter.bulk.repos import find_repos, shard_of
 from dockopt.rewriter.cli.bulk import bulk
 
 GIT_ENV = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dockopt.rewriter.bulk.runner import CONTEXT_MAP, DEFAULT, load_summary, plan_repo
+from dockopt.rewriter.bulk.reports import load_summary
+from dockopt.rewriter.bulk.repos import CONTEXT_MAP, DEFAULT, plan_repo
 from dockopt.rewriter.cli.bulk import bulk
 from dockopt.rewriter.compose import Unresolved, compose_contexts, interpolate, is_compose_name
 
@@ -176,7 +177,7 @@ def test_plan_repo_precedence(repo: Path) -> None:
 
 def test_no_compose_file_does_not_import_yaml(tmp_path: Path) -> None:
     make_repo(tmp_path / "r", {"Dockerfile": COPY_ALL})
-    script = ("import sys\nfrom dockopt.rewriter.bulk.runner import plan_repo\n"
+    script = ("import sys\nfrom dockopt.rewriter.bulk.repos import plan_repo\n"
               f"print(plan_repo({str(tmp_path / 'r')!r})[0][0].source, 'yaml' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True).stdout

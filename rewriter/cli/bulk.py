@@ -49,7 +49,7 @@ class _Progress:
                 self.task = self.bar.add_task("dockopt bulk", total=total)
 
     def __call__(self, rec: dict[str, Any], done: int, total: int) -> None:
-        from dockopt.rewriter.bulk.runner import CHANGED, FAILED
+        from dockopt.rewriter.bulk.journal import CHANGED, FAILED
 
         files = rec["files"]
         changed = sum(1 for f in files if f["status"] == CHANGED)
@@ -124,17 +124,10 @@ def bulk(roots: tuple[str, ...], repo_files: tuple[str, ...], out: str, mode: st
     several runs (e.g. the shards of --shard K/N).
     """
     # Imported here so that registering the command costs `dockopt` nothing at startup.
-    from dockopt.rewriter.bulk.runner import (
-        Options,
-        RunConfig,
-        find_repos,
-        merge_reports,
-        read_context_map,
-        resume_conflicts,
-        run,
-        run_fingerprint,
-        shard_of,
-    )
+    from dockopt.rewriter.bulk.reports import merge_reports
+    from dockopt.rewriter.bulk.repos import find_repos, read_context_map, shard_of
+    from dockopt.rewriter.bulk.runner import RunConfig, resume_conflicts, run, run_fingerprint
+    from dockopt.rewriter.bulk.worker import Options
 
     if roots and roots[0] == "merge-reports":
         inputs = roots[1:]
@@ -197,7 +190,7 @@ def _warn_if_options_differ(inputs: tuple[str, ...]) -> None:
     """Shards of one run differ only in --shard; anything else makes a mixed report."""
     import json
 
-    from dockopt.rewriter.bulk.runner import OPTIONS_FILE
+    from dockopt.rewriter.bulk.journal import OPTIONS_FILE
 
     seen: dict[str, str] = {}
     for d in inputs:
