@@ -14,13 +14,8 @@ from typing import ClassVar
 from dockopt.rewriter.context import BuildContext
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
-from dockopt.transforms.context.manifests.rule import (
-    ImageView,
-    Install,
-    install_cwd,
-    installs,
-    stage_chain,
-)
+from dockopt.transforms.context.manifests.installs import Install, install_cwd, installs
+from dockopt.transforms.context.manifests.paths import ImageView, stage_chain
 from dockopt.transforms.packages.apt import editable_runs
 from dockopt.transforms.shellfix import RunShell, insert_at, replace_span
 

@@ -235,7 +235,7 @@ def _runtime_install_manifests(ctx: Context, stage: Stage, workdir: str,
     files = ["package.json", "package-lock.json"]
     if build.is_file(".npmrc"):
         files.append(".npmrc")
-    from dockopt.transforms.context.manifests.rule import ignore_matcher
+    from dockopt.transforms.context.manifests.paths import ignore_matcher
 
     matcher = ignore_matcher(ctx, build)
     if matcher is not None and any(matcher.excludes(f) for f in files):
