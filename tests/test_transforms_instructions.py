@@ -16,7 +16,8 @@ from dockopt.rewriter.config import Settings
 from dockopt.rewriter.pipeline import check, fix
 from dockopt.rewriter.shell import parse_shell
 from dockopt.transforms.base import Safety
-from dockopt.transforms.instructions.exec_form import exec_form_words, label_quote
+from dockopt.transforms.instructions.exec_form import exec_form_words
+from dockopt.transforms.instructions.maintainer import label_quote
 from dockopt.transforms.instructions.runs import leaks_state
 
 

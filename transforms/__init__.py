@@ -1,54 +1,60 @@
-"""dockopt.transforms: one module per family; ``REGISTRY`` lists them in execution order.
+"""dockopt.transforms: one folder per family; ``REGISTRY`` lists them in execution order.
 
-Structural changes come first (stage split), then reordering, then merging, then
-flags and cleanups, then instruction rewrites, then USER; findings without fixes last.
-A test fails if a module defines a transform that is missing here.
+    packages/      apt (DO201-DO204), apk, rpm (yum/dnf/zypper), pip, pinning findings
+    instructions/  RUN merges and cd (runs), exec form, ADD -> COPY, MAINTAINER, findings
+    context/       manifests first (DO601), lockfiles, .dockerignore, install order,
+                   slimmer base images, the non-root user
+    split/         DO101, the builder/runtime split: family table, shared planning,
+                   one module per family
+
+Order: manifests first (the split then leaves the source copy out of the builder:
+``context.manifests.rule._claim_stage``), the stage split, OS packages above the
+source copy, merges, flags and cleanups, instruction rewrites, context files, the
+base image and USER (they see the result); findings without fixes last.  A test
+fails if a module defines a transform that is missing here.
 """
 
 from __future__ import annotations
 
 from dockopt.transforms.base import Transform
-
-# --- package managers (transforms/packages/apt.py, packages.py) ---
-# isort: split
-from dockopt.transforms.packages.apt import (
-    AptInstallRecommends,
-    AptListsNotCleaned,
-    AptMissingYes,
-    AptUpdateSeparate,
-)
-from dockopt.transforms.packages.pip import (
-    ApkCache,
-    ApkUnpinned,
-    AptUnpinned,
-    DnfClean,
-    PipNoCacheDir,
-    PipUnpinned,
-    YumClean,
-    ZypperClean,
-)
-
-PACKAGE_MERGES: tuple[type[Transform], ...] = (AptUpdateSeparate,)
-PACKAGE_FIXES: tuple[type[Transform], ...] = (
-    AptInstallRecommends, AptMissingYes, AptListsNotCleaned, ApkCache, YumClean, DnfClean,
-    ZypperClean, PipNoCacheDir,
-)
-PACKAGE_FINDINGS: tuple[type[Transform], ...] = (AptUnpinned, ApkUnpinned, PipUnpinned)
-# --- instructions (transforms/instructions/runs.py, instructions.py, findings.py) ---
-from dockopt.transforms.instructions.exec_form import (  # noqa: E402
-    AddForLocalFile,
-    MaintainerDeprecated,
-    ShellFormCmd,
-)
-from dockopt.transforms.instructions.findings import (  # noqa: E402
+from dockopt.transforms.context.base_image import FullBaseImage
+from dockopt.transforms.context.dockerignore import DockerignoreMissing
+from dockopt.transforms.context.install_order import PackagesAfterSource
+from dockopt.transforms.context.lockfiles import LockfileIgnored
+from dockopt.transforms.context.manifests.rule import ManifestsAfterSource
+from dockopt.transforms.context.user import RootUser
+from dockopt.transforms.instructions.add_copy import AddForLocalFile
+from dockopt.transforms.instructions.exec_form import ShellFormCmd
+from dockopt.transforms.instructions.findings import (
     CurlPipeShell,
     LatestBaseImage,
     MissingHealthcheck,
     SecretInEnv,
     Sudo,
 )
-from dockopt.transforms.instructions.runs import CdInsteadOfWorkdir, ConsecutiveRun  # noqa: E402
+from dockopt.transforms.instructions.maintainer import MaintainerDeprecated
+from dockopt.transforms.instructions.runs import CdInsteadOfWorkdir, ConsecutiveRun
+from dockopt.transforms.packages.apk import ApkCache
+from dockopt.transforms.packages.apt import (
+    AptInstallRecommends,
+    AptListsNotCleaned,
+    AptMissingYes,
+    AptUpdateSeparate,
+)
+from dockopt.transforms.packages.pinning import ApkUnpinned, AptUnpinned, PipUnpinned
+from dockopt.transforms.packages.pip import PipNoCacheDir
+from dockopt.transforms.packages.rpm import DnfClean, YumClean, ZypperClean
+from dockopt.transforms.split.single_stage import SingleStageBuild
 
+# --- package managers (packages/) ---
+PACKAGE_MERGES: tuple[type[Transform], ...] = (AptUpdateSeparate,)
+PACKAGE_FIXES: tuple[type[Transform], ...] = (
+    AptInstallRecommends, AptMissingYes, AptListsNotCleaned, ApkCache, YumClean, DnfClean,
+    ZypperClean, PipNoCacheDir,
+)
+PACKAGE_FINDINGS: tuple[type[Transform], ...] = (AptUnpinned, ApkUnpinned, PipUnpinned)
+
+# --- instructions (instructions/) ---
 INSTRUCTION_MERGES: tuple[type[Transform], ...] = (ConsecutiveRun,)
 INSTRUCTION_FIXES: tuple[type[Transform], ...] = (
     CdInsteadOfWorkdir,
@@ -64,29 +70,18 @@ INSTRUCTION_FINDINGS: tuple[type[Transform], ...] = (
     SecretInEnv,
 )
 
-# --- build-context aware (transforms/context/manifests/rule.py, lockfiles.py, dockerignore.py) ---
-from dockopt.transforms.split.single_stage import SingleStageBuild  # noqa: E402
-
-CONTEXT_STRUCTURE: tuple[type[Transform], ...] = (SingleStageBuild,)  # stage split (issue 6)
-from dockopt.transforms.context.install_order import PackagesAfterSource  # noqa: E402
-from dockopt.transforms.context.manifests.rule import ManifestsAfterSource  # noqa: E402
-
-# Manifests first (before the split, which then leaves the source copy out of the
-# builder: manifests._claim_stage), then OS packages above the source copy (DO606
-# needs no context; after the split, which moves the stage whole).
+# --- build context and stages (context/, split/) ---
 CONTEXT_MANIFESTS: tuple[type[Transform], ...] = (ManifestsAfterSource,)
+CONTEXT_STRUCTURE: tuple[type[Transform], ...] = (SingleStageBuild,)  # the stage split
+# OS packages above the source copy: needs no context; after the split, which moves
+# the stage whole.
 CONTEXT_REORDERS: tuple[type[Transform], ...] = (PackagesAfterSource,)
-from dockopt.transforms.context.dockerignore import DockerignoreMissing  # noqa: E402
-from dockopt.transforms.context.lockfiles import LockfileIgnored  # noqa: E402
-
 CONTEXT_FIXES: tuple[type[Transform], ...] = (
     LockfileIgnored,
     DockerignoreMissing,
 )  # lockfile installs, .dockerignore
-# --- base image and user (transforms/context/base_image.py, user.py): last, they see the result ---
-from dockopt.transforms.context.base_image import FullBaseImage  # noqa: E402
-from dockopt.transforms.context.user import RootUser  # noqa: E402
 
+# --- base image and user (context/): last, they see the result ---
 IMAGE_FIXES: tuple[type[Transform], ...] = (FullBaseImage,)  # slimmer bases
 USER_FIXES: tuple[type[Transform], ...] = (RootUser,)  # non-root USER
 
