@@ -83,7 +83,7 @@ def run_fingerprint(config: RunConfig, roots: Sequence[str] = (),
     ``--resume`` keeps the earlier run's records, so it is only right when these
     are the same.  Left out: ``--jobs`` and ``--timeout`` (resources, not what is
     asked; a bigger timeout after a kill is a reason to resume)."""
-    from dockopt.rewriter.cli.main import VERSION
+    from dockopt.rewriter.cli.common import VERSION
     from dockopt.rewriter.rules_doc import all_rules
 
     opts = config.options
