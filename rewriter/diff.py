@@ -26,7 +26,11 @@ def unified_diff(before: str, after: str, path: str, *, context: int = 3,
     """A git-style unified diff from ``before`` to ``after`` ('' if equal).
 
     ``path`` is relative (``Dockerfile``, ``sub/Dockerfile``); headers are
-    ``a/<path>`` and ``b/<path>``, or ``/dev/null`` for a new file.
+    ``a/<path>`` and ``b/<path>``, or ``/dev/null`` for a new file.  Every file's diff
+    starts with a ``diff --git`` line, as git writes them: without it ``git apply``
+    run in a subfolder of a work tree guesses how many leading folders to strip
+    from the first patch and applies that guess to the rest (a later new file
+    was skipped).
     """
     if before == after:
         return ""
@@ -34,8 +38,9 @@ def unified_diff(before: str, after: str, path: str, *, context: int = 3,
     b = split_lines(after)
     old = "/dev/null" if new_file else f"a/{path}"
     out: list[str] = []
+    out.append(f"diff --git a/{path} b/{path}\n")
     if new_file:
-        out.append(f"diff --git a/{path} b/{path}\nnew file mode 100644\n")
+        out.append("new file mode 100644\n")
     for line in difflib.unified_diff(a, b, old, f"b/{path}", n=context, lineterm="\n"):
         if line.startswith(("---", "+++")):
             out.append(line.rstrip("\n") + "\n")

@@ -9,6 +9,7 @@ the same with ``Containerfile``), case-insensitively, but not ``*.dockerignore``
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -92,3 +93,43 @@ def display_path(path: str, cwd: str | None = None) -> str:
     if rel == os.pardir or rel.startswith(os.pardir + os.sep):
         return path.replace(os.sep, "/")
     return rel.replace(os.sep, "/")
+
+
+@functools.lru_cache(maxsize=4096)
+def _repo_root(folder: str) -> str | None:
+    """The work tree that holds ``folder`` (a parent with a ``.git`` entry), if any.
+
+    Looked up on the file system, not by running git: cheap enough for thousands of
+    files, and a ``.git`` file (worktrees, submodules) counts as git itself does."""
+    current = folder
+    while True:
+        if os.path.exists(os.path.join(current, ".git")):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+
+
+def patch_path(path: str, cwd: str | None = None) -> str:
+    """The path of ``path`` in diff headers (``a/<path>``), such that the printed patch
+    applies wherever it is run from.
+
+    In a git work tree: relative to its top, as ``git diff`` writes them; ``git apply``
+    takes such paths from any folder of the work tree (paths relative to a
+    subfolder would be silently skipped there).  Elsewhere: relative to the common
+    parent of the working directory and the file, so ``../x/Dockerfile`` becomes
+    ``x/Dockerfile`` (apply from that parent) instead of ``a/../x/Dockerfile``, which
+    ``git apply`` rejects."""
+    base = os.path.abspath(cwd if cwd is not None else os.getcwd())
+    absolute = os.path.abspath(path)
+    root = _repo_root(os.path.dirname(absolute))
+    if root is None:
+        try:
+            root = os.path.commonpath([base, absolute])
+        except ValueError:  # another drive on Windows
+            return absolute.replace(os.sep, "/").lstrip("/")
+        if root == absolute:  # the working directory is the file itself (cannot be)
+            root = os.path.dirname(absolute)
+    rel = os.path.relpath(absolute, root)
+    return "" if rel == os.curdir else rel.replace(os.sep, "/")

@@ -115,11 +115,15 @@ def _build_context(context: object | None, path: str | None) -> object | None:
 
 def fix(text: str, *, path: str | None = None, context: object | None = None,
         settings: Settings | None = None,
-        transforms: Sequence[Transform] | None = None) -> FixResult:
+        transforms: Sequence[Transform] | None = None,
+        diff_path: str | None = None) -> FixResult:
     """Apply the selected transforms' fixes to a fixed point. Never raises.
 
     ``context`` is the build context (a folder, or a ``BuildContext``); without it
-    the context-aware transforms stay silent.
+    the context-aware transforms stay silent.  ``diff_path`` names the file in diff
+    headers when that differs from ``path`` (the name in messages): the CLI passes
+    ``discover.patch_path`` of the file, so the patch applies from anywhere, and
+    then names the context's files the same way.
     """
     settings = settings or Settings()
     build = _build_context(context, path)
@@ -151,7 +155,8 @@ def fix(text: str, *, path: str | None = None, context: object | None = None,
         if not steps:
             converged = True
             break
-        current, pass_changes = _apply(current, steps, shown, build, overlay, originals)
+        current, pass_changes = _apply(current, steps, diff_path or shown, build, overlay,
+                                       originals, diff_path is not None)
         changes += pass_changes
         recent.append({c.code for c in pass_changes})
     if not converged and not baseline:
@@ -228,9 +233,23 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
     return "".join(out)
 
 
+def _context_file_name(build: object | None, rel: str, folder: str, patch_names: bool) -> str:
+    """How a diff names a context file the fixes change (``rel`` in the context)."""
+    root = getattr(build, "root", None)
+    if patch_names and root is not None:
+        import os
+
+        from dockopt.rewriter.discover import patch_path
+
+        return patch_path(os.path.join(str(root), rel))
+    name = getattr(build, "display_path", None)
+    return name(rel) if callable(name) else folder + rel
+
+
 def _apply(text: str, steps: list[tuple[Transform, list[Fix]]], path: str,
            build: object | None, overlay: dict[str, str],
-           originals: dict[str, str | None]) -> tuple[str, list[Change]]:
+           originals: dict[str, str | None],
+           patch_names: bool = False) -> tuple[str, list[Change]]:
     done: list[Edit] = []
     prev = text
     changes: list[Change] = []
@@ -246,7 +265,7 @@ def _apply(text: str, steps: list[tuple[Transform, list[Fix]]], path: str,
                     read = getattr(build, "read_text", None)
                     originals[fc.path] = read(fc.path) if read is not None else None
                 old = overlay.get(fc.path, originals[fc.path])
-                shown = getattr(build, "display_path", lambda rel: folder + rel)(fc.path)
+                shown = _context_file_name(build, fc.path, folder, patch_names)
                 diff += unified_diff(old or "", fc.content, shown, new_file=old is None)
                 overlay[fc.path] = fc.content
         safety = min(fx.safety for fx in fixes)

@@ -295,6 +295,7 @@ def test_diff_writes_nothing_and_exits_1(cwd: Path) -> None:
     assert r.code == 1
     assert path.read_text() == FIXABLE
     assert r.out.startswith("# TX101 test-apt-recommends: Add --no-install-recommends [safe]\n"
+                            "diff --git a/Dockerfile b/Dockerfile\n"
                             "--- a/Dockerfile\n+++ b/Dockerfile\n")
     assert "Found 1 issue (1 fixable, 0 remaining)." in r.err
     # Nothing to change: no output, exit 0.

@@ -199,6 +199,9 @@ class Input:
     settings: Settings
     # The build context found for it without --context (see build_context_for), once.
     found_context: tuple[Path | None, str | None] | None = None
+    # Its name in diff headers (discover.patch_path): relative to the git work tree's
+    # top, else to the common parent with the working directory. None: stdin, unnamed.
+    patch_name: str | None = None
 
 
 def inputs(paths: Sequence[str], stdin_filename: str | None,
@@ -206,7 +209,7 @@ def inputs(paths: Sequence[str], stdin_filename: str | None,
     """Resolve the PATH arguments and every file's settings before touching any file,
     so a broken config stops the run before anything is written."""
     from dockopt.rewriter.config import ConfigError
-    from dockopt.rewriter.discover import Missing, discover, display_path
+    from dockopt.rewriter.discover import Missing, discover, display_path, patch_path
 
     if "-" in paths and len(paths) > 1:
         fail("`-` (stdin) cannot be combined with other paths")
@@ -216,13 +219,15 @@ def inputs(paths: Sequence[str], stdin_filename: str | None,
         if use_stdin:
             where = Path(stdin_filename) if stdin_filename else Path.cwd()
             shown = display_path(stdin_filename) if stdin_filename else "-"
-            out.append(Input("-", shown, finder.for_path(where)))
+            out.append(Input("-", shown, finder.for_path(where),
+                             patch_name=patch_path(stdin_filename) if stdin_filename else None))
             return out
         for found in discover(paths or (".",)):
             if isinstance(found, Missing):
                 errors.append(f"{found.path}: {found.reason}")
                 continue
-            out.append(Input(found, display_path(found), finder.for_path(Path(found))))
+            out.append(Input(found, display_path(found), finder.for_path(Path(found)),
+                             patch_name=patch_path(found)))
     except ConfigError as exc:
         write_to(sys.stderr, f"{exc}\n")
         sys.exit(2)

@@ -94,7 +94,7 @@ def fix(paths: tuple[str, ...], show_diff: bool, context: Path | None, show_fixe
             result = verified
         else:
             result = run_fix(text, path=path_arg, context=build_context_for(item, context),
-                             settings=item.settings)
+                             settings=item.settings, diff_path=item.patch_name)
         say_context(item, quiet)
         diff = result.diff()
         any_diff = any_diff or bool(diff)
@@ -143,7 +143,7 @@ def _verified_fix(item: Input, context: Path | None, engine: str) -> FixResult |
     from dockopt.rewriter.verify.session import verify_fix
 
     verified = verify_fix(Path(item.source), build_context_for(item, context), item.settings,
-                          engine=engine)
+                          engine=engine, diff_path=item.patch_name)
     if verified.fatal is not None:
         write_to(sys.stderr, f"{item.shown}: not verified, nothing written: "
                            f"{verified.fatal}\n")

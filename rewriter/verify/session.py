@@ -301,7 +301,8 @@ class VerifiedFix:
 
 
 def verify_fix(path: Path, context: Path | None, settings: Settings | None = None, *,
-               engine: Engine | str = "auto", options: Options | None = None
+               engine: Engine | str = "auto", options: Options | None = None,
+               diff_path: str | None = None
                ) -> VerifiedFix:
     """`dockopt fix --verify`'s engine: fix, build, and when the rewrite fails (does
     not build, smoke test fails only after it, bigger image) find the failing
@@ -318,7 +319,7 @@ def verify_fix(path: Path, context: Path | None, settings: Settings | None = Non
     options = replace(options or Options(), rebuild=False)
     context = context if context is not None else path.parent
     text = path.read_bytes().decode("utf-8", "surrogateescape")
-    full = fix(text, path=str(path), context=context, settings=settings)
+    full = fix(text, path=str(path), diff_path=diff_path, context=context, settings=settings)
     codes = list(dict.fromkeys(c.code for c in full.changes))
     if not full.changed and not full.extra_files:
         return VerifiedFix(full, [], 0, None)
@@ -340,8 +341,8 @@ def verify_fix(path: Path, context: Path | None, settings: Settings | None = Non
             nonlocal attempts
             if excluded not in results:
                 narrowed = replace(settings, ignore=settings.ignore + tuple(sorted(excluded)))
-                res = full if not excluded else fix(text, path=str(path), context=context,
-                                                    settings=narrowed)
+                res = full if not excluded else fix(text, path=str(path), diff_path=diff_path,
+                                                    context=context, settings=narrowed)
                 attempts += 1
                 m = session.measure(Variant("rewritten", res.text,
                                             {p: n for p, (_, n) in res.extra_files.items()}))
@@ -360,7 +361,7 @@ def verify_fix(path: Path, context: Path | None, settings: Settings | None = Non
                               list(dict.fromkeys(c.code for c in res.changes)), original, m,
                               compare(original, m))
         if report.problems:  # interactions the bisection could not separate
-            unchanged = fix(text, path=str(path), context=context,
+            unchanged = fix(text, path=str(path), diff_path=diff_path, context=context,
                             settings=replace(settings, select=()))
             return VerifiedFix(unchanged, codes, attempts, report)
         return VerifiedFix(res, failed, attempts, report)
