@@ -109,7 +109,7 @@ def test_in_a_git_repository_relative_to_its_top(tmp_path: Path) -> None:
 
 def test_in_a_git_repository_from_outside(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
-    dockerfile = _project(repo / "svc")
+    _project(repo / "svc")
     assert _git(repo, "init", "-q").returncode == 0
     outside = tmp_path / "elsewhere"
     outside.mkdir()
