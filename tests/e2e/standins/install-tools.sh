@@ -4,7 +4,7 @@
 #
 # Debian 12 (bookworm) ships buildah 1.28 and podman 4.3 (which builds with buildah
 # 1.28), both too old for heredocs, and bookworm-backports carries neither (checked
-# with apt-cache madison, 2025). Installing trixie's buildah on the host is not an
+# with apt-cache madison and policy). Installing trixie's buildah on the host is not an
 # option: it needs trixie's libc6, and `apt-get install -t trixie buildah` moved ~100
 # host packages to Debian 13, python3 3.11 -> 3.13 among them. So on bookworm:
 #
@@ -163,10 +163,11 @@ if [ $confined = 1 ]; then
     new_enough "${bversion%%[+~-]*}" || die "trixie's buildah is $bversion, older than $min_buildah"
     patchelf=$(command -v patchelf || true)
     if [ -z "$patchelf" ]; then
-        # The host's own patchelf, unpacked in the temporary folder, not installed.
-        (cd "$tmp/patchelf" && apt-get download -qq patchelf && dpkg-deb -x patchelf_*.deb .)
+        # The host release's patchelf, unpacked in the temporary folder, not installed.
+        (cd "$tmp/patchelf" && apt-get download -qq -t "$codename" patchelf && dpkg-deb -x patchelf_*.deb .)
         patchelf=$tmp/patchelf/usr/bin/patchelf
     fi
+    "$patchelf" --version >/dev/null || die "$patchelf does not run"
     mb=$(du -cm "$tmp"/debs/*.deb | tail -1 | cut -f1)
 fi
 
@@ -179,10 +180,10 @@ if [ ${#host_plan[@]} -gt 0 ]; then
 fi
 if [ $confined = 1 ]; then
     say "  create $prefix: trixie's buildah $bversion and the libraries it loads, unpacked"
-    say "    (not installed; ${mb} MB of .debs) into $root, with buildah's ELF interpreter"
-    say "    and RPATH set to $root by patchelf ($patchelf); the list goes to"
-    say "    $prefix/packages.txt:"
-    for d in "${debs[@]}"; do say "    $d"; done
+    say "    (not installed; ${mb} MB of .debs) into $root; buildah's ELF interpreter and"
+    say "    RPATH set to $root by $patchelf."
+    say "    The .debs (listed in $prefix/packages.txt):"
+    while read -r l; do say "    $l"; done < <(fold -s -w 76 <<<"${debs[*]}")
     say "  create symlink $link -> $root/usr/bin/buildah${cur:+ (shadows $cur $cur_v)}"
 fi
 say "  not changed: /etc/apt, libc6, python3 and every other installed package"
