@@ -14,9 +14,21 @@ from pathlib import Path
 from typing import Any, Literal
 
 CachePolicy = Literal["clean", "mount"]
+Threshold = Literal["error", "warning", "info", "style", "none"]
+# Severities from the most to the least severe; a finding fails a run when its level is
+# at or above the threshold (hadolint's `--failure-threshold`; `none` never fails).
+LEVELS: tuple[str, ...] = ("error", "warning", "info", "style")
+THRESHOLDS: tuple[str, ...] = (*LEVELS, "none")
+
+
+def fails(level: str, threshold: str) -> bool:
+    """Whether a finding of ``level`` makes the exit code 1 under ``threshold``."""
+    if threshold == "none" or level not in LEVELS:
+        return False
+    return LEVELS.index(level) <= LEVELS.index(threshold)
 _CONFIG_NAMES = (".dockopt.toml", "dockopt.toml", "pyproject.toml")
 _KNOWN_KEYS = {"select", "ignore", "extend-select", "unsafe-fixes", "cache", "rules",
-               "max-passes"}
+               "max-passes", "failure-threshold", "severity", "trusted-registries"}
 
 
 class ConfigError(Exception):
@@ -31,11 +43,19 @@ class Settings:
     unsafe_fixes: bool = False
     cache: CachePolicy = "clean"
     max_passes: int = 100
+    # hadolint's default: `style` findings are shown but do not fail the run.
+    failure_threshold: Threshold = "info"
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Severity per rule (code, name or a hadolint code it covers) -> level.
+    severity: dict[str, str] = field(default_factory=dict)
+    # Registries base images may come from (DO509); empty: the rule is off.
+    trusted_registries: tuple[str, ...] = ()
     source: str | None = None  # the config file these came from
 
-    def selects(self, code: str, name: str) -> bool:
-        """ruff-style selection: prefixes of codes, full names, ALL."""
+    def selects(self, code: str, name: str, aliases: tuple[str, ...] = ()) -> bool:
+        """ruff-style selection: prefixes of codes, full names, ALL; ``aliases`` are
+        the hadolint codes a rule covers (``DL3015``), matched whole or by a prefix
+        of at least ``DL`` and one digit, so a hadolint config's list works as is."""
         def hit(patterns: tuple[str, ...]) -> int:
             best = -1
             for p in patterns:
@@ -43,6 +63,8 @@ class Settings:
                     best = max(best, 0)
                 elif p == name or code.startswith(p):
                     best = max(best, len(p) if p != name else 99)
+                elif len(p) >= 3 and any(a.startswith(p) for a in aliases):
+                    best = max(best, len(p))
             return best
 
         sel = max(hit(self.select), hit(self.extend_select))
@@ -82,12 +104,31 @@ def _has_tool_section(path: Path) -> bool:
     return re.search(r"^\s*\[tool\.dockopt(\.|\])", text, re.M) is not None
 
 
-def load_settings(path: Path) -> Settings:
-    """Read one config file. Raises ConfigError with ``file:line:col: message``."""
+def load_settings(path: Path, *, hadolint: Path | None = None) -> Settings:
+    """Read one config file (and a hadolint config under it, whose settings it
+    overrides). Raises ConfigError with ``file:line:col: message``."""
+    data, text = read_config(path)
+    if hadolint is not None:
+        from dockopt.rewriter.hadolint_config import load_hadolint, merge
+
+        data = merge(load_hadolint(hadolint), data)
+    return settings_from_dict(data, str(path), text=text)
+
+
+def hadolint_settings(path: Path) -> Settings:
+    """Settings from a hadolint config alone (no dockopt config applies)."""
+    from dockopt.rewriter.hadolint_config import load_hadolint
+
+    return settings_from_dict(load_hadolint(path), str(path))
+
+
+def read_config(path: Path) -> tuple[dict[str, Any], str]:
+    """A dockopt config file's table (``[tool.dockopt]`` of a pyproject.toml) and text."""
     import tomllib
 
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except OSError as exc:
         raise ConfigError(f"{path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
@@ -99,32 +140,75 @@ def load_settings(path: Path) -> Settings:
         raise ConfigError(f"{path}:{where}: invalid TOML: {msg}") from None
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("dockopt", {})
-    return settings_from_dict(data, str(path))
+    return data, text
 
 
-def settings_from_dict(data: dict[str, Any], source: str) -> Settings:
-    unknown = set(data) - _KNOWN_KEYS
+def locate(text: str | None, *needles: str) -> str:
+    """``line:col`` of the first of ``needles`` found in a config file's text (a key
+    at the start of a line, a quoted value, a table header), else ``1:1``."""
+    if not text:
+        return "1:1"
+    for needle in needles:
+        m = re.search(needle, text, re.M)
+        if m:
+            line = text.count("\n", 0, m.start()) + 1
+            return f"{line}:{m.start() - (text.rfind(chr(10), 0, m.start()) + 1) + 1}"
+    return "1:1"
+
+
+def key_pattern(key: str) -> str:
+    """A regex for ``key = ...`` at the start of a line (bare or quoted key)."""
+    k = re.escape(key)
+    return rf"^[ \t]*(?:{k}|\"{k}\"|'{k}')[ \t]*="
+
+
+def value_pattern(value: str) -> str:
+    """A regex for ``value`` as a quoted TOML string."""
+    v = re.escape(value)
+    return rf"\"{v}\"|'{v}'"
+
+
+def settings_from_dict(data: dict[str, Any], source: str, *, text: str | None = None
+                       ) -> Settings:
+    def where(key: str) -> str:
+        return f"{source}:{locate(text, key_pattern(key))}"
+
+    unknown = sorted(set(data) - _KNOWN_KEYS)
     if unknown:
-        raise ConfigError(f"{source}:1:1: unknown setting(s): {', '.join(sorted(unknown))}")
+        raise ConfigError(f"{where(unknown[0])}: unknown setting(s): {', '.join(unknown)} "
+                          f"(known: {', '.join(sorted(_KNOWN_KEYS))})")
 
     def codes(key: str, default: tuple[str, ...]) -> tuple[str, ...]:
         value = data.get(key, list(default))
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{source}:1:1: `{key}` must be a list of rule codes")
+            raise ConfigError(f"{where(key)}: `{key}` must be a list of rule codes")
         return tuple(value)
 
     cache = data.get("cache", "clean")
     if cache not in ("clean", "mount"):
-        raise ConfigError(f"{source}:1:1: `cache` must be \"clean\" or \"mount\", not {cache!r}")
+        raise ConfigError(f"{where('cache')}: `cache` must be \"clean\" or \"mount\", "
+                          f"not {cache!r}")
     unsafe = data.get("unsafe-fixes", False)
     if not isinstance(unsafe, bool):
-        raise ConfigError(f"{source}:1:1: `unsafe-fixes` must be true or false")
+        raise ConfigError(f"{where('unsafe-fixes')}: `unsafe-fixes` must be true or false")
     rules = data.get("rules", {})
     if not isinstance(rules, dict) or not all(isinstance(v, dict) for v in rules.values()):
-        raise ConfigError(f"{source}:1:1: `rules` must be a table of tables")
+        raise ConfigError(f"{where('rules')}: `rules` must be a table of tables")
+    threshold = data.get("failure-threshold", "info")
+    if threshold not in THRESHOLDS:
+        raise ConfigError(f"{where('failure-threshold')}: `failure-threshold` must be one of "
+                          f"{', '.join(THRESHOLDS)}, not {threshold!r}")
     passes = data.get("max-passes", 100)
     if not isinstance(passes, int) or passes < 1:
-        raise ConfigError(f"{source}:1:1: `max-passes` must be a positive integer")
+        raise ConfigError(f"{where('max-passes')}: `max-passes` must be a positive integer")
+    severity = data.get("severity", {})
+    if not isinstance(severity, dict) or not all(v in LEVELS for v in severity.values()):
+        raise ConfigError(f"{where('severity')}: `severity` maps rule codes to one of "
+                          f"{', '.join(LEVELS)}")
+    registries = data.get("trusted-registries", [])
+    if not isinstance(registries, list) or not all(isinstance(r, str) for r in registries):
+        raise ConfigError(f"{where('trusted-registries')}: `trusted-registries` must be a "
+                          "list of registry names")
     return Settings(
         select=codes("select", ("ALL",)),
         ignore=codes("ignore", ()),
@@ -132,7 +216,10 @@ def settings_from_dict(data: dict[str, Any], source: str) -> Settings:
         unsafe_fixes=unsafe,
         cache=cache,
         max_passes=passes,
+        failure_threshold=threshold,
         rules=rules,
+        severity={str(k): str(v) for k, v in severity.items()},
+        trusted_registries=tuple(registries),
         source=source,
     )
 
@@ -144,5 +231,10 @@ def settings_for(path: Path | None, *, config: Path | None = None,
         return load_settings(config)
     if isolated or path is None:
         return Settings()
+    from dockopt.rewriter.hadolint_config import find_hadolint_config
+
     found = find_config(path)
-    return load_settings(found) if found is not None else Settings()
+    hadolint = find_hadolint_config(path)
+    if found is not None:
+        return load_settings(found, hadolint=hadolint)
+    return hadolint_settings(hadolint) if hadolint is not None else Settings()

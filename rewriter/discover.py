@@ -3,8 +3,10 @@
 A path named on the command line is always taken, whatever its name (as in ruff:
 the user asked for it).  Directories are searched recursively for Dockerfiles by
 name: ``Dockerfile``, ``Containerfile``, ``*.Dockerfile``, ``Dockerfile.*`` (and
-the same with ``Containerfile``), case-insensitively, but not ``*.dockerignore``
-(per-Dockerfile ignore files) nor leftovers of editors and patch tools.
+the same with ``Containerfile``, and Renovate's ``Dockerfile-dev`` naming),
+case-insensitively, but not ``*.dockerignore`` (per-Dockerfile ignore files),
+templates (``Dockerfile.j2``, ``*.tmpl``, ``*.template``: they become Dockerfiles only
+after rendering) nor leftovers of editors and patch tools.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "vendor", ".venv",
 _BASES = ("dockerfile", "containerfile")
 # `Dockerfile.dockerignore` is BuildKit's per-Dockerfile ignore file; the rest are
 # backups and rejects that `patch`, `git apply --reject` and editors leave behind.
-_NOT_DOCKERFILE_SUFFIXES = (".dockerignore", ".orig", ".rej", ".bak", ".swp", "~")
+_NOT_DOCKERFILE_SUFFIXES = (".dockerignore", ".orig", ".rej", ".bak", ".swp", "~",
+                            # templates for Jinja, Go, ERB, Mustache, Handlebars, m4
+                            ".j2", ".jinja", ".jinja2", ".tmpl", ".tpl", ".template",
+                            ".erb", ".mustache", ".hbs", ".m4")
 
 
 def is_dockerfile_name(name: str) -> bool:
@@ -29,7 +34,8 @@ def is_dockerfile_name(name: str) -> bool:
     if lower.endswith(_NOT_DOCKERFILE_SUFFIXES):
         return False
     for base in _BASES:
-        if lower == base or lower.startswith(base + ".") or lower.endswith("." + base):
+        if lower == base or lower.startswith((base + ".", base + "-")) \
+                or lower.endswith("." + base):
             return True
     return False
 
@@ -42,7 +48,14 @@ class Missing:
     reason: str
 
 
-def discover(paths: Iterable[str]) -> Iterator[str | Missing]:
+@dataclass(frozen=True)
+class Empty:
+    """A folder from the command line with no Dockerfile below it."""
+
+    path: str
+
+
+def discover(paths: Iterable[str]) -> Iterator[str | Missing | Empty]:
     """The files to process, in a stable order, each once.
 
     Yields file paths as strings (spelled as the user gave them, joined with the
@@ -59,9 +72,13 @@ def discover(paths: Iterable[str]) -> Iterator[str | Missing]:
 
     for arg in paths:
         if os.path.isdir(arg):
+            none = True
             for found in _walk(arg):
+                none = False
                 if once(found):
                     yield found
+            if none:
+                yield Empty(arg)
         elif os.path.isfile(arg):
             if once(arg):
                 yield arg

@@ -85,7 +85,8 @@ class FixResult:
 def registry(settings: Settings) -> list[Transform]:
     from dockopt.transforms import REGISTRY
 
-    return [cls() for cls in REGISTRY if settings.selects(cls.code, cls.name)]
+    return [cls() for cls in REGISTRY
+            if settings.selects(cls.code, cls.name, cls.hadolint_codes())]
 
 
 def check(text: str, *, path: str | None = None, context: object | None = None,

@@ -29,16 +29,21 @@ _SECTION = re.compile(
 
 
 def all_rules() -> tuple[type[Transform], ...]:
+    """Every rule, sorted by code (the registry itself is in execution order)."""
     from dockopt.transforms import REGISTRY
 
-    return tuple(REGISTRY)
+    return tuple(sorted(REGISTRY, key=lambda cls: cls.code))
 
 
 def find_rule(key: str, rules: Sequence[type[Transform]] | None = None
               ) -> type[Transform] | None:
-    """A rule by code (any case) or by name."""
-    for cls in all_rules() if rules is None else rules:
+    """A rule by code (any case), by name, or by a hadolint code it covers (DL3015)."""
+    candidates = all_rules() if rules is None else rules
+    for cls in candidates:
         if key.upper() == cls.code.upper() or key == cls.name:
+            return cls
+    for cls in candidates:
+        if key.upper() in cls.hadolint_codes():
             return cls
     return None
 

@@ -43,6 +43,9 @@ LINE_TOO_LONG = "DP105"
 EMPTY_CONTINUATION = "DP106"
 NO_INSTRUCTIONS = "DP107"
 INVALID_UTF8 = "DP108"
+# Not parsed at all: the file holds binary data (a NUL byte), so it is no Dockerfile
+# (the CLI reports it; BuildKit would fail on it with a confusing error).
+NOT_TEXT = "DP109"
 
 # bufio.Scanner's default limit: BuildKit fails on a longer line.
 _MAX_LINE_BYTES = 64 * 1024

@@ -248,19 +248,22 @@ def test_fix_exit_zero(tmp_path: Path) -> None:
     code, out, _ = run("fix", "--diff", "--exit-zero", str(path))
     assert code == 0 and "rm -rf /var/lib/apt/lists" in out  # the diff is still printed
     assert path.read_text() == REMAINING  # --diff still writes nothing
-    code, _, err = run("fix", "--exit-zero", "--exit-non-zero-on-fix", str(path))
+    code, out, _ = run("fix", "--exit-zero", "--exit-non-zero-on-fix", str(path))
     assert code == 0
     assert "rm -rf /var/lib/apt/lists" in path.read_text()  # the fix was written
-    assert "DO502" in err  # and what remains is still reported
-    code, _, err = run("fix", str(path))
-    assert code == 1 and "DO502" in err  # without the flag: findings remain -> 1
+    assert "DO502" in out  # and what remains is still reported (stdout, as check)
+    code, out, _ = run("fix", str(path))
+    assert code == 1 and "DO502" in out  # without the flag: findings remain -> 1
     assert run("fix", "--exit-zero", str(path))[0] == 0
-    # errors are not hidden: a file BuildKit rejects, a missing path
+    # a file BuildKit rejects is a finding like the others (exit 1, --exit-zero: 0);
+    # errors are not hidden: a missing path
     path.write_text("FROM debian\nRUN <<EOF\necho never ends\n")
-    code, _, err = run("fix", "--exit-zero", str(path))
-    assert code == 2 and "DP103" in err
+    code, out, _ = run("fix", "--exit-zero", str(path))
+    assert code == 0 and "DP103" in out
+    assert run("fix", str(path))[0] == 1
     code, _, err = run("fix", "--exit-zero", str(tmp_path / "missing"))
-    assert code == 2
+    assert code == 2 and "No such file or directory" in err
+    assert "All checks passed!" not in err  # an error is not a pass
 
 
 def test_fix_exit_zero_stdin_prints_the_fixed_text() -> None:

@@ -174,8 +174,9 @@ def test_fix_exit_1_when_findings_remain(cwd: Path) -> None:
     text = path.read_text()
     assert text.count("--no-install-recommends") == 2
     assert "ADD app.tar" in text  # unsafe: held back
-    assert "Dockerfile:5:8: TX201 sudo in RUN" in r.err
-    assert "Dockerfile:6:1: TX102 ADD used for a local file" in r.err
+    # What remains goes to stdout, as `check` prints it (with the severity).
+    assert "Dockerfile:5:8: TX201 info: sudo in RUN" in r.out
+    assert "Dockerfile:6:1: TX102 error: ADD used for a local file" in r.out
     assert "Found 4 issues (2 fixed, 2 remaining)." in r.err
     assert "1 hidden fix can be enabled with the --unsafe-fixes option." in r.err
 
@@ -268,12 +269,15 @@ def test_undecodable_bytes_survive(cwd: Path) -> None:
     assert path.read_bytes() == raw.replace(b"install", b"install --no-install-recommends")
 
 
-def test_parse_error_exit_2_other_files_still_fixed(cwd: Path) -> None:
+def test_parse_error_is_a_finding_exit_1_other_files_still_fixed(cwd: Path) -> None:
+    # A file BuildKit rejects is an error-level finding (exit 1, as ruff and hadolint
+    # do for syntax errors); 2 stays for usage, config and internal errors.
     broken = write(cwd / "a" / "Dockerfile", BROKEN)
     good = write(cwd / "b" / "Dockerfile", FIXABLE)
     r = run("fix", "a", "b")
-    assert r.code == 2
-    assert re.search(r"^a/Dockerfile:3:1: DP103 unterminated heredoc EOF$", r.err, re.M)
+    assert r.code == 1
+    assert re.search(r"^a/Dockerfile:3:1: DP103 error: unterminated heredoc EOF$", r.out,
+                     re.M)
     assert good.read_text() == FIXED
     assert broken.read_text() == BROKEN  # a file BuildKit rejects is never rewritten
 
@@ -351,7 +355,7 @@ def test_stdin_writes_the_fixed_text_to_stdout(cwd: Path) -> None:
     r = run("fix", "-", input=MIXED)
     assert r.code == 1
     assert r.out == MIXED.replace("install", "install --no-install-recommends")
-    assert "-:5:8: TX201 sudo in RUN" in r.err
+    assert "-:5:8: TX201 info: sudo in RUN" in r.err  # stdout holds the fixed text
     assert "Found 4 issues" in r.err
     # Clean input comes back unchanged, exit 0.
     r = run("fix", "-", input=CLEAN)
@@ -373,7 +377,7 @@ def test_stdin_filename_names_the_file_and_finds_its_config(cwd: Path) -> None:
     assert "svc/Dockerfile:6:1: TX102" in r.err
     # --stdin-filename alone implies stdin.
     r = run("check", "--stdin-filename", "x/Dockerfile", input=MIXED)
-    assert "x/Dockerfile:5:8: TX201 sudo in RUN" in r.out
+    assert "x/Dockerfile:5:8: TX201 info: sudo in RUN" in r.out
 
 
 def test_stdin_cannot_be_mixed_with_paths(cwd: Path) -> None:
@@ -385,10 +389,10 @@ def test_stdin_cannot_be_mixed_with_paths(cwd: Path) -> None:
 
 def test_stdin_parse_error_still_echoes_the_text(cwd: Path) -> None:
     r = run("fix", "-", input=BROKEN)
-    assert r.code == 2
+    assert r.code == 1  # an error-level finding, not an error of dockopt
     # A file BuildKit rejects is reported but never rewritten: echoed unchanged.
     assert r.out == BROKEN
-    assert "-:3:1: DP103 unterminated heredoc EOF" in r.err
+    assert "-:3:1: DP103 error: unterminated heredoc EOF" in r.err
 
 
 # --- discovery --------------------------------------------------------------------------
@@ -434,9 +438,18 @@ def test_select_ignore_extend_select(cwd: Path) -> None:
 def test_unknown_selector_is_a_usage_error(cwd: Path) -> None:
     write(cwd / "Dockerfile", MIXED)
     for option in ("--select", "--ignore", "--extend-select"):
-        r = run("check", option, "TX101,DL3015")
+        r = run("check", option, "TX101,DO9")
         assert r.code == 2
-        assert f"{option}: unknown rule selector `DL3015`" in r.err
+        assert f"{option}: unknown rule selector `DO9`" in r.err
+    # A hadolint code no rule covers: an error where it would select nothing, a
+    # warning in --ignore (hadolint ignore lists are copied over whole).
+    r = run("check", "--select", "DL3999")
+    assert r.code == 2 and "hadolint rule with no dockopt equivalent" in r.err
+    r = run("check", "--ignore", "DL3999")
+    assert r.code == 1 and "warning: --ignore: `DL3999` is a hadolint rule" in r.err
+    # A hadolint code a rule covers selects it (TX101 covers DL3015 here).
+    r = run("check", "--select", "DL3015", "--output-format", "concise")
+    assert r.code == 1 and {line.split()[1] for line in r.out.splitlines()} == {"TX101"}
     assert run("fix", "--select", "nonsense").code == 2
     assert run("check", "--select", "ALL").code == 1
 
@@ -524,10 +537,10 @@ def test_check_text_and_exit_codes(cwd: Path) -> None:
     r = run("check")
     assert r.code == 1
     assert r.out.splitlines() == [
-        "Dockerfile:4:8: TX101 apt-get install without --no-install-recommends [*]",
-        "Dockerfile:5:8: TX201 sudo in RUN",
-        "Dockerfile:6:1: TX102 ADD used for a local file",
-        "Dockerfile:7:5: TX101 apt-get install without --no-install-recommends [*]",
+        "Dockerfile:4:8: TX101 warning: apt-get install without --no-install-recommends [*]",
+        "Dockerfile:5:8: TX201 info: sudo in RUN",
+        "Dockerfile:6:1: TX102 error: ADD used for a local file",
+        "Dockerfile:7:5: TX101 warning: apt-get install without --no-install-recommends [*]",
     ]
     assert r.err.splitlines() == [
         "Found 4 issues.",
@@ -536,7 +549,7 @@ def test_check_text_and_exit_codes(cwd: Path) -> None:
     ]
     assert path.read_text() == MIXED  # check never writes
     r = run("check", "--unsafe-fixes")
-    assert "Dockerfile:6:1: TX102 ADD used for a local file [*]" in r.out
+    assert "Dockerfile:6:1: TX102 error: ADD used for a local file [*]" in r.out
     assert "hidden" not in r.err
     assert run("check", "--exit-zero").code == 0
     assert run("check", "-q").err == ""
@@ -544,9 +557,10 @@ def test_check_text_and_exit_codes(cwd: Path) -> None:
     r = run("check")
     assert (r.code, r.out, r.err) == (0, "", "All checks passed!\n")
     write(cwd / "Dockerfile", BROKEN)
-    r = run("check", "--exit-zero")
-    assert r.code == 2
-    assert "Dockerfile:3:1: DP103 unterminated heredoc EOF" in r.err
+    r = run("check")
+    assert r.code == 1  # BuildKit rejects it: an error-level finding in every format
+    assert "Dockerfile:3:1: DP103 error: unterminated heredoc EOF" in r.out
+    assert run("check", "--exit-zero").code == 0
 
 
 def test_check_concise_has_no_markers_or_summary(cwd: Path) -> None:

@@ -26,7 +26,7 @@ FRONT_ENDS = tuple(f"dockopt.rewriter.{name}" for name in (
     "cli", "bulk", "verify", "server", "__main__"))
 TREE = tuple(f"dockopt.rewriter.{name}" for name in (
     "syntax", "buildkit", "shell", "edit", "diff", "context", "compose", "config", "fileio",
-    "discover"))
+    "discover", "hadolint_config"))
 ENGINE = ("dockopt.rewriter.pipeline", "dockopt.rewriter.rules_doc")
 
 

@@ -83,11 +83,11 @@ def test_text_markers_follow_unsafe_fixes() -> None:
     report = FileReport("D", "", (finding("A1", fix=SAFE), finding("A2", fix=UNSAFE),
                                   finding("A3", fix=DISPLAY), finding("A4")))
     safe_only = format_text([report]).splitlines()
-    assert safe_only == ["D:1:1: A1 msg [*]", "D:1:1: A2 msg", "D:1:1: A3 msg",
-                         "D:1:1: A4 msg"]
+    assert safe_only == ["D:1:1: A1 warning: msg [*]", "D:1:1: A2 warning: msg",
+                         "D:1:1: A3 warning: msg", "D:1:1: A4 warning: msg"]
     with_unsafe = format_text([report], unsafe_fixes=True).splitlines()
-    assert with_unsafe[1] == "D:1:1: A2 msg [*]"
-    assert with_unsafe[2] == "D:1:1: A3 msg"  # display-only is never applied
+    assert with_unsafe[1] == "D:1:1: A2 warning: msg [*]"
+    assert with_unsafe[2] == "D:1:1: A3 warning: msg"  # display-only is never applied
     assert check_summary([report], unsafe_fixes=False) == (
         "Found 4 issues.\n[*] 1 fixable with `dockopt fix`.\n"
         "1 hidden fix can be enabled with the --unsafe-fixes option.\n")

@@ -31,6 +31,7 @@ from dockopt.transforms.instructions.findings import (
     MissingHealthcheck,
     SecretInEnv,
     Sudo,
+    UntrustedRegistry,
 )
 from dockopt.transforms.instructions.maintainer import MaintainerDeprecated
 from dockopt.transforms.instructions.runs import CdInsteadOfWorkdir, ConsecutiveRun
@@ -68,6 +69,7 @@ INSTRUCTION_FINDINGS: tuple[type[Transform], ...] = (
     Sudo,
     CurlPipeShell,
     SecretInEnv,
+    UntrustedRegistry,
 )
 
 # --- build context and stages (context/, split/) ---

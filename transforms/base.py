@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from dockopt.rewriter.shell import ShellScript
     from dockopt.rewriter.syntax import Dockerfile, Instruction
 
-Level = Literal["error", "warning", "info"]
+# hadolint's severities: `style` is advice that need not apply to every image; by
+# default it is shown but does not fail a run (the failure threshold is `info`).
+Level = Literal["error", "warning", "info", "style"]
 DOCS_URL = "https://github.com/dockopt/dockopt/blob/main/docs/rules/{code}.md"
 
 
@@ -174,6 +176,9 @@ class Transform:
     # "run" = RUN command text only, "merge" = joins RUNs, "form" = exec/shell form
     # of CMD/ENTRYPOINT, "keyword" = the instruction keyword, "none" = nothing.
     semantic_scope: ClassVar[str] = "run"
+    # The `[rules.<code or name>]` options the rule reads, with their types: unknown
+    # keys in a config file are errors.
+    options: ClassVar[dict[str, type]] = {}
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         raise NotImplementedError
@@ -190,6 +195,11 @@ class Transform:
             end_line, end_col = tree.line_col(span[1])
         return Finding(self.code, self.name, message, line, col, end_line, end_col,
                        self.level, fix)
+
+    @classmethod
+    def hadolint_codes(cls) -> tuple[str, ...]:
+        """The hadolint rules this one covers (``DL3015``), from ``upstream``."""
+        return tuple(u.split(":", 1)[1] for u in cls.upstream if u.startswith("hadolint:"))
 
     @classmethod
     def summary(cls) -> str:

@@ -83,13 +83,13 @@ def run_fingerprint(config: RunConfig, roots: Sequence[str] = (),
     ``--resume`` keeps the earlier run's records, so it is only right when these
     are the same.  Left out: ``--jobs`` and ``--timeout`` (resources, not what is
     asked; a bigger timeout after a kill is a reason to resume)."""
-    from dockopt.rewriter.cli.common import VERSION
+    from dockopt.rewriter.cli.common import version
     from dockopt.rewriter.rules_doc import all_rules
 
     opts = config.options
     context_map = json.dumps(sorted(config.context_map.items())).encode("utf-8")
     return {
-        "dockopt": VERSION,
+        "dockopt": version(),
         "rules": sorted(cls.code for cls in all_rules()),
         "roots": sorted(os.path.realpath(r) for r in roots),
         "repo_files": sorted([os.path.realpath(f), _sha256(f)] for f in repo_files),

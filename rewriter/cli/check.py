@@ -1,4 +1,5 @@
-"""`dockopt check`: report findings in text, JSON, SARIF or GitHub format."""
+"""`dockopt check`: report findings in text, full, concise, JSON, JSON lines, SARIF,
+GitHub, GitLab, JUnit or Checkstyle format; `check --fix` is `dockopt fix`."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from dockopt.rewriter.cli.output import FileReport
+    from dockopt.rewriter.syntax import Diagnostic
 from dockopt.rewriter.cli.common import (
-    VERSION,
     Selection,
     build_context_for,
+    engine_errors,
     print_errors,
     read_input,
     report_diagnostics,
@@ -21,75 +25,140 @@ from dockopt.rewriter.cli.common import (
     say_context,
     setup,
     stream_color,
+    summary_line,
+    threshold_failed,
+    unreadable_finding,
+    version,
+    with_levels,
     write_to,
 )
 
-# --- check -------------------------------------------------------------------------
+FORMATS = ("text", "full", "concise", "json", "json-lines", "sarif", "github", "gitlab",
+           "junit", "checkstyle")
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(allow_dash=True, path_type=str))
-@click.option("--output-format", "output_format",
-              type=click.Choice(["text", "concise", "json", "sarif", "github"]),
+@click.option("--output-format", "output_format", type=click.Choice(FORMATS),
+              envvar="DOCKOPT_OUTPUT_FORMAT", show_envvar=True,
               default="text", show_default=True, help="How to print the findings.")
+@click.option("-o", "--output-file", "output_file", metavar="FILE",
+              type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Write the findings to FILE instead of stdout (atomically).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain.")
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule.")
 @click.option("--context", "context", metavar="DIR",
               type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="The build context folder (default: the one a compose file in the "
                    "Dockerfile's folder or a parent gives it, else its folder).")
+@click.option("--fix/--no-fix", "apply_fixes", default=False,
+              help="Apply fixes (as `dockopt fix`), then report what remains.")
+@click.option("--fix-only", is_flag=True,
+              help="Apply fixes and report nothing that remains; exit 0 unless "
+                   "--exit-non-zero-on-fix.")
+@click.option("--exit-non-zero-on-fix", is_flag=True,
+              help="With --fix/--fix-only: exit 1 when anything was fixed.")
 @rule_options
-def check(paths: tuple[str, ...], output_format: str, exit_zero: bool, statistics: bool,
-          context: Path | None, select: tuple[str, ...], ignore: tuple[str, ...],
-          extend_select: tuple[str, ...], unsafe_fixes: bool | None, cache: str | None,
-          config: Path | None, isolated: bool, stdin_filename: str | None, color: str,
+@click.pass_context
+def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
+          output_file: Path | None, exit_zero: bool, statistics: bool, context: Path | None,
+          apply_fixes: bool, fix_only: bool, exit_non_zero_on_fix: bool,
+          select: tuple[str, ...], ignore: tuple[str, ...], extend_select: tuple[str, ...],
+          unsafe_fixes: bool | None, cache: str | None, config: Path | None, isolated: bool,
+          failure_threshold: str | None, stdin_filename: str | None, color: str,
           quiet: bool) -> None:
     """Report findings without changing any file.
 
     `[*]` marks a finding that `dockopt fix` would fix (with --unsafe-fixes, unsafe
-    fixes count too).
+    fixes count too).  Exit codes: 0 no finding at or above the failure threshold,
+    1 some, 2 a usage, config or internal error.
     """
+    if apply_fixes or fix_only:
+        from dockopt.rewriter.cli.fix import fix
+
+        click_ctx.invoke(fix, paths=paths, context=context, exit_zero=exit_zero,
+                         exit_non_zero_on_fix=exit_non_zero_on_fix, fix_only=fix_only,
+                         select=select, ignore=ignore, extend_select=extend_select,
+                         unsafe_fixes=unsafe_fixes, cache=cache, config=config,
+                         isolated=isolated, failure_threshold=failure_threshold,
+                         stdin_filename=stdin_filename, color=color, quiet=quiet)
+        return
     from dockopt.rewriter.cli import output
     from dockopt.rewriter.pipeline import check as run_check
 
-    selection = Selection.from_options(select, ignore, extend_select, unsafe_fixes, cache)
+    selection = Selection.from_options(select, ignore, extend_select, unsafe_fixes, cache,
+                                       failure_threshold)
     errors: list[str] = []
     inputs, rules = setup(paths, stdin_filename, config, isolated, selection, errors)
-    out_color = stream_color(color, sys.stdout)
+    to_file = output_file is not None
+    out_color = not to_file and stream_color(color, sys.stdout)
     err_color = stream_color(color, sys.stderr)
-    failed = bool(errors)
+    internal = bool(errors)
     reports: list[FileReport] = []
+    notifications: list[tuple[str, str]] = []
+    findings_fail = False
     unsafe = any(item.settings.unsafe_fixes for item in inputs)
     for item in inputs:
         text = read_input(item, errors)
         if text is None:
-            failed = True
+            internal = True
             continue
-        path_arg = item.shown if item.shown != "-" else None
-        findings, diagnostics = run_check(text, path=path_arg,
-                                          context=build_context_for(item, context),
-                                          settings=item.settings)
+        not_text = unreadable_finding(text)
+        diagnostics: Sequence[Diagnostic] = ()
+        if not_text is not None:
+            findings = [not_text]
+        else:
+            path_arg = item.shown if item.shown != "-" else None
+            found, diagnostics = run_check(text, path=path_arg,
+                                           context=build_context_for(item, context),
+                                           settings=item.settings)
+            findings = list(found)
         say_context(item, quiet)
-        failed = report_diagnostics(item.shown, diagnostics, quiet, err_color) or failed
-        reports.append(output.FileReport(item.shown, text, output.sorted_findings(findings)))
+        parse_findings, engine = engine_errors(diagnostics)
+        findings += parse_findings
+        shown_as_findings = {(f.code, f.line, f.column) for f in parse_findings}
+        report_diagnostics(item.shown, [d for d in diagnostics if d.severity != "error"
+                                        and (d.code, d.line, d.column) not in shown_as_findings],
+                           quiet, err_color)
+        if engine:
+            internal = True
+            report_diagnostics(item.shown, engine, quiet, err_color)
+            notifications += [(item.shown, f"{d.code} {d.message}") for d in engine]
+        report = output.FileReport(item.shown, text,
+                                   output.sorted_findings(with_levels(findings, item.settings)))
+        reports.append(report)
+        findings_fail = findings_fail or threshold_failed(report.findings, item.settings)
     if statistics:
-        write_to(sys.stdout, output.format_statistics(reports, unsafe_fixes=unsafe,
-                                                    as_json=output_format == "json"))
+        rendered = output.format_statistics(reports, unsafe_fixes=unsafe,
+                                            as_json=output_format == "json")
     elif output_format in ("text", "concise"):
-        write_to(sys.stdout, output.format_text(reports, color=out_color, unsafe_fixes=unsafe,
-                                              concise=output_format == "concise"))
-    elif output_format == "json":
-        write_to(sys.stdout, output.format_json(reports))
+        rendered = output.format_text(reports, color=out_color, unsafe_fixes=unsafe,
+                                      concise=output_format == "concise")
+    elif output_format == "full":
+        rendered = output.format_full(reports, color=out_color, unsafe_fixes=unsafe)
     elif output_format == "sarif":
-        write_to(sys.stdout, output.format_sarif(reports, rules, version=VERSION))
+        rendered = output.format_sarif(reports, rules, version=version(),
+                                       notifications=notifications)
     else:
-        write_to(sys.stdout, output.format_github(reports))
+        render = {"json": output.format_json, "json-lines": output.format_json_lines,
+                  "github": output.format_github, "gitlab": output.format_gitlab,
+                  "junit": output.format_junit, "checkstyle": output.format_checkstyle}
+        rendered = render[output_format](reports)
+    if output_file is not None:
+        from dockopt.rewriter.fileio import atomic_write
+
+        try:
+            atomic_write(str(output_file), rendered.encode("utf-8", "surrogateescape"))
+        except OSError as exc:
+            errors.append(f"{output_file}: cannot write: {exc.strerror or exc}")
+            internal = True
+    else:
+        write_to(sys.stdout, rendered)
     print_errors(errors)
-    if not quiet and output_format == "text" and not statistics:
-        write_to(sys.stderr, output.check_summary(reports, unsafe_fixes=unsafe))
-    if failed:
+    if not quiet and output_format in ("text", "full") and not statistics and inputs:
+        write_to(sys.stderr, summary_line(output.check_summary(reports, unsafe_fixes=unsafe),
+                                          internal))
+    if internal:
         sys.exit(2)
-    if any(r.findings for r in reports) and not exit_zero:
+    if findings_fail and not exit_zero:
         sys.exit(1)
-
-

@@ -3,6 +3,7 @@ selection options, config discovery per file."""
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -12,12 +13,23 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 import click
 
 if TYPE_CHECKING:
-    from dockopt.rewriter.config import CachePolicy, Settings
+    from dockopt.rewriter.config import CachePolicy, Settings, Threshold
     from dockopt.rewriter.syntax import Diagnostic, Dockerfile
-    from dockopt.transforms.base import Transform
+    from dockopt.transforms.base import Finding, Level, Transform
 
 
-VERSION = "0.1.0"
+def version() -> str:
+    """The installed package's version (its metadata), read only when asked: the
+    import of importlib.metadata costs start-up time every command would pay."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("dockopt")
+    except PackageNotFoundError:  # run from a source tree without installing
+        from dockopt.rewriter import __version__
+
+        return __version__
 # Long raw texts are cut in `debug tree` so one node stays on one screen line.
 TEXT_PREVIEW = 60
 # Parser warnings (e.g. unknown instructions) shown per file: a template that is not
@@ -102,6 +114,12 @@ def rule_options(command: F) -> F:
                      help="Use this config file instead of searching for one."),
         click.option("--isolated", is_flag=True,
                      help="Ignore all config files."),
+        click.option("-t", "--failure-threshold", "failure_threshold",
+                     type=click.Choice(["error", "warning", "info", "style", "none"]),
+                     default=None,
+                     help="Exit 1 only for findings at this level or above (hadolint's "
+                          "-t; default: the config's, else info: style findings are "
+                          "shown but do not fail)."),
         click.option("--stdin-filename", metavar="NAME",
                      help="The name of the file read from stdin (`-`), for messages, "
                           "diff headers and config discovery."),
@@ -125,26 +143,37 @@ class Selection:
     extend_select: tuple[str, ...]
     unsafe_fixes: bool | None
     cache: CachePolicy | None
+    failure_threshold: Threshold | None = None
 
     @classmethod
     def from_options(cls, select: Sequence[str], ignore: Sequence[str],
                      extend_select: Sequence[str], unsafe_fixes: bool | None,
-                     cache: str | None) -> Selection:
+                     cache: str | None, failure_threshold: str | None = None) -> Selection:
         policies: dict[str | None, CachePolicy] = {"clean": "clean", "mount": "mount"}
         policy = policies.get(cache)  # click.Choice allows nothing else
+        thresholds: dict[str | None, Threshold] = {
+            "error": "error", "warning": "warning", "info": "info", "style": "style",
+            "none": "none"}
         return cls(split_codes(select) or None, split_codes(ignore),
-                   split_codes(extend_select), unsafe_fixes, policy)
+                   split_codes(extend_select), unsafe_fixes, policy,
+                   thresholds.get(failure_threshold))
 
     def validate(self, rules: Sequence[type[Transform]]) -> None:
-        """Exit 2 on a selector that matches no rule (a typo must not select nothing)."""
+        """Exit 2 on a selector that matches no rule (a typo must not select nothing).
+
+        A hadolint code with no dockopt equivalent is an error in a selection (it would
+        select nothing) but only a warning in --ignore (ignoring it is harmless, and
+        hadolint ignore lists are copied over whole)."""
         for option, codes in (("--select", self.select or ()), ("--ignore", self.ignore),
                               ("--extend-select", self.extend_select)):
             for code in codes:
-                if code == "ALL" or any(cls.code.startswith(code) or cls.name == code
-                                        for cls in rules):
+                problem = selector_problem(code, rules)
+                if problem is None:
                     continue
-                fail(f"{option}: unknown rule selector `{code}`: it is not a rule name, "
-                      "ALL, or a prefix of a rule code (see `dockopt rules`)")
+                if option == "--ignore" and is_hadolint_code(code):
+                    write_to(sys.stderr, f"dockopt: warning: {option}: {problem}\n")
+                    continue
+                fail(f"{option}: {problem}")
 
     def apply(self, base: Settings) -> Settings:
         """ruff's layering: a CLI --select replaces the config's selection; ignores add up."""
@@ -158,7 +187,68 @@ class Selection:
             out = replace(out, unsafe_fixes=self.unsafe_fixes)
         if self.cache is not None:
             out = replace(out, cache=self.cache)
+        if self.failure_threshold is not None:
+            out = replace(out, failure_threshold=self.failure_threshold)
         return out
+
+
+def is_hadolint_code(code: str) -> bool:
+    return len(code) >= 3 and code[:2] in ("DL", "SC") and code[2:].isdigit()
+
+
+def selector_problem(code: str, rules: Sequence[type[Transform]]) -> str | None:
+    """Why ``code`` selects no rule, or None when it selects one."""
+    if code == "ALL" or any(cls.code.startswith(code) or cls.name == code
+                            for cls in rules):
+        return None
+    if any(a.startswith(code) for cls in rules for a in cls.hadolint_codes()) \
+            and len(code) >= 3:
+        return None
+    if is_hadolint_code(code):
+        if code.startswith("SC"):
+            return (f"`{code}` is a ShellCheck rule: dockopt does not run ShellCheck "
+                    "(hadolint does, on RUN commands)")
+        return (f"`{code}` is a hadolint rule with no dockopt equivalent (see "
+                "`dockopt rules` for the hadolint codes each rule covers)")
+    return (f"unknown rule selector `{code}`: it is not a rule name, ALL, a prefix of "
+            "a rule code, or a hadolint code a rule covers (see `dockopt rules`)")
+
+
+def config_problems(settings: Settings, text: str | None,
+                    rules: Sequence[type[Transform]]) -> str | None:
+    """The first wrong selector or rule option in a loaded config, as
+    ``file:line:col: message`` (ConfigError's format), or None."""
+    from dockopt.rewriter.config import key_pattern, locate, value_pattern
+
+    source = settings.source or "config"
+    for key, codes in (("select", settings.select), ("ignore", settings.ignore),
+                       ("extend-select", settings.extend_select)):
+        for code in codes:
+            problem = selector_problem(code, rules)
+            if problem is None or (key == "ignore" and is_hadolint_code(code)):
+                continue
+            return f"{source}:{locate(text, value_pattern(code))}: `{key}`: {problem}"
+    for key in settings.severity:
+        problem = selector_problem(key, rules)
+        if problem is not None and not is_hadolint_code(key):
+            return f"{source}:{locate(text, key_pattern(key))}: `severity`: {problem}"
+    by_key = {k: cls for cls in rules for k in (cls.code, cls.name)}
+    for rule, options in settings.rules.items():
+        cls = by_key.get(rule)
+        if cls is None:
+            header = rf"^\s*\[(?:tool\.dockopt\.)?rules\.\"?{re.escape(rule)}\"?\]"
+            return (f"{source}:{locate(text, header, value_pattern(rule))}: "
+                    f"`[rules.{rule}]`: no rule has this code or name")
+        for name, value in options.items():
+            expected = cls.options.get(name)
+            if expected is None:
+                known = ", ".join(sorted(cls.options)) or "none"
+                return (f"{source}:{locate(text, key_pattern(name))}: `[rules.{rule}]`: "
+                        f"unknown option `{name}` (options of {cls.code}: {known})")
+            if not isinstance(value, expected):
+                return (f"{source}:{locate(text, key_pattern(name))}: `[rules.{rule}]`: "
+                        f"`{name}` must be a {expected.__name__}")
+    return None
 
 
 @dataclass
@@ -168,26 +258,55 @@ class SettingsFinder:
     config: Path | None
     isolated: bool
     selection: Selection
-    _by_folder: dict[str, Path | None] = field(default_factory=dict)
-    _by_file: dict[Path | None, Settings] = field(default_factory=dict)
+    _by_folder: dict[str, tuple[Path | None, Path | None]] = field(default_factory=dict)
+    _by_file: dict[tuple[Path | None, Path | None], Settings] = field(default_factory=dict)
 
     def for_path(self, path: Path) -> Settings:
         """Raises ConfigError."""
-        from dockopt.rewriter.config import Settings, find_config, load_settings
+        from dockopt.rewriter.config import (
+            Settings,
+            find_config,
+            hadolint_settings,
+            load_settings,
+        )
 
         if self.config is not None:
-            source: Path | None = self.config
+            sources: tuple[Path | None, Path | None] = (self.config, None)
         elif self.isolated:
-            source = None
+            sources = (None, None)
         else:
             folder = str(path if path.is_dir() else path.parent)
             if folder not in self._by_folder:
-                self._by_folder[folder] = find_config(Path(folder))
-            source = self._by_folder[folder]
-        if source not in self._by_file:
-            base = load_settings(source) if source is not None else Settings()
-            self._by_file[source] = self.selection.apply(base)
-        return self._by_file[source]
+                from dockopt.rewriter.hadolint_config import find_hadolint_config
+
+                self._by_folder[folder] = (find_config(Path(folder)),
+                                           find_hadolint_config(Path(folder)))
+            sources = self._by_folder[folder]
+        if sources not in self._by_file:
+            source, hadolint = sources
+            from dockopt.rewriter.discover import display_path
+
+            # Messages name config files as the user would (relative when below the
+            # working directory); find_config resolved them.
+            source = Path(display_path(str(source))) if source is not None else None
+            hadolint = Path(display_path(str(hadolint))) if hadolint is not None else None
+            if source is not None:
+                base = load_settings(source, hadolint=hadolint)
+            elif hadolint is not None:
+                base = hadolint_settings(hadolint)
+            else:
+                base = Settings()
+            checked = source or hadolint
+            if checked is not None:
+                from dockopt.rewriter.config import ConfigError
+                from dockopt.transforms import REGISTRY
+
+                text = checked.read_text(encoding="utf-8", errors="replace")
+                problem = config_problems(base, text, REGISTRY)
+                if problem is not None:
+                    raise ConfigError(problem)
+            self._by_file[sources] = self.selection.apply(base)
+        return self._by_file[sources]
 
 
 @dataclass
@@ -202,6 +321,9 @@ class Input:
     # Its name in diff headers (discover.patch_path): relative to the git work tree's
     # top, else to the common parent with the working directory. None: stdin, unnamed.
     patch_name: str | None = None
+    # For stdin: the --stdin-filename, whose folder gives the build context (as an
+    # editor's buffer of a Dockerfile on disk).
+    stdin_name: str | None = None
 
 
 def inputs(paths: Sequence[str], stdin_filename: str | None,
@@ -209,7 +331,7 @@ def inputs(paths: Sequence[str], stdin_filename: str | None,
     """Resolve the PATH arguments and every file's settings before touching any file,
     so a broken config stops the run before anything is written."""
     from dockopt.rewriter.config import ConfigError
-    from dockopt.rewriter.discover import Missing, discover, display_path, patch_path
+    from dockopt.rewriter.discover import Empty, Missing, discover, display_path, patch_path
 
     if "-" in paths and len(paths) > 1:
         fail("`-` (stdin) cannot be combined with other paths")
@@ -220,11 +342,17 @@ def inputs(paths: Sequence[str], stdin_filename: str | None,
             where = Path(stdin_filename) if stdin_filename else Path.cwd()
             shown = display_path(stdin_filename) if stdin_filename else "-"
             out.append(Input("-", shown, finder.for_path(where),
-                             patch_name=patch_path(stdin_filename) if stdin_filename else None))
+                             patch_name=patch_path(stdin_filename) if stdin_filename else None,
+                             stdin_name=stdin_filename))
             return out
         for found in discover(paths or (".",)):
             if isinstance(found, Missing):
                 errors.append(f"{found.path}: {found.reason}")
+                continue
+            if isinstance(found, Empty):
+                # As ruff: a warning, not an error (exit 0 when nothing else is wrong).
+                write_to(sys.stderr, f"dockopt: warning: no Dockerfiles found under "
+                                     f"{found.path}\n")
                 continue
             out.append(Input(found, display_path(found), finder.for_path(Path(found)),
                              patch_name=patch_path(found)))
@@ -250,7 +378,7 @@ def read_input(item: Input, errors: list[str]) -> str | None:
 def report_diagnostics(shown: str, diagnostics: Iterable[Diagnostic], quiet: bool,
                         color: bool) -> bool:
     """Print parse and engine diagnostics to stderr; True if any is an error."""
-    from dockopt.rewriter.cli.output import style
+    from dockopt.rewriter.cli.output import style, terminal_safe
 
     failed = False
     warnings = 0
@@ -261,16 +389,18 @@ def report_diagnostics(shown: str, diagnostics: Iterable[Diagnostic], quiet: boo
             warnings += 1
             if quiet or warnings > MAX_WARNINGS:
                 continue
-        write_to(sys.stderr, style(d.format(shown), color, fg="red" if d.severity == "error"
-                                  else "yellow") + "\n")
+        fg = "red" if d.severity == "error" else "yellow"
+        write_to(sys.stderr, style(terminal_safe(d.format(shown)), color, fg=fg) + "\n")
     if warnings > MAX_WARNINGS and not quiet:
         write_to(sys.stderr, f"{shown}: {warnings - MAX_WARNINGS} more warnings not shown\n")
     return failed
 
 
 def print_errors(errors: Iterable[str]) -> None:
+    from dockopt.rewriter.cli.output import terminal_safe
+
     for message in errors:
-        write_to(sys.stderr, f"dockopt: error: {message}\n")
+        write_to(sys.stderr, f"dockopt: error: {terminal_safe(message)}\n")
 
 
 def stream_color(choice: str, stream: TextIO) -> bool:
@@ -305,15 +435,100 @@ def build_context_for(item: Input, context: Path | None) -> Path | None:
     (compose.context_for), else the Dockerfile's folder; none for stdin."""
     if context is not None:
         return context
-    if item.source == "-":
-        return None
+    source = item.source
+    if source == "-":
+        # Stdin: the context of --stdin-filename when its folder exists (an editor
+        # pipes an unsaved buffer of a file on disk); else none, and the context
+        # rules stay silent.
+        if item.stdin_name is None or not Path(item.stdin_name).parent.is_dir():
+            return None
+        source = item.stdin_name
     if item.found_context is None:
         from dockopt.rewriter.compose import context_for
 
-        item.found_context = context_for(Path(item.source))
+        item.found_context = context_for(Path(source))
     return item.found_context[0]
 
 def say_context(item: Input, quiet: bool) -> None:
     """Print the note of a compose-chosen context once per file (stderr)."""
     if not quiet and item.found_context is not None and item.found_context[1]:
         write_to(sys.stderr, f"{item.shown}: {item.found_context[1]}\n")
+
+
+def engine_errors(diagnostics: Iterable[Diagnostic]) -> tuple[list[Finding], list[Diagnostic]]:
+    """Split error diagnostics: parse errors (BuildKit rejects the file: DPxxx) become
+    error-level findings, reported in every format and failing the run with exit 1 as
+    ruff and hadolint do for syntax errors; engine errors (DO001-DO003: no fixed
+    point, a reverted rewrite, a transform that crashed) stay errors of dockopt
+    itself (stderr, exit 2)."""
+    from dockopt.transforms.base import Finding
+
+    findings: list[Finding] = []
+    engine: list[Diagnostic] = []
+    from dockopt.rewriter.syntax import UNKNOWN_INSTRUCTION
+
+    for d in diagnostics:
+        # An unknown instruction parses (the parser keeps it as a warning) but BuildKit
+        # refuses to build it ("unknown instruction: FROMM"): an error for the user.
+        if d.severity != "error" and d.code != UNKNOWN_INSTRUCTION:
+            continue
+        if d.code.startswith("DP"):
+            findings.append(Finding(d.code, "parse-error", d.message, d.line, d.column,
+                                    d.line, d.column, "error"))
+        else:
+            engine.append(d)
+    return findings, engine
+
+
+def unreadable_finding(text: str) -> Finding | None:
+    """An error finding for a file that is not text at all (a NUL byte in its first
+    8 KiB, as git's binary detection), else None.  Invalid UTF-8 alone is not enough:
+    BuildKit builds Latin-1 comments and labels (DP108 warns about them)."""
+    from dockopt.rewriter.syntax import NOT_TEXT
+    from dockopt.transforms.base import Finding
+
+    if "\x00" not in text[:8192]:
+        return None
+    return Finding(NOT_TEXT, "not-a-dockerfile", "Not a Dockerfile: the file holds binary "
+                   "data (a NUL byte); nothing was checked", 1, 1, 1, 1, "error")
+
+
+def threshold_failed(findings: Iterable[Finding], settings: Settings) -> bool:
+    """Whether any finding is at or above the file's failure threshold."""
+    from dockopt.rewriter.config import fails
+
+    return any(fails(f.level, settings.failure_threshold) for f in findings)
+
+
+def summary_line(summary: str, internal_error: bool) -> str:
+    """The closing summary, but never "All checks passed!" after an error: a path that
+    does not exist or a crash is not a pass."""
+    if internal_error and summary.startswith("All checks passed!"):
+        return ""
+    return summary
+
+
+def with_levels(findings: Iterable[Finding], settings: Settings,
+                rules: Sequence[type[Transform]] | None = None) -> list[Finding]:
+    """The findings with their severity as the config overrides it (`severity` in
+    dockopt's config, `override` in .hadolint.yaml): by code, name, or a hadolint code
+    the rule covers; the most specific key wins (code, then name, then hadolint)."""
+    from dataclasses import replace as replace_finding
+
+    if not settings.severity:
+        return list(findings)
+    if rules is None:
+        from dockopt.transforms import REGISTRY
+
+        rules = REGISTRY
+    by_code = {cls.code: cls for cls in rules}
+    out = []
+    for f in findings:
+        cls = by_code.get(f.code)
+        keys = [f.code, f.name, *(cls.hadolint_codes() if cls is not None else ())]
+        level = next((settings.severity[k] for k in keys if k in settings.severity), None)
+        levels: dict[str | None, Level] = {"error": "error", "warning": "warning",
+                                           "info": "info", "style": "style"}
+        new = levels.get(level)  # the config's values were checked against these
+        out.append(replace_finding(f, level=new) if new is not None else f)
+    return out

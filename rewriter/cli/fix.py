@@ -15,6 +15,7 @@ from dockopt.rewriter.cli.common import (
     Selection,
     atomic_write,
     build_context_for,
+    engine_errors,
     fail,
     print_errors,
     read_input,
@@ -23,6 +24,10 @@ from dockopt.rewriter.cli.common import (
     say_context,
     setup,
     stream_color,
+    summary_line,
+    threshold_failed,
+    unreadable_finding,
+    with_levels,
     write_to,
 )
 
@@ -32,13 +37,17 @@ from dockopt.rewriter.cli.common import (
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(allow_dash=True, path_type=str))
 @click.option("--diff", "show_diff", is_flag=True,
-              help="Write nothing; print each transform's diff. Exit 1 if there is any.")
+              help="Write nothing; print each transform's diff on stdout (nothing else). "
+                   "Exit 1 if there is a diff, else 0.")
 @click.option("--context", "context", metavar="DIR",
               type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="The build context folder (for transforms that read it; default: "
                    "the one a compose file in the Dockerfile's folder or a parent "
-                   "gives it, else its folder).")
+                   "gives it, else its folder; for stdin, that of --stdin-filename).")
 @click.option("--show-fixes", is_flag=True, help="List the fixes applied to each file.")
+@click.option("--fix-only", is_flag=True,
+              help="Apply fixes and report nothing that remains; exit 0 unless "
+                   "--exit-non-zero-on-fix.")
 @click.option("--exit-non-zero-on-fix", is_flag=True,
               help="Exit 1 when anything was fixed, even if nothing remains.")
 @click.option("--exit-zero", is_flag=True,
@@ -51,37 +60,61 @@ from dockopt.rewriter.cli.common import (
 @click.option("--engine", type=click.Choice(["auto", "docker", "podman", "buildah"]),
               default="auto", show_default=True, help="Container engine for --verify.")
 @rule_options
-def fix(paths: tuple[str, ...], show_diff: bool, context: Path | None, show_fixes: bool,
-        exit_non_zero_on_fix: bool, exit_zero: bool, verify_builds: bool, engine: str,
-        select: tuple[str, ...], ignore: tuple[str, ...], extend_select: tuple[str, ...],
-        unsafe_fixes: bool | None, cache: str | None, config: Path | None, isolated: bool,
-        stdin_filename: str | None, color: str, quiet: bool) -> None:
+def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = None,
+        show_fixes: bool = False, fix_only: bool = False, exit_non_zero_on_fix: bool = False,
+        exit_zero: bool = False, verify_builds: bool = False, engine: str = "auto",
+        select: tuple[str, ...] = (), ignore: tuple[str, ...] = (),
+        extend_select: tuple[str, ...] = (), unsafe_fixes: bool | None = None,
+        cache: str | None = None, config: Path | None = None, isolated: bool = False,
+        failure_threshold: str | None = None, stdin_filename: str | None = None,
+        color: str = "auto", quiet: bool = False) -> None:
     """Fix Dockerfiles in place (or print the diffs with --diff).
 
-    PATHS are files, or folders searched for Dockerfile, Containerfile, *.Dockerfile
-    and Dockerfile.*; the default is the current folder.  With `-` the file is read
-    from stdin and the fixed text is written to stdout.
+    PATHS are files, or folders searched for Dockerfile, Containerfile, *.Dockerfile,
+    Dockerfile.* and Dockerfile-*; the default is the current folder.  With `-` the
+    file is read from stdin and the fixed text is written to stdout.
+
+    What remains after fixing is printed on stdout (as `dockopt check` does), or on
+    stderr when stdout carries the fixed text (stdin) or the patch (--diff).  Exit
+    codes: 0 nothing at or above the failure threshold remains; 1 something does
+    (with --diff: 1 when there is a diff, whatever remains); 2 a usage, config or
+    internal error.
     """
     from dockopt.rewriter.cli.output import (
         colorize_diff,
         finding_line,
         fix_summary,
         sorted_findings,
+        terminal_safe,
     )
     from dockopt.rewriter.pipeline import fix as run_fix
 
-    selection = Selection.from_options(select, ignore, extend_select, unsafe_fixes, cache)
+    selection = Selection.from_options(select, ignore, extend_select, unsafe_fixes, cache,
+                                       failure_threshold)
     errors: list[str] = []
     inputs, _ = setup(paths, stdin_filename, config, isolated, selection, errors)
     out_color = stream_color(color, sys.stdout)
     err_color = stream_color(color, sys.stderr)
-    failed = bool(errors)
+    internal = bool(errors)
     fixed = remaining = held = 0
-    any_diff = False
+    any_diff = findings_fail = False
     for item in inputs:
         text = read_input(item, errors)
         if text is None:
-            failed = True
+            internal = True
+            continue
+        # Remaining findings go where the machine output is not.
+        report_stream = sys.stderr if show_diff or item.source == "-" else sys.stdout
+        report_color = err_color if report_stream is sys.stderr else out_color
+        not_text = unreadable_finding(text)
+        if not_text is not None:
+            if item.source == "-":
+                write_to(sys.stdout, text)  # stdin mode always echoes what it cannot fix
+            if not fix_only:
+                write_to(report_stream, finding_line(item.shown, not_text,
+                                                     color=report_color) + "\n")
+            remaining += 1
+            findings_fail = True
             continue
         path_arg = item.shown if item.shown != "-" else None
         if verify_builds:
@@ -89,7 +122,7 @@ def fix(paths: tuple[str, ...], show_diff: bool, context: Path | None, show_fixe
                 fail("--verify needs a file: it builds the image from its context")
             verified = _verified_fix(item, context, engine)
             if verified is None:
-                failed = True
+                internal = True
                 continue
             result = verified
         else:
@@ -100,9 +133,17 @@ def fix(paths: tuple[str, ...], show_diff: bool, context: Path | None, show_fixe
         any_diff = any_diff or bool(diff)
         if show_diff:
             if diff:
-                write_to(sys.stdout, colorize_diff(diff, out_color))
+                shown_diff = diff
+                if sys.stdout.isatty():  # a patch for the eyes: no raw control characters
+                    shown_diff = terminal_safe(diff)
+                write_to(sys.stdout, colorize_diff(shown_diff, out_color))
         elif item.source == "-":
             write_to(sys.stdout, result.text)
+            if result.extra_files:
+                names = ", ".join(sorted(result.extra_files))
+                write_to(sys.stderr, f"{item.shown}: not written in stdin mode: {names} "
+                                     "(only the Dockerfile goes to stdout; run `dockopt "
+                                     "fix` on the file to write them)\n")
         elif result.changed or result.extra_files:
             try:
                 if result.changed:
@@ -111,26 +152,41 @@ def fix(paths: tuple[str, ...], show_diff: bool, context: Path | None, show_fixe
                 _write_extra_files(item, context, result)
             except OSError as exc:
                 errors.append(f"{item.shown}: cannot write: {exc.strerror or exc}")
-                failed = True
+                internal = True
                 continue
-        failed = report_diagnostics(item.shown, result.diagnostics, quiet, err_color) or failed
+        parse_findings, engine_diags = engine_errors(result.diagnostics)
+        shown_as_findings = {(f.code, f.line, f.column) for f in parse_findings}
+        report_diagnostics(item.shown, [d for d in result.diagnostics if d.severity != "error"
+                                        and (d.code, d.line, d.column) not in shown_as_findings],
+                           quiet, err_color)
+        if engine_diags:
+            internal = True
+            report_diagnostics(item.shown, engine_diags, quiet, err_color)
         if show_fixes and result.changes:
             _show_fixes(item.shown, result, err_color)
-        for f in sorted_findings(result.findings):
-            write_to(sys.stderr, finding_line(item.shown, f, color=err_color,
-                                            unsafe_fixes=item.settings.unsafe_fixes,
-                                            marker=False) + "\n")
+        left = sorted_findings(with_levels([*result.findings, *parse_findings], item.settings))
+        if not fix_only:
+            for f in left:
+                write_to(report_stream, finding_line(item.shown, f, color=report_color,
+                                                     unsafe_fixes=item.settings.unsafe_fixes,
+                                                     marker=False) + "\n")
         fixed += sum(c.fixes for c in result.changes)
-        remaining += len(result.findings)
+        remaining += len(left)
         held += result.held_back
+        findings_fail = findings_fail or threshold_failed(left, item.settings)
     print_errors(errors)
-    if not quiet:
-        write_to(sys.stderr, fix_summary(fixed, remaining, held, diff=show_diff))
-    if failed:
+    if not quiet and not fix_only and inputs:
+        write_to(sys.stderr, summary_line(fix_summary(fixed, remaining, held, diff=show_diff),
+                                          internal))
+    if internal:
         sys.exit(2)
     if exit_zero:  # for orchestrators that commit only after exit 0 (multi-gitter...)
         return
-    if remaining or (show_diff and any_diff) or (exit_non_zero_on_fix and fixed):
+    if show_diff:
+        if any_diff:
+            sys.exit(1)
+        return
+    if (findings_fail and not fix_only) or (exit_non_zero_on_fix and fixed):
         sys.exit(1)
 
 

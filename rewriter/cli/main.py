@@ -17,7 +17,6 @@ import click
 
 from dockopt.rewriter.cli.bulk import bulk
 from dockopt.rewriter.cli.check import check
-from dockopt.rewriter.cli.common import VERSION
 from dockopt.rewriter.cli.debug import debug
 from dockopt.rewriter.cli.fix import fix
 from dockopt.rewriter.cli.rules import rule_command, rules_command
@@ -26,7 +25,8 @@ from dockopt.rewriter.cli.verify import verify
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(
-    VERSION, "--version", "-V", prog_name="dockopt", message="%(prog)s %(version)s"
+    None, "--version", "-V", package_name="dockopt", prog_name="dockopt",
+    message="%(prog)s %(version)s"
 )
 def main() -> None:
     """dockopt: rewrite Dockerfiles for faster, smaller, safer images."""

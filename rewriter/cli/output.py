@@ -26,10 +26,33 @@ if TYPE_CHECKING:
 TOOL_NAME = "dockopt"
 INFORMATION_URI = "https://github.com/dockopt/dockopt"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-OUTPUT_FORMATS = ("text", "concise", "json", "sarif", "github")
+OUTPUT_FORMATS = ("text", "full", "concise", "json", "json-lines", "sarif", "github",
+                  "gitlab", "junit", "checkstyle")
 
-_SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
-_GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
+_SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note", "style": "note"}
+_GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice", "style": "notice"}
+# GitLab Code Quality severities: info, minor, major, critical, blocker.
+_GITLAB_SEVERITY = {"error": "critical", "warning": "major", "info": "minor", "style": "info"}
+_CHECKSTYLE_SEVERITY = {"error": "error", "warning": "warning", "info": "info", "style": "info"}
+
+# C0 controls but tab and newline, DEL, and C1 controls: a Dockerfile can hold
+# `ESC ] 0 ; title BEL` or colour codes, and echoing them raw lets a hostile file
+# retitle, recolour or overwrite the user's terminal.  Shown as `\x1b` (as git and
+# ruff do with unprintable bytes).  Lone surrogates (invalid UTF-8 kept by
+# surrogateescape) are shown as their byte, `\xff`.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _escape_char(m: re.Match[str]) -> str:
+    code = ord(m.group(0))
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+        code -= 0xDC00
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with control characters escaped, for anything printed to a terminal."""
+    return _CONTROL.sub(_escape_char, text)
 
 
 @dataclass(frozen=True)
@@ -148,12 +171,18 @@ def first_changed_line(diff: str) -> int | None:
 # --- text ------------------------------------------------------------------------
 
 
+_LEVEL_COLOR = {"error": "red", "warning": "yellow", "info": "blue", "style": "cyan"}
+
+
 def finding_line(path: str, f: Finding, *, color: bool = False,
-                 unsafe_fixes: bool = False, marker: bool = True) -> str:
-    """``path:line:col: CODE message`` (+ `` [*]`` when `dockopt fix` would fix it)."""
-    where = style(f"{path}:{f.line}:{f.column}:", color, bold=True)
+                 unsafe_fixes: bool = False, marker: bool = True,
+                 severity: bool = True) -> str:
+    """``path:line:col: CODE level: message`` (+ `` [*]`` when `dockopt fix` would fix
+    it); ``severity=False`` drops the level (the concise format, ruff's)."""
+    where = style(terminal_safe(f"{path}:{f.line}:{f.column}:"), color, bold=True)
     code = style(f.code, color, fg="red", bold=True)
-    line = f"{where} {code} {f.message}"
+    level = style(f"{f.level}:", color, fg=_LEVEL_COLOR.get(f.level)) + " " if severity else ""
+    line = f"{where} {code} {level}{terminal_safe(f.message)}"
     if marker and applicable(f.fix, unsafe_fixes):
         line += " " + style("[*]", color, fg="cyan")
     return line
@@ -162,8 +191,44 @@ def finding_line(path: str, f: Finding, *, color: bool = False,
 def format_text(reports: Sequence[FileReport], *, color: bool = False,
                 unsafe_fixes: bool = False, concise: bool = False) -> str:
     out = [finding_line(r.path, f, color=color, unsafe_fixes=unsafe_fixes,
-                        marker=not concise)
+                        marker=not concise, severity=not concise)
            for r in reports for f in r.findings]
+    return "".join(line + "\n" for line in out)
+
+
+def format_full(reports: Sequence[FileReport], *, color: bool = False,
+                unsafe_fixes: bool = False) -> str:
+    """ruff's `full` format: each finding with the source lines it covers, the span
+    underlined, and the fix's title as help."""
+    out: list[str] = []
+    for r in reports:
+        lines = r.text.split("\n")
+        for f in r.findings:
+            out.append(finding_line(r.path, f, color=color, unsafe_fixes=unsafe_fixes))
+            last = min(f.end_line, f.line + 2, len(lines))
+            width = len(str(last))
+            gutter = style(" " * width + " |", color, fg="blue")
+            out.append(gutter)
+            for n in range(f.line, last + 1):
+                src = terminal_safe(lines[n - 1].rstrip("\r")) if n - 1 < len(lines) else ""
+                out.append(style(f"{n:>{width}} |", color, fg="blue") + " " + src)
+                if n == f.line:
+                    start = f.column - 1
+                    end = f.end_column - 1 if f.end_line == f.line else len(src)
+                    # The caret line counts characters of the escaped text only where
+                    # nothing was escaped before the span (else it would drift).
+                    prefix = terminal_safe(lines[n - 1][:start])
+                    marks = "^" * max(1, end - start)
+                    out.append(gutter + " " + " " * len(prefix)
+                               + style(marks, color, fg="red", bold=True))
+            if f.end_line > last:
+                out.append(gutter + " ...")
+            out.append(gutter)
+            if f.fix is not None and f.fix.edits:
+                label = f.fix.safety.label
+                out.append(style(" " * width + " = help:", color, bold=True)
+                           + f" {terminal_safe(f.fix.message)} ({label} fix)")
+            out.append("")
     return "".join(line + "\n" for line in out)
 
 
@@ -257,12 +322,110 @@ def finding_record(path: str, f: Finding, index: LineIndex) -> dict[str, Any]:
             "message": f.message, "url": f.url, "fix": fix}
 
 
-def format_json(reports: Sequence[FileReport]) -> str:
+def _records(reports: Sequence[FileReport]) -> list[dict[str, Any]]:
     records = []
     for r in reports:
         index = LineIndex(r.text)
         records += [finding_record(r.path, f, index) for f in r.findings]
-    return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
+    return records
+
+
+def format_json(reports: Sequence[FileReport]) -> str:
+    return json.dumps(_records(reports), indent=2, ensure_ascii=False) + "\n"
+
+
+def format_json_lines(reports: Sequence[FileReport]) -> str:
+    """One JSON object per line (ruff's json-lines): streamable, greppable."""
+    return "".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in _records(reports))
+
+
+# --- fingerprints ----------------------------------------------------------------
+
+
+def fingerprints(report: FileReport) -> list[str]:
+    """A stable identity per finding, for GitLab's `fingerprint` and SARIF's
+    `partialFingerprints`: the path, the code and the text of the finding's first
+    line (whitespace folded), plus a counter among identical ones, so adding or
+    removing unrelated lines above does not change it (line numbers are not used)."""
+    import hashlib
+
+    lines = report.text.split("\n")
+    seen: Counter[str] = Counter()
+    out = []
+    for f in report.findings:
+        source = lines[f.line - 1] if 0 < f.line <= len(lines) else ""
+        key = "\0".join((report.path, f.code, " ".join(source.split())))
+        seen[key] += 1
+        digest = hashlib.sha256(f"{key}\0{seen[key]}".encode("utf-8", "surrogatepass"))
+        out.append(digest.hexdigest()[:32])
+    return out
+
+
+# --- gitlab, junit, checkstyle --------------------------------------------------------
+
+
+def format_gitlab(reports: Sequence[FileReport]) -> str:
+    """GitLab Code Quality (a JSON array; `artifacts:reports:codequality`)."""
+    issues = []
+    for r in reports:
+        for f, fp in zip(r.findings, fingerprints(r), strict=True):
+            issues.append({
+                "description": f"{f.code} {f.message}",
+                "check_name": f"{f.code} {f.name}",
+                "fingerprint": fp,
+                "severity": _GITLAB_SEVERITY.get(f.level, "major"),
+                "location": {"path": r.path,
+                             "lines": {"begin": f.line, "end": f.end_line}},
+            })
+    return json.dumps(issues, indent=2, ensure_ascii=False) + "\n"
+
+
+def _xml_attr(value: str) -> str:
+    from xml.sax.saxutils import quoteattr
+
+    # XML 1.0 forbids most control characters even as references: escape them first.
+    return quoteattr(terminal_safe(value))
+
+
+def format_junit(reports: Sequence[FileReport]) -> str:
+    """JUnit XML: a test suite per file, a failing test case per finding (a file
+    without findings is one passing case), as ruff's junit format."""
+    from xml.sax.saxutils import escape
+
+    total = sum(max(1, len(r.findings)) for r in reports)
+    failures = sum(len(r.findings) for r in reports)
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
+           f'<testsuites name="dockopt" tests="{total}" failures="{failures}" errors="0">']
+    for r in reports:
+        n = len(r.findings)
+        out.append(f'  <testsuite name={_xml_attr(r.path)} tests="{max(1, n)}" '
+                   f'failures="{n}" errors="0">')
+        if not r.findings:
+            out.append(f'    <testcase name="dockopt" classname={_xml_attr(r.path)}/>')
+        for f in r.findings:
+            out.append(f'    <testcase name={_xml_attr(f"{f.code} {f.name}")} '
+                       f'classname={_xml_attr(r.path)} line="{f.line}">')
+            text = terminal_safe(f"{r.path}:{f.line}:{f.column}: {f.code} {f.message}")
+            out.append(f'      <failure message={_xml_attr(f.message)} type="{f.level}">'
+                       f"{escape(text)}</failure>")
+            out.append("    </testcase>")
+        out.append("  </testsuite>")
+    out.append("</testsuites>")
+    return "\n".join(out) + "\n"
+
+
+def format_checkstyle(reports: Sequence[FileReport]) -> str:
+    """Checkstyle XML (hadolint's `-f checkstyle`; read by Jenkins and reviewdog)."""
+    out = ['<?xml version="1.0" encoding="UTF-8"?>', '<checkstyle version="4.3">']
+    for r in reports:
+        out.append(f"  <file name={_xml_attr(r.path)}>")
+        for f in r.findings:
+            out.append(f'    <error line="{f.line}" column="{f.column}" '
+                       f'severity="{_CHECKSTYLE_SEVERITY.get(f.level, "warning")}" '
+                       f"message={_xml_attr(f.message)} source={_xml_attr('dockopt.' + f.code)}/>")
+        out.append("  </file>")
+    out.append("</checkstyle>")
+    return "\n".join(out) + "\n"
 
 
 # --- github ----------------------------------------------------------------------
@@ -329,25 +492,64 @@ def sarif_uri(path: str) -> str:
     return quote(path.replace(os.sep, "/"), safe="/")
 
 
+def _artifact(path: str) -> dict[str, Any]:
+    """A SARIF artifactLocation: relative paths against %SRCROOT% (the working
+    directory, given in originalUriBaseIds), absolute ones as file: URIs."""
+    if os.path.isabs(path):
+        return {"uri": sarif_uri(path)}
+    return {"uri": sarif_uri(path), "uriBaseId": "%SRCROOT%"}
+
+
+def _sarif_fix(f: Finding, path: str, index: LineIndex) -> dict[str, Any]:
+    assert f.fix is not None
+    replacements = []
+    for e in sorted(f.fix.edits, key=lambda e: (e.start, e.end)):
+        row, col = index.line_col(e.start)
+        end_row, end_col = index.line_col(e.end)
+        replacements.append({
+            "deletedRegion": {"startLine": row, "startColumn": col,
+                              "endLine": end_row, "endColumn": end_col},
+            "insertedContent": {"text": e.content},
+        })
+    return {"description": {"text": f"{f.fix.message} ({f.fix.safety.label} fix)"},
+            "artifactChanges": [{"artifactLocation": _artifact(path),
+                                 "replacements": replacements}]}
+
+
 def format_sarif(reports: Sequence[FileReport], rules: Sequence[type[Transform]],
-                 *, version: str) -> str:
+                 *, version: str, notifications: Sequence[tuple[str, str]] = ()) -> str:
+    """SARIF 2.1.0. ``notifications`` are engine errors (path, message): they go to
+    the invocation's toolExecutionNotifications, and make it unsuccessful."""
+    rules = sorted(rules, key=lambda cls: cls.code)
     rule_index = {cls.code: i for i, cls in enumerate(rules)}
     results = []
     for r in reports:
-        for f in r.findings:
+        index = LineIndex(r.text)
+        for f, fp in zip(r.findings, fingerprints(r), strict=True):
             result: dict[str, Any] = {
                 "ruleId": f.code,
                 "level": _SARIF_LEVEL.get(f.level, "warning"),
                 "message": {"text": f.message},
                 "locations": [{"physicalLocation": {
-                    "artifactLocation": {"uri": sarif_uri(r.path)},
+                    "artifactLocation": _artifact(r.path),
                     "region": {"startLine": f.line, "startColumn": f.column,
                                "endLine": f.end_line, "endColumn": f.end_column},
                 }}],
+                "partialFingerprints": {"dockopt/v1": fp},
             }
             if f.code in rule_index:
                 result["ruleIndex"] = rule_index[f.code]
+            if f.fix is not None and f.fix.edits:
+                result["fixes"] = [_sarif_fix(f, r.path, index)]
             results.append(result)
+    from pathlib import Path
+
+    invocation: dict[str, Any] = {"executionSuccessful": not notifications}
+    if notifications:
+        invocation["toolExecutionNotifications"] = [
+            {"level": "error", "message": {"text": message},
+             "locations": [{"physicalLocation": {"artifactLocation": _artifact(path)}}]}
+            for path, message in notifications]
     doc = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -355,9 +557,12 @@ def format_sarif(reports: Sequence[FileReport], rules: Sequence[type[Transform]]
             "tool": {"driver": {
                 "name": TOOL_NAME,
                 "version": version,
+                "semanticVersion": version,
                 "informationUri": INFORMATION_URI,
                 "rules": [sarif_rule(cls) for cls in rules],
             }},
+            "invocations": [invocation],
+            "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri() + "/"}},
             "columnKind": "unicodeCodePoints",
             "results": results,
         }],

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING
 
 import click
 
-if TYPE_CHECKING:
-    pass
 from dockopt.rewriter.cli.common import fail, print_line, write_to
 
 # --- rules -------------------------------------------------------------------------
@@ -39,7 +36,15 @@ def rule_command(code: str, output_format: str) -> None:
 
     cls = find_rule(code)
     if cls is None:
+        from dockopt.rewriter.cli.common import is_hadolint_code
+
+        if is_hadolint_code(code.upper()):
+            fail(f"`{code}` is a hadolint rule with no dockopt equivalent (`dockopt rules "
+                 "--output-format json` lists the hadolint codes each rule covers)")
         fail(f"unknown rule `{code}` (see `dockopt rules`)")
+    if code.upper() not in (cls.code, cls.name.upper()) and code != cls.name:
+        write_to(sys.stderr, f"{code.upper()} (hadolint) is covered by {cls.code} "
+                             f"{cls.name}\n")
     if output_format == "json":
         print_line(json.dumps({**rule_record(cls), "explanation": docstring(cls)}, indent=2,
                         ensure_ascii=False))

@@ -7,7 +7,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from dockopt.rewriter.shell import SimpleCommand
 from dockopt.rewriter.syntax import Instruction, Stage
@@ -126,6 +126,7 @@ class FullBaseImage(Transform):
     fix_title = "Use the -slim variant of the base image"
     default_safety = Safety.UNSAFE
     semantic_scope = "image"
+    options: ClassVar[dict[str, type]] = {"allow-alpine": bool}
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         stages = ctx.tree.stages

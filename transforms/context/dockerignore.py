@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -96,7 +96,9 @@ class DockerignoreMissing(Transform):
     ## Example
     A Node.js context with no `.dockerignore` and `COPY . .` followed by `npm ci`
     gets a `.dockerignore` listing `.git`, `**/.env`, `**/node_modules`, `dist`, ...
-    and the fix message reads "context shrinks by 1,234 files / 56.7 MB".
+    and the fix message reads "context shrinks by 1,234 files / 56.7 MB". When
+    nothing in the context would be left out today, the finding is only advice for
+    files added later: level style, below the default failure threshold.
 
     ## Fix safety
     Unsafe: a build step or the application may read a file that no COPY names
@@ -142,7 +144,13 @@ class DockerignoreMissing(Transform):
                 ", ".join(plan.kept[:8]) + (" ..." if len(plan.kept) > 8 else "")
         fix = Fix((), Safety.UNSAFE, message, files=(FileChange(ignore.rel, new_text),))
         what = "lacks common entries" if current is not None else "has no .dockerignore"
-        yield self.finding(ctx, anchor, f"The build context {what}: {message}", fix=fix)
+        finding = self.finding(ctx, anchor, f"The build context {what}: {message}", fix=fix)
+        if files == 0:
+            # Nothing in the context today would be left out: advice for later (level
+            # style, below the default failure threshold), not a problem that fails an
+            # otherwise clean file.
+            finding = replace(finding, level="style")
+        yield finding
 
 
 @dataclass

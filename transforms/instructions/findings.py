@@ -31,7 +31,9 @@ class MissingHealthcheck(Transform):
 
     Fix safety:
         No fix: the right probe depends on the application. A base image from a
-        registry may define one; this rule cannot see it (level info).
+        registry may define one; this rule cannot see it, and many images rightly
+        have none (command-line tools, batch jobs, pods probed by Kubernetes): level
+        style, below the default failure threshold.
 
     References:
         https://docs.docker.com/reference/dockerfile/#healthcheck
@@ -39,7 +41,7 @@ class MissingHealthcheck(Transform):
 
     code = "DO501"
     name = "missing-healthcheck"
-    level = "info"
+    level = "style"
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         stages = ctx.tree.stages
@@ -131,6 +133,66 @@ class LatestBaseImage(Transform):
         if missing or "$" in out or not out:
             return None
         return out
+
+
+class UntrustedRegistry(Transform):
+    """A base image from a registry outside the trusted ones.
+
+    What it does:
+        When trusted registries are configured (`trusted-registries` in dockopt's
+        config, or `trustedRegistries` in `.hadolint.yaml`), reports FROM lines whose
+        image comes from another registry. Images without a registry come from Docker
+        Hub, `docker.io`. Entries may use shell wildcards (`*.gcr.io`). Skips
+        `scratch`, earlier stage names, and images named by a build argument without
+        a default. Without the setting the rule is off.
+
+    Why:
+        A base image runs with the whole build's trust; an organisation that mirrors
+        and scans its images wants every build to pull from its own registry.
+
+    Example:
+        With `trusted-registries = ["registry.example.com"]`, `FROM python:3.12` is
+        reported (Docker Hub); `FROM registry.example.com/python:3.12` is not.
+
+    Fix safety:
+        No fix: the mirror's name for an image is the organisation's to choose.
+
+    References:
+        hadolint DL3026
+    """
+
+    code = "DO509"
+    name = "untrusted-registry"
+    upstream = ("hadolint:DL3026",)
+    level = "error"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        trusted = ctx.settings.trusted_registries
+        if not trusted:
+            return
+        import fnmatch
+
+        from dockopt.transforms.images import parse_image_ref
+
+        tree = ctx.tree
+        defaults: dict[str, str | None] = {}
+        for arg in tree.global_args:
+            for item in arg.value:
+                key, eq, value = item.partition("=")
+                defaults[key] = value.strip("\"'") if eq else None
+        names: set[str] = set()
+        for stage in tree.stages:
+            image = LatestBaseImage._resolve(stage.base, defaults)
+            if image is not None and image.lower() != "scratch" \
+                    and image.lower() not in names:
+                ref = parse_image_ref(image)
+                registry = (ref.registry if ref is not None and ref.registry else "docker.io")
+                if not any(fnmatch.fnmatchcase(registry, pattern) for pattern in trusted):
+                    yield self.finding(ctx, stage.from_instruction,
+                                       f"Base image {image} comes from {registry}, not a "
+                                       f"trusted registry ({', '.join(trusted)})")
+            if stage.name:
+                names.add(stage.name.lower())
 
 
 class Sudo(Transform):

@@ -1,0 +1,363 @@
+"""The CLI conventions of ruff and hadolint, run as a user would: the real `dockopt`
+in a subprocess, with the exit code and the shape of stdout/stderr checked for each.
+
+Snapshots of the renderings (text, full, JSON, SARIF, GitLab, JUnit, Checkstyle) of a
+few golden cases live in tests/snapshots/; `DOCKOPT_UPDATE_SNAPSHOTS=1` rewrites them,
+so a change in an output format shows up as a reviewed diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
+UPDATE = os.environ.get("DOCKOPT_UPDATE_SNAPSHOTS") == "1"
+
+# DO204 (safe fix), DO201, DO503 (no fix), DO501 (style: no HEALTHCHECK) and more.
+APT = "FROM debian:12\nRUN apt-get update && apt-get install -y curl\nCMD [\"curl\"]\n"
+CLEAN = ("FROM debian:12.5-slim\nRUN apt-get update && apt-get install -y --no-install-recommends"
+         " curl=7.88.1-10 && rm -rf /var/lib/apt/lists/*\nUSER 1000\n"
+         "HEALTHCHECK CMD [\"true\"]\nCMD [\"curl\"]\n")
+# Only DO501 (style: no HEALTHCHECK), with a .dockerignore beside it (see _only_style).
+ONLY_STYLE = ("FROM debian:12.5-slim\nUSER 1000\nCMD [\"true\"]\n")
+
+
+def _only_style(folder: Path) -> Path:
+    write(folder / ".dockerignore", _FULL_IGNORE)
+    return write(folder / "Dockerfile", ONLY_STYLE)
+
+
+def _full_ignore() -> str:
+    """The .dockerignore DO603 writes for a bare context (so it has nothing to add)."""
+    import tempfile
+
+    from dockopt.rewriter.pipeline import fix
+
+    with tempfile.TemporaryDirectory() as tmp:
+        result = fix("FROM scratch\nCOPY . /\n", path="Dockerfile", context=tmp,
+                     settings=__import__("dockopt.rewriter.config", fromlist=["Settings"])
+                     .Settings(unsafe_fixes=True, select=("DO603",)))
+        return result.extra_files[".dockerignore"][1]
+
+
+_FULL_IGNORE = _full_ignore()
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def dockopt(cwd: Path, *args: str, input: str | None = None,
+            env: dict[str, str] | None = None) -> Run:
+    base = {k: v for k, v in os.environ.items() if k != "DOCKOPT_OUTPUT_FORMAT"}
+    full_env = {**base, "NO_COLOR": "1", "HOME": str(cwd), **(env or {})}
+    proc = subprocess.run([sys.executable, "-m", "dockopt.rewriter", *args], cwd=cwd,
+                          input=input, capture_output=True, text=True, env=full_env)
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def cwd(tmp_path: Path) -> Path:
+    work = tmp_path / "work"
+    work.mkdir()
+    return work
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+# --- exit codes ---------------------------------------------------------------------------
+
+
+def test_fix_diff_exits_1_only_when_there_is_a_diff(cwd: Path) -> None:
+    write(cwd / "Dockerfile", APT)
+    r = dockopt(cwd, "fix", "--diff")
+    assert r.code == 1
+    assert r.out.startswith("# DO204") and "diff --git a/Dockerfile b/Dockerfile" in r.out
+    assert "DO502" not in r.out  # findings never go to stdout with --diff
+    write(cwd / "Dockerfile", ONLY_STYLE.replace("debian:12.5-slim", "debian"))  # DO502
+    r = dockopt(cwd, "fix", "--diff")
+    assert (r.code, r.out) == (0, "")
+    assert "DO502" in r.err
+
+
+def test_failure_threshold(cwd: Path) -> None:
+    _only_style(cwd)
+    r = dockopt(cwd, "check")
+    # A style finding is shown but does not fail (hadolint's default threshold: info).
+    assert r.code == 0 and "DO501 style:" in r.out
+    assert dockopt(cwd, "check", "--failure-threshold", "style").code == 1
+    assert dockopt(cwd, "check", "-t", "style").code == 1
+    write(cwd / "Dockerfile", APT)
+    assert dockopt(cwd, "check").code == 1
+    assert dockopt(cwd, "check", "-t", "none").code == 0
+    assert dockopt(cwd, "check", "-t", "error").code == 0  # warnings and info only
+    write(cwd / ".dockopt.toml", 'failure-threshold = "error"\n')
+    assert dockopt(cwd, "check").code == 0
+    assert dockopt(cwd, "check", "-t", "info").code == 1  # the flag wins over the config
+    write(cwd / ".dockopt.toml", 'failure-threshold = "loud"\n')
+    r = dockopt(cwd, "check")
+    assert r.code == 2 and ".dockopt.toml:1:1: `failure-threshold` must be one of" in r.err
+
+
+def test_parse_errors_are_findings_in_every_format(cwd: Path) -> None:
+    write(cwd / "Dockerfile", "FROMM alpine\n")
+    r = dockopt(cwd, "check")
+    assert r.code == 1 and "Dockerfile:1:1: DP101 error: unknown instruction" in r.out
+    records = json.loads(dockopt(cwd, "check", "--output-format", "json").out)
+    assert records and all(rec["level"] == "error" for rec in records
+                           if rec["code"].startswith("DP"))
+    sarif = json.loads(dockopt(cwd, "check", "--output-format", "sarif").out)
+    assert any(res["ruleId"].startswith("DP") and res["level"] == "error"
+               for res in sarif["runs"][0]["results"])
+    gh = dockopt(cwd, "check", "--output-format", "github").out
+    assert "::error " in gh
+
+
+def test_errors_are_never_all_checks_passed(cwd: Path) -> None:
+    r = dockopt(cwd, "check", "nope")
+    assert r.code == 2 and "nope: No such file or directory" in r.err
+    assert "All checks passed" not in r.err + r.out
+    write(cwd / "empty" / "README", "no Dockerfile here\n")
+    r = dockopt(cwd, "check", "empty")
+    assert r.code == 0
+    assert "warning: no Dockerfiles found under empty" in r.err
+    assert "All checks passed" not in r.err
+    write(cwd / "Dockerfile", b"\x7fELF\x02\x01\x01\x00\x00\x00binary")
+    r = dockopt(cwd, "check", "Dockerfile")
+    assert r.code == 1 and "DP109 error: Not a Dockerfile" in r.out
+    r = dockopt(cwd, "fix", "Dockerfile")
+    assert r.code == 1 and "DP109" in r.out
+    assert (cwd / "Dockerfile").read_bytes().startswith(b"\x7fELF")  # never rewritten
+
+
+def test_control_characters_are_escaped_for_terminals(cwd: Path) -> None:
+    hostile = "FROM debian\nRUN apt-get install -y \x1b]0;pwned\x07curl \x1b[31mred\n"
+    write(cwd / "Dockerfile", hostile)
+    r = dockopt(cwd, "check", "--output-format", "full")
+    assert "\x1b" not in r.out and "\x07" not in r.out
+    assert "\\x1b]0;pwned\\x07" in r.out
+    r = dockopt(cwd, "check", "--output-format", "json")
+    assert "\x1b" not in r.out  # JSON escapes it (\u001b)
+    # A patch to a file or a pipe keeps the bytes (it must apply).
+    r = dockopt(cwd, "fix", "--diff", "--unsafe-fixes")
+    assert "\x1b]0;pwned" in r.out
+
+
+# --- configuration ---------------------------------------------------------------------
+
+
+def test_unknown_selectors_keys_and_rule_options_have_file_and_line(cwd: Path) -> None:
+    write(cwd / "Dockerfile", APT)
+    write(cwd / ".dockopt.toml", 'unsafe-fixes = true\nselect = ["DO2", "DO40X"]\n')
+    r = dockopt(cwd, "check")
+    assert r.code == 2
+    assert r.err.startswith(".dockopt.toml:2:18: `select`: unknown rule selector `DO40X`")
+    write(cwd / ".dockopt.toml", 'cache = "clean"\nselekt = ["DO2"]\n')
+    r = dockopt(cwd, "check")
+    assert r.code == 2 and ".dockopt.toml:2:1: unknown setting(s): selekt" in r.err
+    write(cwd / ".dockopt.toml", '[rules.DO999]\nx = 1\n')
+    r = dockopt(cwd, "check")
+    assert r.code == 2 and ".dockopt.toml:1:1: `[rules.DO999]`: no rule has this" in r.err
+    write(cwd / ".dockopt.toml", '[rules.full-base-image]\nallow-alpine = true\nfoo = 1\n')
+    r = dockopt(cwd, "check")
+    assert r.code == 2
+    assert ".dockopt.toml:3:1: `[rules.full-base-image]`: unknown option `foo`" in r.err
+    write(cwd / ".dockopt.toml", '[rules.DO605]\nallow-alpine = "yes"\n')
+    r = dockopt(cwd, "check")
+    assert r.code == 2 and "`allow-alpine` must be a bool" in r.err
+    write(cwd / "pyproject.toml", '[tool.dockopt]\nselect = ["DO2"\n')
+    (cwd / ".dockopt.toml").unlink()
+    r = dockopt(cwd, "check")
+    assert r.code == 2 and "pyproject.toml:" in r.err and "invalid TOML" in r.err
+
+
+def test_hadolint_codes_are_accepted_wherever_a_rule_is_named(cwd: Path) -> None:
+    write(cwd / "Dockerfile", APT)
+    r = dockopt(cwd, "check", "--select", "DL3015", "--output-format", "concise")
+    assert {line.split()[1] for line in r.out.splitlines()} == {"DO201"}
+    r = dockopt(cwd, "check", "--ignore", "DL3015,DL3009", "--output-format", "concise")
+    assert "DO201" not in r.out and "DO204" not in r.out and "DO503" in r.out
+    r = dockopt(cwd, "rule", "DL3015")
+    assert r.code == 0 and r.out.startswith("DO201 apt-install-recommends")
+    r = dockopt(cwd, "rule", "DL3061")
+    assert r.code == 2 and "no dockopt equivalent" in r.err
+    write(cwd / ".dockopt.toml", 'ignore = ["DL3015", "DL3999"]\n')  # hadolint's list as is
+    r = dockopt(cwd, "check", "--output-format", "concise")
+    assert r.code == 1 and "DO201" not in r.out
+
+
+def test_hadolint_yaml_is_honoured(cwd: Path) -> None:
+    write(cwd / "Dockerfile", APT)
+    write(cwd / ".hadolint.yaml", "ignored:\n  - DL3015\nfailure-threshold: error\n"
+                                  "override:\n  error:\n    - DL3009\n"
+                                  "trustedRegistries:\n  - registry.example.com\n")
+    r = dockopt(cwd, "check", "--output-format", "concise")
+    codes = {line.split()[1] for line in r.out.splitlines()}
+    assert "DO201" not in codes  # ignored
+    assert "DO509" in codes  # debian:12 comes from docker.io
+    # DO204 (hadolint DL3009) became an error: the threshold `error` fails the run.
+    assert r.code == 1
+    records = json.loads(dockopt(cwd, "check", "--output-format", "json").out)
+    assert {rec["code"]: rec["level"] for rec in records}["DO204"] == "error"
+    # dockopt's own config wins where both say something.
+    write(cwd / ".dockopt.toml", 'failure-threshold = "none"\ntrusted-registries = ["*"]\n')
+    r = dockopt(cwd, "check", "--output-format", "concise")
+    assert r.code == 0 and "DO509" not in r.out and "DO201" not in r.out
+    write(cwd / ".hadolint.yaml", "ignored: DL3015\n")
+    r = dockopt(cwd, "check")
+    assert r.code == 2 and ".hadolint.yaml:1:1: `ignored` must be a list" in r.err
+    write(cwd / ".hadolint.yaml", "ignore:\n  - DL3015\n")
+    r = dockopt(cwd, "check")
+    assert r.code == 2 and ".hadolint.yaml:1:1: unknown hadolint setting(s): ignore" in r.err
+
+
+# --- discovery -------------------------------------------------------------------------
+
+
+def test_templates_are_skipped_and_renovate_names_found(cwd: Path) -> None:
+    write(cwd / "Dockerfile.j2", "FROM {{ base }}\n")
+    write(cwd / "Dockerfile.tmpl", "FROM {{.Base}}\n")
+    write(cwd / "svc" / "Dockerfile.template", "FROM %%BASE%%\n")
+    write(cwd / "Dockerfile-dev", ONLY_STYLE)
+    write(cwd / ".dockerignore", _FULL_IGNORE)
+    r = dockopt(cwd, "check", "--output-format", "concise", "-t", "style")
+    files = {line.split(":")[0] for line in r.out.splitlines()}
+    assert files == {"Dockerfile-dev"}
+    # A template named on the command line is taken (the user asked for it).
+    assert "Dockerfile.j2" in dockopt(cwd, "check", "Dockerfile.j2").out
+
+
+# --- output ----------------------------------------------------------------------------
+
+
+def test_output_file_and_env_format(cwd: Path) -> None:
+    write(cwd / "Dockerfile", APT)
+    r = dockopt(cwd, "check", "-o", "report.json", "--output-format", "json")
+    assert r.code == 1 and r.out == ""
+    assert json.loads((cwd / "report.json").read_text())[0]["file"] == "Dockerfile"
+    r = dockopt(cwd, "check", env={"DOCKOPT_OUTPUT_FORMAT": "json-lines"})
+    lines = r.out.splitlines()
+    assert len(lines) >= 3 and all(json.loads(line)["file"] == "Dockerfile" for line in lines)
+
+
+def test_machine_formats_are_well_formed(cwd: Path) -> None:
+    write(cwd / "Dockerfile", APT)
+    write(cwd / "ok" / "Dockerfile", CLEAN)
+    write(cwd / "ok" / ".dockerignore", _FULL_IGNORE)
+    # (DO603 would advise more .dockerignore entries for ok/: a style finding, left out.)
+    junit = ET.fromstring(dockopt(cwd, "check", "--ignore", "DO603", "--output-format",
+                                  "junit").out)
+    assert junit.tag == "testsuites" and int(junit.get("failures", "0")) >= 3
+    suites = {s.get("name"): s for s in junit}
+    assert suites["ok/Dockerfile"].get("failures") == "0"
+    checkstyle = ET.fromstring(dockopt(cwd, "check", "--ignore", "DO603", "--output-format",
+                                       "checkstyle").out)
+    errors = checkstyle.findall("./file/error")
+    assert errors and all(e.get("source", "").startswith("dockopt.DO") for e in errors)
+    gitlab = json.loads(dockopt(cwd, "check", "--ignore", "DO603", "--output-format",
+                                "gitlab").out)
+    assert {g["location"]["path"] for g in gitlab} == {"Dockerfile"}
+    assert len({g["fingerprint"] for g in gitlab}) == len(gitlab)
+
+
+def test_fingerprints_survive_unrelated_edits(cwd: Path) -> None:
+    write(cwd / "Dockerfile", APT)
+    before = json.loads(dockopt(cwd, "check", "--output-format", "gitlab").out)
+    write(cwd / "Dockerfile", "# a comment\n\n" + APT)
+    after = json.loads(dockopt(cwd, "check", "--output-format", "gitlab").out)
+    assert sorted(g["fingerprint"] for g in before) == sorted(g["fingerprint"] for g in after)
+    assert [g["location"]["lines"]["begin"] for g in after] != \
+        [g["location"]["lines"]["begin"] for g in before]
+
+
+def test_rules_are_sorted_by_code(cwd: Path) -> None:
+    rules = json.loads(dockopt(cwd, "rules", "--output-format", "json").out)
+    codes = [r["code"] for r in rules]
+    assert codes == sorted(codes) and len(codes) > 20
+    write(cwd / "Dockerfile", APT)
+    sarif = json.loads(dockopt(cwd, "check", "--output-format", "sarif").out)
+    ids = [r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]]
+    assert ids == sorted(ids)
+
+
+def test_check_fix_is_fix_and_fix_only_reports_nothing(cwd: Path) -> None:
+    path = write(cwd / "Dockerfile", APT)
+    r = dockopt(cwd, "check", "--fix")
+    assert r.code == 1 and "rm -rf /var/lib/apt/lists/*" in path.read_text()
+    assert "DO503" in r.out  # what remains, on stdout as check prints it
+    path.write_text(APT)
+    r = dockopt(cwd, "check", "--fix-only")
+    assert (r.code, r.out) == (0, "")
+    assert "rm -rf /var/lib/apt/lists/*" in path.read_text()
+    path.write_text(APT)
+    assert dockopt(cwd, "check", "--fix-only", "--exit-non-zero-on-fix").code == 1
+    path.write_text(APT)
+    assert dockopt(cwd, "check", "--no-fix").code == 1
+    assert path.read_text() == APT
+
+
+def test_stdin_uses_the_context_of_stdin_filename(cwd: Path) -> None:
+    write(cwd / "app" / "node_modules" / "x.js", "x" * 4096)
+    write(cwd / "app" / "Dockerfile", "FROM debian:12\nCOPY . /app\n")
+    text = (cwd / "app" / "Dockerfile").read_text()
+    r = dockopt(cwd, "fix", "-", "--stdin-filename", "app/Dockerfile", "--unsafe-fixes",
+                "--select", "DO603", input=text)
+    assert r.out == text  # only the Dockerfile goes to stdout
+    assert "not written in stdin mode: .dockerignore" in r.err
+    assert not (cwd / "app" / ".dockerignore").exists()
+
+
+def test_version_comes_from_the_package_metadata(cwd: Path) -> None:
+    from importlib.metadata import version
+
+    assert dockopt(cwd, "--version").out == f"dockopt {version('dockopt')}\n"
+
+
+# --- snapshots -------------------------------------------------------------------------
+
+SNAPSHOT_CASES = ("apt-install-recommends/basic", "root-user/python-useradd",
+                  "add-for-local-file/simple", "add-for-local-file/crlf")
+SNAPSHOT_FORMATS = ("text", "full", "json", "sarif", "gitlab", "junit", "checkstyle")
+
+
+def _normalise(text: str, work: Path) -> str:
+    from importlib.metadata import version
+
+    return (text.replace(work.as_uri(), "file:///WORK")
+            .replace(f'"{version("dockopt")}"', '"VERSION"'))
+
+
+@pytest.mark.parametrize("case", [c for c in SNAPSHOT_CASES
+                                  if (ROOT / "golden" / c / "Dockerfile").is_file()])
+@pytest.mark.parametrize("fmt", SNAPSHOT_FORMATS)
+def test_output_snapshots(case: str, fmt: str, cwd: Path) -> None:
+    (cwd / "Dockerfile").write_bytes((ROOT / "golden" / case / "Dockerfile").read_bytes())
+    r = dockopt(cwd, "check", "--isolated", "--output-format", fmt)
+    assert r.code in (0, 1), r.err
+    got = _normalise(r.out, cwd)
+    snapshot = SNAPSHOTS / f"{case.replace('/', '--')}.{fmt}"
+    if UPDATE or not snapshot.exists():
+        if not UPDATE:
+            pytest.fail(f"no snapshot {snapshot.name}: run with DOCKOPT_UPDATE_SNAPSHOTS=1")
+        snapshot.parent.mkdir(exist_ok=True)
+        snapshot.write_text(got)
+    assert got == snapshot.read_text(), f"{snapshot.name} changed (review, then update)"
