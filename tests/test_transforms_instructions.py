@@ -23,7 +23,7 @@ from dockopt.rewriter.shell import parse_shell
 from dockopt.transforms.base import Safety
 from dockopt.transforms.instructions.add_copy import Var, expand_word, is_tar_header, sniff_archive
 from dockopt.transforms.instructions.exec_form import exec_form_words
-from dockopt.transforms.instructions.maintainer import label_quote
+from dockopt.transforms.instructions.maintainer import author_value, label_quote
 from dockopt.transforms.instructions.runs import leaks_state
 
 
@@ -385,6 +385,35 @@ def test_label_value_equals_maintainer_value(value: str, escape: str) -> None:
     assert label[3][0] == "org.opencontainers.image.authors"
     assert _buildkit_double_quoted(label[3][1], escape) == maintainer[3][0]
     assert label_quote(maintainer[3][0], escape) == label[3][1]
+
+
+@pytest.mark.parametrize(("value", "label"), [
+    ('authors="Jane Doe <jane@example.com>"', "Jane Doe <jane@example.com>"),
+    ("authors='Jane Doe'", "Jane Doe"),
+    ("maintainer=ops@example.com", "ops@example.com"),
+    ("org.opencontainers.image.authors=\"x $y\"", "x $y"),
+    ('"boyan.au@gmail.com"', "boyan.au@gmail.com"),
+    ('"T. Kim, Ph.D."', "T. Kim, Ph.D."),
+    ('"Dan Walsh" <dwalsh@redhat.com>', "Dan Walsh <dwalsh@redhat.com>"),
+    # Kept as written: quotes that are not around the whole value or the name, a
+    # `#` (MAINTAINER has no trailing comments), several pairs, a key then text.
+    ('Jacek Marchwicki "jacek@example.com"', 'Jacek Marchwicki "jacek@example.com"'),
+    ("Michal <m@example.net> # 2014-06-12", "Michal <m@example.net> # 2014-06-12"),
+    ('name="Jane" email="j@example.com"', 'name="Jane" email="j@example.com"'),
+    ("a=b c", "a=b c"),
+    ('""', '""'),
+    ('"a" "b"', '"a" "b"'),
+    ("http://example.com/?a=b", "http://example.com/?a=b"),
+])
+@pytest.mark.parametrize("escape", ["\\", "`"])
+def test_label_value_drops_quotes_and_key(value: str, label: str, escape: str) -> None:
+    head = "# escape=`\n" if escape == "`" else ""
+    text = f"{head}FROM alpine:3.20\nMAINTAINER {value}\n"
+    assert author_value(value)[0] == label
+    out = _fix(text, "DO403")
+    (got,) = [c for c in _bk(out) if c[0] == "LABEL"]
+    assert got[3][0] == "org.opencontainers.image.authors"
+    assert _buildkit_double_quoted(got[3][1], escape) == label
 
 
 def test_maintainer_with_existing_label_is_unsafe() -> None:
