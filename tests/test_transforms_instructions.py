@@ -181,6 +181,40 @@ def test_exec_form_safety_depends_on_entrypoint() -> None:
                                         (7, Safety.UNSAFE), (9, Safety.UNSAFE)]
 
 
+ENTRYPOINT_CASES = [
+    # (Dockerfile, line of the ENTRYPOINT, exec form expected)
+    ("FROM alpine\nENTRYPOINT /run -v\nCMD [\"--help\"]\n", 2, False),
+    ("FROM alpine\nCMD x\nENTRYPOINT /run -v\n", 3, False),
+    ("FROM alpine AS a\nCMD [\"x\"]\nFROM a\nENTRYPOINT /run\n", 4, False),
+    ("FROM alpine AS a\nENTRYPOINT /run\nFROM a AS b\nFROM b\nCMD [\"x\"]\n", 2, False),
+    # A registry image's CMD is cleared by the ENTRYPOINT: only `docker run` args.
+    ("FROM python:3.12\nENTRYPOINT /run -v\n", 2, True),
+    ("FROM alpine\nENTRYPOINT /run -v\nCMD []\n", 2, True),
+    # A CMD in an unrelated stage does not reach it.
+    ("FROM alpine AS a\nENTRYPOINT /run\nFROM alpine\nCMD [\"x\"]\n", 2, True),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "exec_form"), ENTRYPOINT_CASES)
+def test_entrypoint_keeps_ignoring_cmd(text: str, line: int, exec_form: bool) -> None:
+    found, _ = check(text, settings=Settings(select=("DO401",)))
+    (finding,) = [f for f in found if f.line == line]
+    assert finding.fix is not None
+    before = [c for c in _bk(text) if c[0] == "ENTRYPOINT"]
+    out = _fix(text, "DO401", unsafe=True)
+    after = [c for c in _bk(out) if c[0] == "ENTRYPOINT"]
+    if exec_form:
+        assert finding.fix.safety == Safety.UNSAFE
+        assert "docker run" in finding.fix.message
+        assert after[0][3] == tuple(before[0][3][0].split())
+    else:
+        # The shell, written out: what BuildKit stores for the shell form, so the
+        # CMD still only fills the shell's $0, $1, ...
+        assert finding.fix.safety == Safety.SAFE
+        assert "CMD of line" in finding.fix.message
+        assert after[0][2] and after[0][3] == ("/bin/sh", "-c", before[0][3][0])
+
+
 # --------------------------------------------------------------------------- DO402
 
 
