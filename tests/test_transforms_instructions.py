@@ -339,6 +339,10 @@ def test_add_held_back_message_says_why() -> None:
     (finding,) = found
     assert finding.fix is None
     assert "`$SRC` is an ARG with no default" in finding.message
+    found, _ = check("ARG SRC=a.txt\nFROM alpine\nADD $SRC /opt/\n",
+                     settings=Settings(select=("DO402",)))
+    (finding,) = found
+    assert finding.fix is None and "does not re-declare" in finding.message
     found, _ = check("FROM alpine\nADD payload.dat /opt/\n",
                      settings=Settings(select=("DO402",)))
     (finding,) = found

@@ -255,7 +255,11 @@ def variables_before(tree: Dockerfile, stage: Stage, ins: Instruction) -> dict[s
         return env, args
 
     env, args = env_of(stage, ins)
-    return {**args, **env}
+    # A global ARG the stage does not re-declare is not in scope: say so.
+    hidden = {name: Var(None, True, f"`${name}` is a global ARG this stage does not "
+                        "re-declare (empty unless the base image sets it)")
+              for name in globals_}
+    return {**hidden, **args, **env}
 
 
 # --------------------------------------------------------------------------- sources
