@@ -428,6 +428,18 @@ class BuildContext:
         except OSError:
             return None
 
+    def read_head(self, rel: str, size: int) -> bytes | None:
+        """The first ``size`` bytes of a regular file (symlinks followed inside the
+        context), or None if absent, not a file, outside the context or unreadable."""
+        p = self.resolve(rel)
+        if p is None or not p.is_file():
+            return None
+        try:
+            with p.open("rb") as fh:
+                return fh.read(size)
+        except OSError:
+            return None
+
     def display_path(self, rel: str) -> str:
         return self.display_root + rel
 

@@ -7,17 +7,23 @@ exactly the MAINTAINER value.
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
+import tarfile
+from pathlib import Path
 
 import dockerfile
 import pytest
 
 from dockopt.rewriter.config import Settings
+from dockopt.rewriter.context import BuildContext
 from dockopt.rewriter.pipeline import check, fix
 from dockopt.rewriter.shell import parse_shell
 from dockopt.transforms.base import Safety
+from dockopt.transforms.instructions.add_copy import Var, expand_word, is_tar_header, sniff_archive
 from dockopt.transforms.instructions.exec_form import exec_form_words
-from dockopt.transforms.instructions.maintainer import label_quote
+from dockopt.transforms.instructions.maintainer import author_value, label_quote
 from dockopt.transforms.instructions.runs import leaks_state
 
 
@@ -175,27 +181,119 @@ def test_exec_form_safety_depends_on_entrypoint() -> None:
                                         (7, Safety.UNSAFE), (9, Safety.UNSAFE)]
 
 
+ENTRYPOINT_CASES = [
+    # (Dockerfile, line of the ENTRYPOINT, exec form expected)
+    ("FROM alpine\nENTRYPOINT /run -v\nCMD [\"--help\"]\n", 2, False),
+    ("FROM alpine\nCMD x\nENTRYPOINT /run -v\n", 3, False),
+    ("FROM alpine AS a\nCMD [\"x\"]\nFROM a\nENTRYPOINT /run\n", 4, False),
+    ("FROM alpine AS a\nENTRYPOINT /run\nFROM a AS b\nFROM b\nCMD [\"x\"]\n", 2, False),
+    # A registry image's CMD is cleared by the ENTRYPOINT: only `docker run` args.
+    ("FROM python:3.12\nENTRYPOINT /run -v\n", 2, True),
+    ("FROM alpine\nENTRYPOINT /run -v\nCMD []\n", 2, True),
+    # A CMD in an unrelated stage does not reach it.
+    ("FROM alpine AS a\nENTRYPOINT /run\nFROM alpine\nCMD [\"x\"]\n", 2, True),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "exec_form"), ENTRYPOINT_CASES)
+def test_entrypoint_keeps_ignoring_cmd(text: str, line: int, exec_form: bool) -> None:
+    found, _ = check(text, settings=Settings(select=("DO401",)))
+    (finding,) = [f for f in found if f.line == line]
+    assert finding.fix is not None
+    before = [c for c in _bk(text) if c[0] == "ENTRYPOINT"]
+    out = _fix(text, "DO401", unsafe=True)
+    after = [c for c in _bk(out) if c[0] == "ENTRYPOINT"]
+    if exec_form:
+        assert finding.fix.safety == Safety.UNSAFE
+        assert "docker run" in finding.fix.message
+        assert after[0][3] == tuple(before[0][3][0].split())
+    else:
+        # The shell, written out: what BuildKit stores for the shell form, so the
+        # CMD still only fills the shell's $0, $1, ...
+        assert finding.fix.safety == Safety.SAFE
+        assert "CMD of line" in finding.fix.message
+        assert after[0][2] and after[0][3] == ("/bin/sh", "-c", before[0][3][0])
+
+
 # --------------------------------------------------------------------------- DO402
+
+
+def _context(tmp_path: Path) -> BuildContext:
+    """A build context with archives under plain names and plain files under none."""
+    root = tmp_path / "ctx"
+    (root / "src").mkdir(parents=True)
+    (root / "a.txt").write_text("hello\n")
+    (root / "src" / "main.py").write_text("print(1)\n")
+    member = root / "member.txt"
+    member.write_text("x\n")
+    for name, mode in (("payload.dat", "w"), ("gz.bin", "w:gz"), ("bz.bin", "w:bz2"),
+                       ("xz.bin", "w:xz")):
+        with tarfile.open(root / name, mode) as tar:
+            tar.add(member, "member.txt")
+    (root / "json.bin").write_bytes(gzip.compress(b'{"not": "a tar"}' * 100))
+    (root / "zstd.bin").write_bytes(b"\x28\xb5\x2f\xfd" + bytes(100))
+    # A folder holding an archive is copied as it is: nothing in it is unpacked.
+    (root / "src" / "vendor.tar").write_bytes((root / "payload.dat").read_bytes())
+    (root / "bins").mkdir()
+    (root / "bins" / "plain.bin").write_text("x")
+    (root / "bins" / "tarball.bin").write_bytes((root / "payload.dat").read_bytes())
+    return BuildContext(root)
+
+
+def _add_findings(text: str, build: BuildContext | None) -> list[tuple[int, Safety | None]]:
+    found, _ = check(text, settings=Settings(select=("DO402",)), context=build)
+    return [(f.line, f.fix.safety if f.fix else None) for f in found if f.code == "DO402"]
 
 
 def test_add_to_copy_keeps_everything_but_the_keyword() -> None:
     text = "FROM alpine:3.20\nadd  --chown=1:1 a.txt  /x/\nADD [\"a b\", \"/c/\"]\n"
-    out = _fix(text, "DO402")
+    out = _fix(text, "DO402", unsafe=True)
     assert out == "FROM alpine:3.20\ncopy  --chown=1:1 a.txt  /x/\nCOPY [\"a b\", \"/c/\"]\n"
     before, after = _bk(text), _bk(out)
     assert [c[1:] for c in before] == [c[1:] for c in after]
 
 
 @pytest.mark.parametrize(("line", "expected"), [
+    # Read in the context: plain files and folders are safe, whatever their name.
     ("ADD a.txt /x/", Safety.SAFE),
     ("ADD src/ /x/", Safety.SAFE),
-    ("ADD $F /x/", Safety.UNSAFE),
-    ("ADD *.py /x/", Safety.UNSAFE),
+    ("ADD src /x/", Safety.SAFE),  # holds vendor.tar, which a folder copy keeps packed
+    ("ADD . /x/", Safety.SAFE),
+    ("ADD json.bin /x/", Safety.SAFE),  # gzip, but not of a tar: ADD copies it
+    ("ADD bins/plain* /x/", Safety.SAFE),
+    ("ADD \"a.txt\" /x/", Safety.SAFE),
+    # A tar archive under a plain name: ADD unpacks it, so ADD stays (no finding).
+    ("ADD payload.dat /x/", "none"),
+    ("ADD gz.bin /x/", "none"),
+    ("ADD bz.bin /x/", "none"),
+    ("ADD xz.bin /x/", "none"),
+    ("ADD zstd.bin /x/", "none"),  # zstd: not looked inside, taken as an archive
+    ("ADD bins/* /x/", "none"),  # the glob matches tarball.bin
+    ("ADD a.txt payload.dat /x/", None),  # mixed: finding, no fix
+    # Not in the context: its name proves nothing.
+    ("ADD missing.txt /x/", Safety.UNSAFE),
+    ("ADD nothing* /x/", Safety.UNSAFE),
     ("ADD a.tar.gz b.txt /x/", None),
-    ("ADD --checksum=sha256:00 a /x/", None),
+    ("ADD --checksum=sha256:00 a.txt /x/", None),
 ])
-def test_add_safety(line: str, expected: Safety | None) -> None:
-    assert _findings(f"FROM alpine:3.20\n{line}\n", "DO402") == [(2, expected)]
+def test_add_safety_reads_the_context(tmp_path: Path, line: str,
+                                      expected: Safety | str | None) -> None:
+    text = f"FROM alpine:3.20\n{line}\n"
+    want = [] if expected == "none" else [(2, expected)]
+    assert _add_findings(text, _context(tmp_path)) == want
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("ADD a.txt /x/", Safety.UNSAFE),  # no context: a name proves nothing
+    ("ADD src/ /x/", Safety.UNSAFE),
+    ("ADD . /x/", Safety.SAFE),  # the context root is a folder
+    ("ADD ./ /x/", Safety.SAFE),
+    ("ADD *.py /x/", Safety.UNSAFE),
+    ("ADD $F /x/", None),  # not set in the file: the base image may set it
+    ("ADD a.tar.gz b.txt /x/", None),
+])
+def test_add_safety_without_context(line: str, expected: Safety | None) -> None:
+    assert _add_findings(f"FROM alpine:3.20\n{line}\n", None) == [(2, expected)]
 
 
 @pytest.mark.parametrize("line", [
@@ -203,6 +301,92 @@ def test_add_safety(line: str, expected: Safety | None) -> None:
 ])
 def test_add_for_urls_and_archives_is_fine(line: str) -> None:
     assert _findings(f"FROM alpine:3.20\n{line}\n", "DO402") == []
+
+
+VARIABLES = [
+    # The default decides what ADD is for; an ARG is at best unsafe.
+    ("ARG TOOL_URL=https://example.com/tool-1.0.tar.gz\nFROM alpine\nARG TOOL_URL\n"
+     "ADD ${TOOL_URL} /opt/\n", []),
+    ("FROM alpine\nARG TOOL_URL=https://example.com/tool\nADD $TOOL_URL /opt/\n", []),
+    ("FROM alpine\nARG V=1.0\nADD \"tool-${V}.tar.gz\" /opt/\n", []),
+    ("FROM alpine\nARG F=payload.dat\nADD $F /opt/\n", []),
+    ("FROM alpine\nARG F=a.txt\nADD $F /opt/\n", [(3, Safety.UNSAFE)]),
+    ("FROM alpine\nENV F=a.txt\nADD $F /opt/\n", [(3, Safety.SAFE)]),
+    ("FROM alpine\nENV D=src\nADD ${D}/ /opt/\n", [(3, Safety.SAFE)]),
+    ("FROM alpine\nENV F=payload.dat\nADD ${F} /opt/\n", []),
+    ("FROM alpine\nARG A=a.txt\nENV F=$A\nADD ${F} /opt/\n", [(4, Safety.UNSAFE)]),
+    # ENV in an earlier stage this one is built on.
+    ("FROM alpine AS base\nENV F=a.txt\nFROM base\nADD ${F} /opt/\n", [(4, Safety.SAFE)]),
+    # A global ARG the stage does not re-declare is not in scope.
+    ("ARG F=a.txt\nFROM alpine\nADD $F /opt/\n", [(3, None)]),
+    # Unknown values: no fix.
+    ("FROM alpine\nARG F\nADD $F /opt/\n", [(3, None)]),
+    ("FROM alpine\nADD $F /opt/\n", [(2, None)]),
+    ("FROM alpine\nARG F=a.txt\nADD ${F:-x} /opt/\n", [(3, None)]),
+    ("FROM alpine AS a\nARG F=a.txt\nFROM a\nADD $F /opt/\n", [(4, None)]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), VARIABLES)
+def test_add_resolves_variables(tmp_path: Path, text: str,
+                                expected: list[tuple[int, Safety | None]]) -> None:
+    assert _add_findings(text, _context(tmp_path)) == expected
+
+
+def test_add_held_back_message_says_why() -> None:
+    found, _ = check("FROM alpine\nARG SRC\nADD $SRC /opt/\n",
+                     settings=Settings(select=("DO402",)))
+    (finding,) = found
+    assert finding.fix is None
+    assert "`$SRC` is an ARG with no default" in finding.message
+    found, _ = check("ARG SRC=a.txt\nFROM alpine\nADD $SRC /opt/\n",
+                     settings=Settings(select=("DO402",)))
+    (finding,) = found
+    assert finding.fix is None and "does not re-declare" in finding.message
+    found, _ = check("FROM alpine\nADD payload.dat /opt/\n",
+                     settings=Settings(select=("DO402",)))
+    (finding,) = found
+    assert finding.fix is not None and finding.fix.safety == Safety.UNSAFE
+    assert "no build context" in finding.fix.message
+
+
+@pytest.mark.parametrize(("word", "scope", "value"), [
+    ("a.txt", {}, "a.txt"),
+    ("'$x'", {}, "$x"),
+    ('"$x y"', {"x": Var("1", True)}, "1 y"),
+    ("${x}.tar", {"x": Var("v", False)}, "v.tar"),
+    ("a$", {}, "a$"),
+    ("$x", {}, None),
+    ("${x%.gz}", {"x": Var("v", False)}, None),
+    ("a\\b", {}, None),
+    ('"open', {}, None),
+])
+def test_expand_word(word: str, scope: dict[str, Var], value: str | None) -> None:
+    assert expand_word(word, scope, "\\").text == value
+
+
+def test_tar_header_detection() -> None:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        info = tarfile.TarInfo("\u00e9t\u00e9")  # high bytes: the signed sum differs
+        info.size = 0
+        tar.addfile(info)
+    data = buf.getvalue()
+    assert is_tar_header(data)
+    # A V7 header (no "ustar" magic) with a valid checksum is still a tar for Go.
+    v7 = bytearray(data[:512])
+    v7[257:265] = bytes(8)
+    v7[148:156] = b" " * 8
+    v7[148:155] = f"{sum(v7):06o}\x00".encode()
+    assert is_tar_header(bytes(v7))
+    assert not is_tar_header(data[:511])  # short
+    assert not is_tar_header(bytes(1024))  # end-of-archive blocks
+    broken = bytearray(data)
+    broken[0] ^= 1
+    assert not is_tar_header(bytes(broken))
+    assert sniff_archive(gzip.compress(data), complete=True) == "archive"
+    assert sniff_archive(gzip.compress(b"x" * 10), complete=True) == "plain"
+    assert sniff_archive(b"hello", complete=True) == "plain"
 
 
 # --------------------------------------------------------------------------- DO403
@@ -239,6 +423,35 @@ def test_label_value_equals_maintainer_value(value: str, escape: str) -> None:
     assert label[3][0] == "org.opencontainers.image.authors"
     assert _buildkit_double_quoted(label[3][1], escape) == maintainer[3][0]
     assert label_quote(maintainer[3][0], escape) == label[3][1]
+
+
+@pytest.mark.parametrize(("value", "label"), [
+    ('authors="Jane Doe <jane@example.com>"', "Jane Doe <jane@example.com>"),
+    ("authors='Jane Doe'", "Jane Doe"),
+    ("maintainer=ops@example.com", "ops@example.com"),
+    ("org.opencontainers.image.authors=\"x $y\"", "x $y"),
+    ('"boyan.au@gmail.com"', "boyan.au@gmail.com"),
+    ('"T. Kim, Ph.D."', "T. Kim, Ph.D."),
+    ('"Dan Walsh" <dwalsh@redhat.com>', "Dan Walsh <dwalsh@redhat.com>"),
+    # Kept as written: quotes that are not around the whole value or the name, a
+    # `#` (MAINTAINER has no trailing comments), several pairs, a key then text.
+    ('Jacek Marchwicki "jacek@example.com"', 'Jacek Marchwicki "jacek@example.com"'),
+    ("Michal <m@example.net> # 2014-06-12", "Michal <m@example.net> # 2014-06-12"),
+    ('name="Jane" email="j@example.com"', 'name="Jane" email="j@example.com"'),
+    ("a=b c", "a=b c"),
+    ('""', '""'),
+    ('"a" "b"', '"a" "b"'),
+    ("http://example.com/?a=b", "http://example.com/?a=b"),
+])
+@pytest.mark.parametrize("escape", ["\\", "`"])
+def test_label_value_drops_quotes_and_key(value: str, label: str, escape: str) -> None:
+    head = "# escape=`\n" if escape == "`" else ""
+    text = f"{head}FROM alpine:3.20\nMAINTAINER {value}\n"
+    assert author_value(value)[0] == label
+    out = _fix(text, "DO403")
+    (got,) = [c for c in _bk(out) if c[0] == "LABEL"]
+    assert got[3][0] == "org.opencontainers.image.authors"
+    assert _buildkit_double_quoted(got[3][1], escape) == label
 
 
 def test_maintainer_with_existing_label_is_unsafe() -> None:

@@ -72,6 +72,48 @@ def _entrypoint(stage: Stage, by_name: dict[str, int], done: dict[int, EntryPoin
     return done.get(parent, "unknown") if parent is not None else "unknown"
 
 
+def _cmd_in(stage: Stage) -> Instruction | None:
+    """A CMD of the stage that gives arguments (``CMD []`` gives none)."""
+    for ins in stage.body:
+        if ins.keyword == "CMD" and not ins.passthrough and not (ins.is_json and not ins.value):
+            return ins
+    return None
+
+
+def cmds_reaching_entrypoint(tree: Dockerfile) -> dict[int, Instruction | None]:
+    """Per stage, a CMD of this file that may be passed to the stage's ENTRYPOINT.
+
+    BuildKit's ENTRYPOINT clears the CMD inherited from the base image unless the
+    stage itself sets a CMD (``dispatchEntrypoint``: ``if !d.cmdSet``). So the CMDs
+    that can reach an ENTRYPOINT are the stage's own (before or after it), those of
+    the earlier stages it is built on (counted, in case a CMD set there survives),
+    and those of later stages built on it, which inherit the ENTRYPOINT.
+    """
+    by_name: dict[str, Stage] = {}
+    parent: dict[int, Stage | None] = {}
+    for stage in tree.stages:
+        up = by_name.get(stage.base.lower())
+        parent[stage.index] = up if up is not None and up.index < stage.index else None
+        if stage.name:
+            by_name[stage.name] = stage
+    out: dict[int, Instruction | None] = {}
+    for stage in tree.stages:
+        found = _cmd_in(stage)
+        up = parent[stage.index]
+        while found is None and up is not None:
+            found = _cmd_in(up)
+            up = parent[up.index]
+        if found is None:
+            for later in tree.stages[stage.index + 1:]:
+                st: Stage | None = later
+                while st is not None and st.index > stage.index:
+                    st = parent[st.index]
+                if st is stage and (found := _cmd_in(later)) is not None:
+                    break
+        out[stage.index] = found
+    return out
+
+
 # --------------------------------------------------------------------------- DL3025
 
 # Characters that mean the same to /bin/sh as to an argv: no quoting, expansion,
@@ -136,9 +178,18 @@ class ShellFormCmd(Transform):
         may exist (exec form, or inherited from an image in a registry, such as a
         `docker-entrypoint.sh`): the CMD becomes its arguments, and the entrypoint
         then sees `gunicorn ...` instead of `/bin/sh -c "gunicorn ..."`.
-        For ENTRYPOINT the fix is always unsafe: an exec-form ENTRYPOINT receives the
-        CMD and `docker run` arguments, which the shell form ignored.
-        The explicit-shell form is always safe: the image config does not change.
+        For ENTRYPOINT, an exec form receives the CMD and `docker run` arguments as
+        its own, which the shell form ignored. When a CMD of this file may reach it
+        (one in the stage, in an earlier stage it is built on, or in a later stage
+        built on it), the program would get the CMD as arguments, so the fix writes
+        the shell out instead (safe, as below). A CMD inherited from a registry
+        image cannot reach it: BuildKit clears the base image's CMD when a stage
+        sets ENTRYPOINT without a CMD of its own. Otherwise the exec form is
+        unsafe: `docker run` arguments (or a compose `command:`) now reach the
+        program.
+        The explicit-shell form is always safe: the image config does not change
+        (it is the array BuildKit stores for the shell form, and a CMD after it
+        still only sets the shell's `$0`, `$1`, ...).
         No fix under a non-POSIX SHELL, in Windows files, or when a comment line
         sits inside the instruction (it would be lost).
 
@@ -156,6 +207,7 @@ class ShellFormCmd(Transform):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         entrypoints = stage_entrypoints(ctx.tree)
+        cmds = cmds_reaching_entrypoint(ctx.tree)
         for stage in ctx.tree.stages:
             for ins in stage.body:
                 if ins.keyword not in ("CMD", "ENTRYPOINT") or ins.passthrough or ins.is_json:
@@ -163,12 +215,13 @@ class ShellFormCmd(Transform):
                 src = ins.shell_source()
                 if src is None:
                     continue
-                fix = self._fix(ctx, ins, src.text, entrypoints[stage.index])
+                fix = self._fix(ctx, ins, src.text, entrypoints[stage.index],
+                                cmds[stage.index])
                 yield self.finding(ctx, ins, f"Use the JSON (exec) form for {ins.keyword} "
                                    "so the program gets signals as PID 1", fix=fix)
 
     def _fix(self, ctx: Context, ins: Instruction, command: str,
-             entrypoint: EntryPoint) -> Fix | None:
+             entrypoint: EntryPoint, cmd: Instruction | None) -> Fix | None:
         if windows_file(ctx) or not posix_shell(ctx, ins):
             return None
         span = args_range(ins)
@@ -180,10 +233,18 @@ class ShellFormCmd(Transform):
         new = "[" + ", ".join(json.dumps(w, ensure_ascii=False) for w in words) + "]"
         edit = Edit(span[0], span[1], new)
         if ins.keyword == "ENTRYPOINT":
+            if cmd is not None:
+                # In exec form the CMD would become the program's arguments; the
+                # written-out shell ignores them exactly as the shell form did.
+                return self._explicit_shell(
+                    ctx, ins, command, span,
+                    why=f"in exec form it would receive the CMD of line {cmd.start_line} "
+                        "as arguments, which the shell form ignores")
             return Fix((edit,), Safety.UNSAFE,
-                       "ENTRYPOINT now runs the program directly; in exec form it also "
-                       "receives CMD and `docker run` arguments, which the shell form "
-                       "ignored.")
+                       "ENTRYPOINT now runs the program directly. No CMD of this file "
+                       "reaches it (an ENTRYPOINT clears the base image's CMD), but "
+                       "arguments given to `docker run` (or a compose `command:`) now "
+                       "reach it, which the shell form ignored.")
         if entrypoint in ("none", "shell"):
             return Fix((edit,), Safety.SAFE,
                        "CMD now runs the program directly instead of through /bin/sh, "
@@ -196,7 +257,7 @@ class ShellFormCmd(Transform):
 
     @staticmethod
     def _explicit_shell(ctx: Context, ins: Instruction, command: str,
-                        span: tuple[int, int]) -> Fix | None:
+                        span: tuple[int, int], why: str = "") -> Fix | None:
         """Shell syntax: write the shell BuildKit would use as an explicit JSON array.
 
         BuildKit turns a shell-form ``CMD x`` into ``["/bin/sh", "-c", "x"]`` (or the
@@ -207,9 +268,10 @@ class ShellFormCmd(Transform):
         shell = current_shell(ctx, ins)
         new = "[" + ", ".join(json.dumps(w, ensure_ascii=False)
                               for w in (*shell, command)) + "]"
+        reason = why or "it uses shell syntax"
         return Fix((Edit(span[0], span[1], new),), Safety.SAFE,
-                   f"{ins.keyword} uses shell syntax, so it keeps its shell, now written "
-                   f"out: the image config is identical ({json.dumps(list(shell))} + the "
+                   f"{ins.keyword} keeps its shell ({reason}), now written out: the "
+                   f"image config is identical ({json.dumps(list(shell))} + the "
                    "command). For signals to reach the program, start it with `exec`.")
 
 
