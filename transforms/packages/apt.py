@@ -241,10 +241,64 @@ def _insert_after(run: RunShell, word: Word, text: str) -> Edit:
     return shellfix.insert_at(run, word.end, text)
 
 
+# What reads the package lists, measured on Debian 12 (apt 2.6) by running each
+# command with `-o Dir::State::Lists=<empty dir> -o Dir::Cache::pkgcache=` against
+# a package that is not installed: `apt-get remove/purge x` and `apt-get autoremove x`
+# exit 100 ("Unable to locate package") where with lists they exit 0 ("not
+# installed"); `apt-cache show/depends` exit 100, `apt-cache policy/madison/search`
+# exit 0 but print nothing (a script reading a version from them changes);
+# `apt-mark hold x` exits 100. Without package names, `autoremove`, `check`, `clean`
+# and `apt-mark auto/manual/show*` work on dpkg's status alone.
+_APT_READS = APT_NEEDS_LISTS | frozenset({
+    "remove", "purge", "markauto", "unmarkauto", "changelog", "show", "list", "search",
+    "policy", "depends", "rdepends", "showsrc", "showpkg", "madison"})
+_APT_READS_WITH_NAMES = frozenset({"autoremove", "autopurge"})
+_APT_MARK_READS = frozenset({"hold", "unhold", "install", "deinstall", "purge"})
+_APTITUDE_KEEPS = frozenset({"clean", "autoclean", "forget-new"})
+
+
+def lists_use(cmd: SimpleCommand) -> str | None:
+    """``"update"`` when the command refreshes apt's package lists, ``"read"`` when it
+    needs them (it fails or prints something else without them), else None.
+
+    apt-get/apt/aptitude subcommands, every apt-cache query, and apt-mark on named
+    packages (``hold``, ...). A package-name-taking command without names reads
+    nothing; a name we cannot resolve (``$PKGS``) counts as a name.
+    """
+    name = cmd.resolved_name
+    if name not in ("apt-get", "apt", "aptitude", "apt-cache", "apt-mark"):
+        return None
+    sub = shellfix.subcommand(cmd, APT_VALUE)
+    if sub is None:
+        return None
+    action = sub.value
+    if action is None:
+        return "read"  # `apt-get $ACTION ...`: we cannot tell, so assume the worst
+    if action == "update" and name != "apt-mark":
+        return "update"
+    if name == "apt-cache":
+        return "read"
+    named = bool(shellfix.operands(cmd, sub, APT_VALUE))
+    if name == "apt-mark":
+        return "read" if action in _APT_MARK_READS and named else None
+    if name == "aptitude":
+        return None if action in _APTITUDE_KEEPS else "read"
+    if action in ("remove", "purge", "markauto", "unmarkauto"):
+        return "read" if named else None
+    if action in _APT_READS or (action in _APT_READS_WITH_NAMES and named):
+        return "read"
+    return None
+
+
+_APT_TEXT = re.compile(r"\bapt(-get|-cache|-mark|itude)?\b")
+
+
 def later_runs_need_lists(ctx: Context, run: RunShell) -> bool:
     """Whether a later RUN (this stage or one built FROM it) reads the apt lists
-    without refreshing them first: removing or caching away the lists here would
-    make its ``apt-get install`` fail with "Unable to locate package"."""
+    without refreshing them first (see :func:`lists_use`: installs, but also
+    `apt-get purge` of a package that may not be installed, `apt-cache policy`...):
+    removing or caching away the lists here would make it fail ("Unable to locate
+    package") or print nothing."""
     stage = stage_of(ctx, run.ins)
     if stage is None:
         return True
@@ -253,32 +307,34 @@ def later_runs_need_lists(ctx: Context, run: RunShell) -> bool:
             if ins.start <= run.ins.start or ins.keyword != "RUN":
                 continue
             if ins.heredoc_docs or ins.is_json:
-                if re.search(r"\bapt(-get)?\b", ins.text):
+                if _APT_TEXT.search(ins.text):
                     return True
                 continue
             script = ctx.shell(ins)
             if script is None:
                 continue
-            refreshed = False
             for cmd in script.commands:
-                if cmd.resolved_name not in APT:
-                    continue
-                sub = shellfix.subcommand(cmd, APT_VALUE)
-                action = sub.value if sub is not None else None
-                if action == "update":
-                    refreshed = True
-                elif action in APT_NEEDS_LISTS and not refreshed:
+                use = lists_use(cmd)
+                if use == "update":
+                    break
+                if use == "read":
                     return True
     return False
 
 
-def _refresh_later_installs(ctx: Context, run: RunShell) -> list[Edit] | None:
-    """Edits putting `apt-get update && ` before each later apt command that reads the
-    lists without refreshing them (this stage and stages built on it).
+def _refresh_later_readers(ctx: Context, run: RunShell) -> list[Edit] | None:
+    """Edits putting `apt-get update && ` before the first later command that reads
+    the lists without refreshing them, in each later RUN (this stage and stages
+    built on it).
 
-    None when one of them cannot take the prefix without changing what runs: it is
-    not editable, or the command is joined by `||`/`|` (`a || update && install`
-    would group differently), or it runs under a wrapper other than plain `sudo`.
+    Under `set -e`, a command left of `&&` does not stop the script when it fails:
+    there the update is joined with `;` when the reader starts its own list
+    (`set -e; apt-get update; apt-get purge ...`), so a failed update still stops
+    the build. None when one of them cannot take the prefix without changing what
+    runs: it is not editable, or it is nested (in `if`, a subshell...), joined by
+    `||`/`|` (`a || update && install` would group differently), joined by `&&`
+    under `set -e` with more commands after its list, or run under a wrapper other
+    than plain `sudo`.
     """
     stage = stage_of(ctx, run.ins)
     if stage is None:
@@ -293,24 +349,41 @@ def _refresh_later_installs(ctx: Context, run: RunShell) -> list[Edit] | None:
             if later is None:
                 # Not editable (heredoc, JSON, shell errors): if it may run apt, we
                 # cannot make it refresh the lists, so the lists must stay.
-                if re.search(r"\bapt(-get)?\b", ins.text):
+                if _APT_TEXT.search(ins.text):
                     return None
                 continue
-            for call in apt_calls(later):
-                if call.action == "update":
+            for cmd in later.script.commands:
+                use = lists_use(cmd)
+                if use == "update":
                     break
-                if call.action not in APT_NEEDS_LISTS:
+                if use != "read":
                     continue
-                prefix = wrapper_prefix(call.cmd)
-                step = next((x for x in later.script.top_level if x.command is call.cmd), None)
-                if prefix is None or step is None or step.operator_before not in (
-                        None, "&&", ";", "\n"):
+                edit = _refresh_edit(ctx, later, cmd)
+                if edit is None:
                     return None
-                edits.append(shellfix.insert_at(later, call.cmd.start,
-                                                f"{prefix}apt-get update && ",
-                                                before_seam=False))
+                edits.append(edit)
                 break
     return edits or None
+
+
+def _refresh_edit(ctx: Context, run: RunShell, cmd: SimpleCommand) -> Edit | None:
+    prefix = wrapper_prefix(cmd)
+    steps = run.script.top_level
+    index = next((i for i, x in enumerate(steps) if x.command is cmd), None)
+    if prefix is None or index is None:
+        return None
+    op = steps[index].operator_before
+    if op not in (None, "&&", ";", "\n"):
+        return None
+    joiner = "&&"
+    if shellfix.errexit_before(ctx, run, cmd.start):
+        if op == "&&":
+            if any(x.operator_before in (";", "\n", "&") for x in steps[index + 1:]):
+                return None
+        else:
+            joiner = ";"
+    text = f"{prefix}apt-get update && " if joiner == "&&" else f"{prefix}apt-get update; "
+    return shellfix.insert_at(run, cmd.start, text, before_seam=False)
 
 
 def _earlier_disables_recommends(ctx: Context, ins: Instruction) -> bool:
@@ -644,6 +717,33 @@ def apt_mount_blocker(ctx: Context, run: RunShell, update: SimpleCommand) -> str
     return None
 
 
+# Commands that cannot install packages: after the last `apt-get update`, a RUN
+# running only these (and apt commands that read no lists) installs nothing.
+_NO_INSTALL = frozenset({"echo", "printf", "true", ":", "rm", "mkdir", "ln", "touch",
+                         "chmod", "chown", "cat", "tee", "sed", "ls", "set", "export",
+                         "apt-key", "gpg", "cp", "mv", "sleep", "exit"})
+
+
+def _only_refreshes(run: RunShell) -> bool:
+    """The RUN's only apt work is refreshing the lists: nothing after its first
+    `apt-get update` reads them, and everything after it is an apt command or one
+    of `_NO_INSTALL` (an unknown script might install)."""
+    seen = False
+    for cmd in run.script.commands:
+        use = lists_use(cmd)
+        if use == "update":
+            seen = True
+            continue
+        if not seen:
+            continue
+        if use == "read":
+            return False
+        if use is None and cmd.resolved_name not in (*APT, "apt-mark", "apt-cache", "aptitude") \
+                and cmd.resolved_name not in _NO_INSTALL:
+            return False
+    return seen
+
+
 class AptListsNotCleaned(Transform):
     """`apt-get update` leaves the package lists in the layer.
 
@@ -677,12 +777,27 @@ class AptListsNotCleaned(Transform):
     RUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*
     ```
 
+    When the RUN ends in `exit` or `exec PROGRAM`, the cleanup goes right before it
+    (after it, it would never run): `...; exit 0` becomes
+    `...; rm -rf /var/lib/apt/lists/*; exit 0`.
+
+    A RUN whose only apt work is `apt-get update` (nothing after it installs or
+    reads the lists, e.g. a lone `RUN apt-get update`) is reported without a fix:
+    removing the lists it just downloaded would leave a layer that does nothing.
+
     ## Fix safety
     The cleanup is safe when no later RUN of the stage (or of a stage built on it)
-    installs without its own `apt-get update`. When one does, the fix also puts
-    `apt-get update && ` before that install (which would otherwise fail with "Unable
-    to locate package"); that fix is unsafe, since the later install then reads fresh
-    lists and may get newer versions. Either way the RUN must end in
+    reads the lists without its own `apt-get update`. Reading them is not only
+    installing: `apt-get remove`/`purge` or `autoremove` of named packages fails
+    without the lists when a package is not installed ("Unable to locate package"),
+    `apt-cache show`/`depends` fail and `apt-cache policy`/`madison`/`search` print
+    nothing, `apt-mark hold` of a package fails. When such a RUN exists, the fix
+    also puts `apt-get update && ` before its first such command; that fix is unsafe,
+    since the later RUN then reads fresh lists and may get newer versions. Under
+    `set -e` (a `set -e`/`-o errexit` earlier in the script or `-e` in SHELL) the
+    update is joined with `;` instead when the command starts its own list
+    (`set -e; apt-get update; apt-get purge ...`): a command left of `&&` does not
+    stop a `set -e` script when it fails. Either way the RUN must end in
     no comment or `;`/`&`, and apt must run as root (or through plain `sudo`, which
     the cleanup then uses too). Mounts are unsafe: they need BuildKit. No cleanup is
     added on a mounted path, and no mount next to a cleanup.
@@ -710,6 +825,12 @@ class AptListsNotCleaned(Transform):
                 continue
             update = updates[0].cmd
             message = "`apt-get update` leaves /var/lib/apt/lists in the layer"
+            if _only_refreshes(run):
+                yield self.finding(ctx, ins, message + ": this RUN installs nothing, so "
+                                   "removing the lists here would leave a layer that does "
+                                   "nothing (and break later RUNs that read them); move "
+                                   "the update into the RUN that installs (DO202)")
+                continue
             if ctx.settings.cache == "mount":
                 fix = self._mount_fix(ctx, run, update)
                 if fix is not None:
@@ -729,7 +850,7 @@ class AptListsNotCleaned(Transform):
         if not later_runs_need_lists(ctx, run):
             return Fix((edit,), Safety.SAFE, "Removed the apt lists at the end of the RUN "
                        "that downloads them, so they never reach a layer")
-        refresh = _refresh_later_installs(ctx, run)
+        refresh = _refresh_later_readers(ctx, run)
         if refresh is None:
             return None
         return Fix((edit, *refresh), Safety.UNSAFE,
