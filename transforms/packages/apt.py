@@ -640,8 +640,10 @@ def _package_edit(ctx: Context, run: RunShell, packages: list[Word], text: str) 
         pos = run.src.to_physical(word.start)
         line_start = tree_text.rfind("\n", 0, pos) + 1
         starts.append((line_start, tree_text[line_start:pos]))
-    own_lines = len(packages) > 1 and len({s for s, _ in starts}) == len(packages) \
-        and all(not prefix.strip() for _, prefix in starts[1:])
+    # Each package on a line of its own (the first may share the `install` line:
+    # `install -y curl \` / `    wget`); a lone package counts when it has its line.
+    own_lines = len({s for s, _ in starts}) == len(packages) and all(
+        not prefix.strip() for _, prefix in (starts[1:] if len(packages) > 1 else starts))
     if not own_lines:
         return _insert_after(run, last, "".join(f" {n}" for n in text.split()))
     indent = starts[-1][1]
