@@ -8,7 +8,9 @@ import pytest
 
 from dockopt.rewriter.config import settings_from_dict
 from dockopt.rewriter.pipeline import check, fix
+from dockopt.rewriter.shell import parse_shell
 from dockopt.transforms import REGISTRY
+from dockopt.transforms.packages.apt import lists_use
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 PACKAGE_CODES = ("DO201", "DO202", "DO203", "DO204", "DO205", "DO206", "DO207", "DO208",
@@ -74,6 +76,68 @@ def test_recommends_is_unsafe() -> None:
 def test_recommends_skips_non_posix_shell() -> None:
     text = 'FROM debian\nSHELL ["pwsh", "-c"]\nRUN apt-get install -y curl\n'
     assert codes("DO201", text) == []
+
+
+# The Recommends the file uses (Debian 12 metadata, see _NEEDED_RECOMMENDS).
+@pytest.mark.parametrize(("install", "after", "added"), [
+    ("gcc", "", "gcc libc6-dev"),
+    ("gcc-12", "", "gcc-12 libc6-dev"),
+    ("g++", "", "g++"),
+    ("gcc g++", "", "gcc g++"),
+    ("gcc libc6-dev", "", "gcc libc6-dev"),
+    ("build-essential", "", "build-essential"),
+    ("xvfb", "", "xvfb xauth"),
+    ("cmake", "", "cmake gcc make libc6-dev"),
+    ("cmake clang", "", "cmake clang make"),
+    ("python3-pip", "", "python3-pip ca-certificates"),
+    ("python3-pip", " && pip3 install x", "python3-pip ca-certificates build-essential "
+     "python3-dev"),
+    ("python3-pip", "\nRUN python3 -m pip install x", "python3-pip ca-certificates "
+     "build-essential python3-dev"),
+    ("python3-pip", "\nCMD pip install -r /r.txt && app", "python3-pip ca-certificates "
+     "build-essential python3-dev"),
+    ("python3-pip", "\nFROM base\nRUN pip install x", "python3-pip ca-certificates "
+     "build-essential python3-dev"),
+    ("python3-pip python3-dev", " && pip install x", "python3-pip python3-dev "
+     "ca-certificates build-essential"),
+])
+def test_recommends_keeps_what_the_file_uses(install: str, after: str, added: str) -> None:
+    text = f"FROM debian AS base\nRUN apt-get install -y {install}{after}\n"
+    out = run("DO201", text)
+    assert f"install --no-install-recommends -y {added}" + (after.split("\n")[0] or "\n") \
+        in out + "\n"
+
+
+def test_recommends_pip_in_an_unrelated_stage_does_not_count() -> None:
+    text = ("FROM debian AS a\nRUN apt-get install -y python3-pip\n"
+            "FROM python AS b\nRUN pip install x\n")
+    assert "python3-pip ca-certificates\n" in run("DO201", text)
+
+
+def test_recommends_companion_installed_earlier_is_not_added() -> None:
+    text = ("FROM debian\nRUN apt-get install -y --no-install-recommends libc6-dev xauth\n"
+            "RUN apt-get install -y gcc xvfb\n")
+    assert run("DO201", text).endswith("install --no-install-recommends -y gcc xvfb\n")
+    # ... but one installed later in the same RUN is: commands in between need it.
+    text = "FROM debian\nRUN apt-get install -y gcc && make && apt-get install -y libc6-dev\n"
+    assert "-y gcc libc6-dev && make" in run("DO201", text)
+
+
+def test_recommends_all_pinned_is_not_fixed_and_says_why() -> None:
+    text = "FROM ubuntu:18.04\nRUN apt-get install -y wget=1.19.4-1ubuntu2.1 gcc=4:7.4.0\n"
+    assert run("DO201", text) == text
+    (msg,) = codes("DO201", text)
+    assert "every package is pinned" in msg and "ca-certificates, libc6-dev" in msg
+    # Nothing to add: the flag alone is fine even when everything is pinned.
+    text = "FROM ubuntu:18.04\nRUN apt-get install -y jq=1.5\n"
+    assert "--no-install-recommends -y jq=1.5\n" in run("DO201", text)
+
+
+def test_recommends_fix_message_names_the_added_packages() -> None:
+    settings = settings_from_dict({"select": ["DO201"], "unsafe-fixes": True}, None)
+    (finding,) = check("FROM debian\nRUN apt-get install -y gcc\n", settings=settings)[0]
+    assert finding.fix is not None and "added libc6-dev, which gcc only recommends" \
+        in finding.fix.message
 
 
 # --------------------------------------------------------------------------- DO202
@@ -159,6 +223,93 @@ def test_lists_kept_when_the_later_install_cannot_take_a_prefix() -> None:
     text = ("FROM debian AS base\nRUN apt-get update && apt-get install -y curl\n"
             "FROM base\nRUN true || apt-get install -y git\n")
     assert run("DO204", text) == text
+
+
+@pytest.mark.parametrize(("line", "use"), [
+    ("apt-get update", "update"), ("apt -q update", "update"), ("aptitude update", "update"),
+    ("apt-get install -y x", "read"), ("apt-get purge -y --auto-remove x", "read"),
+    ("apt-get remove x", "read"), ("sudo apt remove -y x", "read"),
+    ("apt-get autoremove -y x", "read"), ("apt-get autoremove -y", None),
+    ("apt-get -y purge", None), ("apt-cache policy x", "read"), ("apt-cache show x", "read"),
+    ("apt show x", "read"), ("apt-mark hold x", "read"), ("apt-mark auto x", None),
+    ("apt-mark showmanual", None), ("apt-get clean", None), ("apt-get check", None),
+    ("apt-get $ACTION x", "read"), ("aptitude install x", "read"),
+    ("aptitude clean", None), ("echo apt-get install x", None),
+])
+def test_lists_use(line: str, use: str | None) -> None:
+    (cmd,) = parse_shell(line).commands
+    assert lists_use(cmd) == use
+
+
+@pytest.mark.parametrize("later", [
+    "apt-get purge -y --auto-remove python3-software-properties",
+    "apt-get remove -y x", "apt-cache policy curl", "apt-mark hold curl",
+    "sudo apt-get autoremove -y x",
+])
+def test_lists_kept_for_later_readers(later: str) -> None:
+    text = f"FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN {later}\n"
+    settings = settings_from_dict({"select": ["DO204"]}, None)
+    assert fix(text, settings=settings).text == text
+    out = run("DO204", text)
+    prefix = "sudo apt-get update && " if later.startswith("sudo") else "apt-get update && "
+    assert f"\nRUN {prefix}{later} && " in out
+
+
+@pytest.mark.parametrize(("later", "expected"), [
+    ("set -e; apt-get remove -y x; echo", "set -e; apt-get update; apt-get remove -y x; echo"),
+    ("set -o errexit; apt-get remove -y x",
+     "set -o errexit; apt-get update; apt-get remove -y x"),
+    ("set -e; set +e; apt-get remove -y x; echo",
+     "set -e; set +e; apt-get update && apt-get remove -y x; echo"),
+    ("set -eu && apt-get remove -y x", "set -eu && apt-get update && apt-get remove -y x"),
+    ("set -e; true && apt-get remove -y x; echo", None),
+])
+def test_lists_refresh_under_set_e(later: str, expected: str | None) -> None:
+    text = f"FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN {later}\n"
+    out = run("DO204", text)
+    if expected is None:
+        assert "rm -rf" not in out.split("\n")[1]
+    else:
+        assert f"\nRUN {expected}" in out
+
+
+def test_lists_refresh_under_errexit_shell() -> None:
+    text = ('FROM debian\nRUN apt-get update && apt-get install -y curl\n'
+            'SHELL ["/bin/bash", "-eo", "pipefail", "-c"]\nRUN apt-get remove -y x; echo\n')
+    assert "\nRUN apt-get update; apt-get remove -y x; echo" in run("DO204", text)
+
+
+@pytest.mark.parametrize("line", ["apt-get update", "apt-get -qq update",
+                                  "add-apt-repository -y universe && apt-get update",
+                                  "apt-get update && echo done"])
+def test_lists_update_only_run_has_no_fix(line: str) -> None:
+    text = f"FROM debian\nRUN {line}\n"
+    assert run("DO204", text) == text
+    (msg,) = codes("DO204", text)
+    assert "installs nothing" in msg
+
+
+def test_lists_update_then_script_still_cleaned() -> None:
+    text = "FROM debian\nRUN apt-get update && /tmp/install-deps.sh\n"
+    assert run("DO204", text).endswith("/tmp/install-deps.sh && rm -rf /var/lib/apt/lists/*\n")
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("apt-get update && apt-get install -y x; exit 0",
+     "apt-get update && apt-get install -y x; rm -rf /var/lib/apt/lists/*; exit 0"),
+    ("apt-get update && apt-get install -y x && exec app",
+     "apt-get update && apt-get install -y x && rm -rf /var/lib/apt/lists/* && exec app"),
+    ("apt-get update && apt-get install -y x || exit 1",
+     "apt-get update && apt-get install -y x || exit 1 && rm -rf /var/lib/apt/lists/*"),
+    ("exec >/log && apt-get update && apt-get install -y x",
+     "exec >/log && apt-get update && apt-get install -y x && rm -rf /var/lib/apt/lists/*"),
+    ("apt-get update && apt-get install -y x | exec cat",
+     "apt-get update && apt-get install -y x | exec cat && rm -rf /var/lib/apt/lists/*"),
+    ("apt-get update && exit 0 && apt-get install -y x", None),
+])
+def test_cleanup_goes_before_a_trailing_exit(line: str, expected: str | None) -> None:
+    text = f"FROM debian\nRUN {line}\n"
+    assert run("DO204", text) == (text if expected is None else f"FROM debian\nRUN {expected}\n")
 
 
 def test_lists_mount_never_next_to_user_mount() -> None:

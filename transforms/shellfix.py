@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from dockopt.rewriter.shell import LogicalText, ShellScript, SimpleCommand, Word
+from dockopt.rewriter.shell import LogicalText, ShellScript, SimpleCommand, Step, Word
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context, Edit
 
@@ -189,25 +189,79 @@ def append_commands(ctx: Context, run: RunShell, commands: list[str]) -> Edit | 
 
     None when appending would be wrong: a trailing comment would swallow it, or the
     script ends in ``;``/``&`` or a newline-separated list we cannot extend safely.
+
+    When the script ends in an unconditional ``exit`` or ``exec PROGRAM`` (joined by
+    ``;`` or ``&&``), anything after it would never run (shellcheck SC2317): the
+    commands go right before it instead, joined by the same operator, so
+    ``a; exit 0`` becomes ``a; cleanup; exit 0`` (the exit status is still the
+    ``exit``'s) and ``a && exec x`` becomes ``a && cleanup && exec x``. An ``exit``
+    or ``exec`` earlier in the top-level chain (dead code after it) gives None.
     """
     script = run.script
     if script.trailing_comment_start is not None or script.trailing_operator is not None:
         return None
     if not run.src.text.strip():
         return None
-    if any(step.operator_before == "\n" for step in script.top_level):
+    steps = script.top_level
+    if any(step.operator_before == "\n" for step in steps):
         return None
+    at, op = len(run.src.text), "&&"
+    for i, step in enumerate(steps):
+        if not _terminal(step):
+            continue
+        if i != len(steps) - 1 or i == 0 or step.operator_before not in ("&&", ";"):
+            return None
+        at, op = steps[i - 1].end, step.operator_before or "&&"
     style = ctx.style
     if multiline(run.ins):
         indent, position = line_layout(ctx, run.ins)
         cont = f" {ctx.tree.escape}{style.newline}"
-        if position == "leading":
+        if position == "leading" and op == "&&":
             text = "".join(f"{cont}{indent}&& {c}" for c in commands)
         else:
-            text = "".join(f" &&{cont}{indent}{c}" for c in commands)
+            sep = " &&" if op == "&&" else ";"
+            text = "".join(f"{sep}{cont}{indent}{c}" for c in commands)
     else:
-        text = "".join(f" && {c}" for c in commands)
-    return insert_at(run, len(run.src.text), text)
+        sep = " && " if op == "&&" else "; "
+        text = "".join(f"{sep}{c}" for c in commands)
+    return insert_at(run, at, text)
+
+
+def _terminal(step: Step) -> bool:
+    """A top-level ``exit`` or ``exec PROGRAM`` (not a pipeline member, not after
+    ``||``): the shell never runs what follows it. ``exec >log`` only redirects."""
+    cmd = step.command
+    if cmd is None or step.operator_before in ("||", "|", "|&", "&"):
+        return False
+    if cmd.name == "exit":
+        return True
+    return cmd.name == "exec" and any(
+        w.value is None or not w.value.startswith("-") for w in cmd.words[1:])
+
+
+def errexit_before(ctx: Context, run: RunShell, logical: int) -> bool:
+    """Whether ``set -e`` is in effect at a top-level position of the script: the RUN's
+    SHELL passes ``-e`` (``-ec``, ``-o errexit``), or a top-level ``set`` before
+    ``logical`` turns it on (and no later one turns it off)."""
+    on = _errexit_flags([a for a in current_shell(ctx, run.ins)[1:]], False)
+    for step in run.script.top_level:
+        if step.start >= logical:
+            break
+        cmd = step.command
+        if cmd is not None and cmd.name == "set":
+            on = _errexit_flags([w.value or "" for w in cmd.words[1:]], on)
+    return on
+
+
+def _errexit_flags(args: list[str], on: bool) -> bool:
+    for i, arg in enumerate(args):
+        if arg in ("-o", "+o") and i + 1 < len(args) and args[i + 1] == "errexit":
+            on = arg == "-o"
+        elif re.fullmatch(r"[-+][a-zA-Z]+", arg) and "e" in arg[1:]:
+            on = arg[0] == "-"
+        elif arg == "--":
+            break
+    return on
 
 
 _SHORT_OPTS = re.compile(r"-[A-Za-z0-9]+")

@@ -241,10 +241,64 @@ def _insert_after(run: RunShell, word: Word, text: str) -> Edit:
     return shellfix.insert_at(run, word.end, text)
 
 
+# What reads the package lists, measured on Debian 12 (apt 2.6) by running each
+# command with `-o Dir::State::Lists=<empty dir> -o Dir::Cache::pkgcache=` against
+# a package that is not installed: `apt-get remove/purge x` and `apt-get autoremove x`
+# exit 100 ("Unable to locate package") where with lists they exit 0 ("not
+# installed"); `apt-cache show/depends` exit 100, `apt-cache policy/madison/search`
+# exit 0 but print nothing (a script reading a version from them changes);
+# `apt-mark hold x` exits 100. Without package names, `autoremove`, `check`, `clean`
+# and `apt-mark auto/manual/show*` work on dpkg's status alone.
+_APT_READS = APT_NEEDS_LISTS | frozenset({
+    "remove", "purge", "markauto", "unmarkauto", "changelog", "show", "list", "search",
+    "policy", "depends", "rdepends", "showsrc", "showpkg", "madison"})
+_APT_READS_WITH_NAMES = frozenset({"autoremove", "autopurge"})
+_APT_MARK_READS = frozenset({"hold", "unhold", "install", "deinstall", "purge"})
+_APTITUDE_KEEPS = frozenset({"clean", "autoclean", "forget-new"})
+
+
+def lists_use(cmd: SimpleCommand) -> str | None:
+    """``"update"`` when the command refreshes apt's package lists, ``"read"`` when it
+    needs them (it fails or prints something else without them), else None.
+
+    apt-get/apt/aptitude subcommands, every apt-cache query, and apt-mark on named
+    packages (``hold``, ...). A package-name-taking command without names reads
+    nothing; a name we cannot resolve (``$PKGS``) counts as a name.
+    """
+    name = cmd.resolved_name
+    if name not in ("apt-get", "apt", "aptitude", "apt-cache", "apt-mark"):
+        return None
+    sub = shellfix.subcommand(cmd, APT_VALUE)
+    if sub is None:
+        return None
+    action = sub.value
+    if action is None:
+        return "read"  # `apt-get $ACTION ...`: we cannot tell, so assume the worst
+    if action == "update" and name != "apt-mark":
+        return "update"
+    if name == "apt-cache":
+        return "read"
+    named = bool(shellfix.operands(cmd, sub, APT_VALUE))
+    if name == "apt-mark":
+        return "read" if action in _APT_MARK_READS and named else None
+    if name == "aptitude":
+        return None if action in _APTITUDE_KEEPS else "read"
+    if action in ("remove", "purge", "markauto", "unmarkauto"):
+        return "read" if named else None
+    if action in _APT_READS or (action in _APT_READS_WITH_NAMES and named):
+        return "read"
+    return None
+
+
+_APT_TEXT = re.compile(r"\bapt(-get|-cache|-mark|itude)?\b")
+
+
 def later_runs_need_lists(ctx: Context, run: RunShell) -> bool:
     """Whether a later RUN (this stage or one built FROM it) reads the apt lists
-    without refreshing them first: removing or caching away the lists here would
-    make its ``apt-get install`` fail with "Unable to locate package"."""
+    without refreshing them first (see :func:`lists_use`: installs, but also
+    `apt-get purge` of a package that may not be installed, `apt-cache policy`...):
+    removing or caching away the lists here would make it fail ("Unable to locate
+    package") or print nothing."""
     stage = stage_of(ctx, run.ins)
     if stage is None:
         return True
@@ -253,32 +307,34 @@ def later_runs_need_lists(ctx: Context, run: RunShell) -> bool:
             if ins.start <= run.ins.start or ins.keyword != "RUN":
                 continue
             if ins.heredoc_docs or ins.is_json:
-                if re.search(r"\bapt(-get)?\b", ins.text):
+                if _APT_TEXT.search(ins.text):
                     return True
                 continue
             script = ctx.shell(ins)
             if script is None:
                 continue
-            refreshed = False
             for cmd in script.commands:
-                if cmd.resolved_name not in APT:
-                    continue
-                sub = shellfix.subcommand(cmd, APT_VALUE)
-                action = sub.value if sub is not None else None
-                if action == "update":
-                    refreshed = True
-                elif action in APT_NEEDS_LISTS and not refreshed:
+                use = lists_use(cmd)
+                if use == "update":
+                    break
+                if use == "read":
                     return True
     return False
 
 
-def _refresh_later_installs(ctx: Context, run: RunShell) -> list[Edit] | None:
-    """Edits putting `apt-get update && ` before each later apt command that reads the
-    lists without refreshing them (this stage and stages built on it).
+def _refresh_later_readers(ctx: Context, run: RunShell) -> list[Edit] | None:
+    """Edits putting `apt-get update && ` before the first later command that reads
+    the lists without refreshing them, in each later RUN (this stage and stages
+    built on it).
 
-    None when one of them cannot take the prefix without changing what runs: it is
-    not editable, or the command is joined by `||`/`|` (`a || update && install`
-    would group differently), or it runs under a wrapper other than plain `sudo`.
+    Under `set -e`, a command left of `&&` does not stop the script when it fails:
+    there the update is joined with `;` when the reader starts its own list
+    (`set -e; apt-get update; apt-get purge ...`), so a failed update still stops
+    the build. None when one of them cannot take the prefix without changing what
+    runs: it is not editable, or it is nested (in `if`, a subshell...), joined by
+    `||`/`|` (`a || update && install` would group differently), joined by `&&`
+    under `set -e` with more commands after its list, or run under a wrapper other
+    than plain `sudo`.
     """
     stage = stage_of(ctx, run.ins)
     if stage is None:
@@ -293,24 +349,41 @@ def _refresh_later_installs(ctx: Context, run: RunShell) -> list[Edit] | None:
             if later is None:
                 # Not editable (heredoc, JSON, shell errors): if it may run apt, we
                 # cannot make it refresh the lists, so the lists must stay.
-                if re.search(r"\bapt(-get)?\b", ins.text):
+                if _APT_TEXT.search(ins.text):
                     return None
                 continue
-            for call in apt_calls(later):
-                if call.action == "update":
+            for cmd in later.script.commands:
+                use = lists_use(cmd)
+                if use == "update":
                     break
-                if call.action not in APT_NEEDS_LISTS:
+                if use != "read":
                     continue
-                prefix = wrapper_prefix(call.cmd)
-                step = next((x for x in later.script.top_level if x.command is call.cmd), None)
-                if prefix is None or step is None or step.operator_before not in (
-                        None, "&&", ";", "\n"):
+                edit = _refresh_edit(ctx, later, cmd)
+                if edit is None:
                     return None
-                edits.append(shellfix.insert_at(later, call.cmd.start,
-                                                f"{prefix}apt-get update && ",
-                                                before_seam=False))
+                edits.append(edit)
                 break
     return edits or None
+
+
+def _refresh_edit(ctx: Context, run: RunShell, cmd: SimpleCommand) -> Edit | None:
+    prefix = wrapper_prefix(cmd)
+    steps = run.script.top_level
+    index = next((i for i, x in enumerate(steps) if x.command is cmd), None)
+    if prefix is None or index is None:
+        return None
+    op = steps[index].operator_before
+    if op not in (None, "&&", ";", "\n"):
+        return None
+    joiner = "&&"
+    if shellfix.errexit_before(ctx, run, cmd.start):
+        if op == "&&":
+            if any(x.operator_before in (";", "\n", "&") for x in steps[index + 1:]):
+                return None
+        else:
+            joiner = ";"
+    text = f"{prefix}apt-get update && " if joiner == "&&" else f"{prefix}apt-get update; "
+    return shellfix.insert_at(run, cmd.start, text, before_seam=False)
 
 
 def _earlier_disables_recommends(ctx: Context, ins: Instruction) -> bool:
@@ -349,9 +422,32 @@ class AptInstallRecommends(Transform):
     (or `=0`), or when an earlier RUN writes `APT::Install-Recommends "false"` into
     `/etc/apt/apt.conf.d`.
 
+    Recommended packages that the file evidently uses are added to the install
+    (after the last package, on a line of its own when every package has one),
+    from a table read from Debian's `Recommends:` fields:
+
+    - `ca-certificates` next to HTTPS clients (curl, wget, git, gnupg, ...);
+    - `libc6-dev` next to `gcc`/`gcc-N`: installing a C compiler means compiling,
+      and without the C library headers nothing compiles (g++, clang and
+      build-essential depend on it already);
+    - `xauth` next to `xvfb`: `xvfb-run` needs it, and may be called from a script
+      the Dockerfile does not show (xauth is small);
+    - `gcc` and `make` (and so `libc6-dev`) next to `cmake`, whose builds need them;
+    - `build-essential` and `python3-dev` next to `python3-pip`, only when a
+      `pip install` follows (later in the RUN, in a later RUN of the stage or of a
+      stage built on it) or CMD/ENTRYPOINT mentions pip: any package without a
+      wheel for the image's Python is compiled. Without a `pip install` in the file,
+      pip is not used to build anything we can see, and they are left out.
+
+    A package is not added when the install, an earlier install in the RUN, or an
+    earlier RUN already names it or one that provides it. When every package of the
+    install is pinned (`name=version`), a package to add would be the one unpinned
+    package (hadolint DL3008): then the finding has no fix and says which package
+    to add, pinned, by hand.
+
     ## Fix safety
     Unsafe: the image gets fewer packages. Software that silently relied on a
-    recommended package (a CA bundle, `gnupg`, locales) may stop working.
+    recommended package outside the table (`gnupg`, locales, fonts) may stop working.
 
     ## References
     - hadolint DL3015
@@ -381,15 +477,25 @@ class AptInstallRecommends(Transform):
                 edits = [_insert_after(run, call.sub, " --no-install-recommends")]
                 message = ("Added --no-install-recommends: apt installs only the packages "
                            "named and their hard dependencies")
-                needs = _needs_ca_certificates(ctx, run, cmd, call.sub)
-                if needs is not None:
-                    edits.append(_insert_after(run, needs[1], " ca-certificates"))
-                    message += (f"; added ca-certificates, which {needs[0]} only recommends: "
-                                "without it HTTPS downloads fail")
-                fix = Fix(tuple(edits), Safety.UNSAFE, message)
-                yield self.finding(ctx, run.ins, f"`{cmd.resolved_name} install` without "
-                                   "`--no-install-recommends` also installs recommended "
-                                   "packages", fix=fix, span=word_span(call.sub, run))
+                finding = (f"`{cmd.resolved_name} install` without "
+                           "`--no-install-recommends` also installs recommended packages")
+                needs = _companions(ctx, run, cmd, call.sub)
+                fix: Fix | None = None
+                packages = shellfix.operands(cmd, call.sub, APT_VALUE)
+                if needs and all("=" in (w.value or "") for w in packages):
+                    added = ", ".join(n for n, _, _ in needs)
+                    finding += (f"; not fixed: every package is pinned, and {added} "
+                                "(recommended, and needed by this file) would be added "
+                                "unpinned; add it pinned with the flag yourself")
+                else:
+                    if needs:
+                        edits.append(_package_edit(ctx, run, packages,
+                                                   " ".join(n for n, _, _ in needs)))
+                        message += "".join(f"; added {n}, which {by} only recommends: {why}"
+                                           for n, by, why in needs)
+                    fix = Fix(tuple(edits), Safety.UNSAFE, message)
+                yield self.finding(ctx, run.ins, finding, fix=fix,
+                                   span=word_span(call.sub, run))
 
 
 # Packages whose TLS use depends on ca-certificates, which they only *recommend*:
@@ -398,25 +504,152 @@ _RECOMMENDS_CA = frozenset({"curl", "wget", "git", "gnupg", "gnupg2", "dirmngr",
                             "openssh-client", "python3-pip", "python3-requests", "httpie",
                             "aria2", "lftp", "subversion", "mercurial"})
 
+# Recommends that the package's own use needs. Source: the `Recommends:` fields of
+# Debian 12 "bookworm" (and 13 "trixie", identical for these), read with
+# `apt-get update && apt-cache show gcc gcc-12 gcc-14 xvfb python3-pip cmake`:
+#   gcc, gcc-N:  Recommends: libc6-dev | libc-dev   (no libc headers: nothing compiles)
+#   xvfb:        Recommends: xauth                  (`xvfb-run` calls xauth)
+#   python3-pip: Recommends: build-essential, python3-dev  (pip builds C extensions)
+#   cmake:       Recommends: gcc, make              (the default generator and compiler)
+# (g++, clang and build-essential *depend* on libc6-dev; they need nothing here.)
+# Each entry: the package and the name patterns that already provide it.
+_NEEDED_RECOMMENDS: dict[str, tuple[str, ...]] = {
+    "gcc": ("libc6-dev",),
+    "xvfb": ("xauth",),
+    "python3-pip": ("build-essential", "python3-dev"),
+    "cmake": ("gcc", "make"),
+}
+_PROVIDED_BY: dict[str, re.Pattern[str]] = {
+    "libc6-dev": re.compile(r"libc6?-dev|build-essential|g\+\+(-[\d.]+)?|clang(-[\d.]+)?"
+                            r"|libstdc\+\+-[\d.]+-dev"),
+    "xauth": re.compile(r"xauth"),
+    "build-essential": re.compile(r"build-essential"),
+    "python3-dev": re.compile(r"python3(\.\d+)?-dev|python-dev-is-python3"),
+    "gcc": re.compile(r"gcc(-[\d.]+)?|build-essential|g\+\+(-[\d.]+)?|clang(-[\d.]+)?"),
+    "make": re.compile(r"make|build-essential"),
+    # An earlier `update-ca-certificates` ran the package's own script.
+    "ca-certificates": re.compile(r"(update-)?ca-certificates"),
+}
+_GCC = re.compile(r"gcc(-[\d.]+)?")
 
-def _needs_ca_certificates(ctx: Context, run: RunShell, cmd: SimpleCommand,
-                           sub: Word) -> tuple[str, Word] | None:
-    """(the package that wants it, the last package word) if ca-certificates must be
-    added to keep HTTPS working, else None."""
+
+def _recommends_key(name: str) -> str | None:
+    if _GCC.fullmatch(name):
+        return "gcc"
+    return name if name in _NEEDED_RECOMMENDS else None
+
+
+def _companions(ctx: Context, run: RunShell, cmd: SimpleCommand,
+                sub: Word) -> list[tuple[str, str, str]]:
+    """Recommended packages that must be installed next to ``--no-install-recommends``
+    so the packages named keep working: (package, the one that recommends it, why).
+
+    ca-certificates for the HTTPS clients of `_RECOMMENDS_CA`; libc6-dev for gcc;
+    xauth for xvfb; gcc and make for cmake (and libc6-dev for that gcc); and
+    build-essential with python3-dev for python3-pip, but only when a `pip install`
+    follows in the stage (or a stage built on it) or CMD/ENTRYPOINT mentions pip.
+    Nothing is added that this install or an earlier one in the RUN installs, or an
+    earlier RUN names (or that a package named provides, e.g. g++ brings libc6-dev).
+    """
     packages = shellfix.operands(cmd, sub, APT_VALUE)
+    if not packages or any(w.value is None for w in packages):
+        return []  # a variable may already name them
     names = [(w.value or "").split("=", 1)[0] for w in packages]
+    wanted: list[tuple[str, str, str]] = []
     wanting = next((n for n in names if n in _RECOMMENDS_CA), None)
-    if wanting is None or not packages or "ca-certificates" in names:
-        return None
-    if any(w.value is None for w in packages):
-        return None  # a variable may already name it
-    # Installed earlier in the file (same stage or a parent)? Then nothing to add.
-    for other in ctx.tree.instructions:
-        if other.start >= run.ins.start:
-            break
-        if other.keyword == "RUN" and "ca-certificates" in other.original:
-            return None
-    return wanting, packages[-1]
+    if wanting is not None:
+        wanted.append(("ca-certificates", wanting, "without it HTTPS downloads fail"))
+    queue = list(names)
+    while queue:
+        name = queue.pop(0)
+        key = _recommends_key(name)
+        if key is None:
+            continue
+        if key == "python3-pip" and not _pip_used_later(ctx, run, cmd):
+            continue
+        for need in _NEEDED_RECOMMENDS[key]:
+            if any(w[0] == need for w in wanted):
+                continue
+            wanted.append((need, name, _WHY[need]))
+            queue.append(need)
+    earlier = [other.original for other in ctx.tree.instructions
+               if other.start < run.ins.start and other.keyword == "RUN"]
+    # Packages this RUN installs up to this install (not its other text:
+    # `cmake .. && make` uses make, it does not install it; and not a later install,
+    # which commands in between could not use).
+    here = [(w.value or "").split("=", 1)[0] for c in apt_calls(run)
+            if c.action == "install" and c.cmd.start <= cmd.start
+            for w in shellfix.operands(c.cmd, c.sub, APT_VALUE)]
+    out = []
+    for need, by, why in wanted:
+        pattern = _PROVIDED_BY[need]
+        if any(pattern.fullmatch(n) for n in here + names):
+            continue
+        bounded = re.compile(r"(?<![\w.+-])(?:" + pattern.pattern + r")(?![\w.+-])")
+        if any(bounded.search(text) for text in earlier):
+            continue
+        out.append((need, by, why))
+    return out
+
+
+_WHY = {
+    "libc6-dev": "without the C library headers nothing compiles",
+    "xauth": "`xvfb-run` needs it",
+    "build-essential": "`pip install` of a package without a wheel compiles it",
+    "python3-dev": "`pip install` of a package without a wheel needs the Python headers",
+    "gcc": "cmake's builds need a compiler",
+    "make": "cmake's default generator writes Makefiles",
+}
+
+
+def _pip_used_later(ctx: Context, run: RunShell, cmd: SimpleCommand) -> bool:
+    """A ``pip install`` after ``cmd`` in its RUN, in a later RUN of the stage or of a
+    stage built on it, or pip named in a CMD/ENTRYPOINT there (may install at run time)."""
+    from dockopt.transforms.packages.pip import pip_install  # pip.py imports this module
+
+    if any(c.start > cmd.start and pip_install(c) is not None for c in run.script.commands):
+        return True
+    stage = stage_of(ctx, run.ins)
+    if stage is None:
+        return True
+    for st in descendants(ctx, stage):
+        for ins in st.body:
+            if ins.start <= run.ins.start:
+                continue
+            if ins.keyword in ("CMD", "ENTRYPOINT") and re.search(r"\bpip", ins.text):
+                return True
+            if ins.keyword != "RUN":
+                continue
+            script = ctx.shell(ins)
+            if script is None or ins.heredoc_docs or ins.is_json:
+                if re.search(r"\bpip[\d.]*\s+install\b|-m\s*pip\b", ins.text):
+                    return True
+                continue
+            if any(pip_install(c) is not None for c in script.commands):
+                return True
+    return False
+
+
+def _package_edit(ctx: Context, run: RunShell, packages: list[Word], text: str) -> Edit:
+    """Insert package names after the last one, in the list's layout: on a line of
+    their own (same indent) when every package already sits on its own line."""
+    last = packages[-1]
+    tree_text = ctx.tree.text
+    starts = []
+    for word in packages:
+        pos = run.src.to_physical(word.start)
+        line_start = tree_text.rfind("\n", 0, pos) + 1
+        starts.append((line_start, tree_text[line_start:pos]))
+    # Each package on a line of its own (the first may share the `install` line:
+    # `install -y curl \` / `    wget`); a lone package counts when it has its line.
+    own_lines = len({s for s, _ in starts}) == len(packages) and all(
+        not prefix.strip() for _, prefix in (starts[1:] if len(packages) > 1 else starts))
+    if not own_lines:
+        return _insert_after(run, last, "".join(f" {n}" for n in text.split()))
+    indent = starts[-1][1]
+    nl = "\r\n" if tree_text[:starts[-1][0]].endswith("\r\n") else "\n"
+    esc = ctx.tree.escape
+    return _insert_after(run, last, "".join(f" {esc}{nl}{indent}{n}" for n in text.split()))
 
 
 def _assumes_yes(run: RunShell, cmd: SimpleCommand) -> bool:
@@ -644,6 +877,33 @@ def apt_mount_blocker(ctx: Context, run: RunShell, update: SimpleCommand) -> str
     return None
 
 
+# Commands that cannot install packages: after the last `apt-get update`, a RUN
+# running only these (and apt commands that read no lists) installs nothing.
+_NO_INSTALL = frozenset({"echo", "printf", "true", ":", "rm", "mkdir", "ln", "touch",
+                         "chmod", "chown", "cat", "tee", "sed", "ls", "set", "export",
+                         "apt-key", "gpg", "cp", "mv", "sleep", "exit"})
+
+
+def _only_refreshes(run: RunShell) -> bool:
+    """The RUN's only apt work is refreshing the lists: nothing after its first
+    `apt-get update` reads them, and everything after it is an apt command or one
+    of `_NO_INSTALL` (an unknown script might install)."""
+    seen = False
+    for cmd in run.script.commands:
+        use = lists_use(cmd)
+        if use == "update":
+            seen = True
+            continue
+        if not seen:
+            continue
+        if use == "read":
+            return False
+        if use is None and cmd.resolved_name not in (*APT, "apt-mark", "apt-cache", "aptitude") \
+                and cmd.resolved_name not in _NO_INSTALL:
+            return False
+    return seen
+
+
 class AptListsNotCleaned(Transform):
     """`apt-get update` leaves the package lists in the layer.
 
@@ -677,12 +937,27 @@ class AptListsNotCleaned(Transform):
     RUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*
     ```
 
+    When the RUN ends in `exit` or `exec PROGRAM`, the cleanup goes right before it
+    (after it, it would never run): `...; exit 0` becomes
+    `...; rm -rf /var/lib/apt/lists/*; exit 0`.
+
+    A RUN whose only apt work is `apt-get update` (nothing after it installs or
+    reads the lists, e.g. a lone `RUN apt-get update`) is reported without a fix:
+    removing the lists it just downloaded would leave a layer that does nothing.
+
     ## Fix safety
     The cleanup is safe when no later RUN of the stage (or of a stage built on it)
-    installs without its own `apt-get update`. When one does, the fix also puts
-    `apt-get update && ` before that install (which would otherwise fail with "Unable
-    to locate package"); that fix is unsafe, since the later install then reads fresh
-    lists and may get newer versions. Either way the RUN must end in
+    reads the lists without its own `apt-get update`. Reading them is not only
+    installing: `apt-get remove`/`purge` or `autoremove` of named packages fails
+    without the lists when a package is not installed ("Unable to locate package"),
+    `apt-cache show`/`depends` fail and `apt-cache policy`/`madison`/`search` print
+    nothing, `apt-mark hold` of a package fails. When such a RUN exists, the fix
+    also puts `apt-get update && ` before its first such command; that fix is unsafe,
+    since the later RUN then reads fresh lists and may get newer versions. Under
+    `set -e` (a `set -e`/`-o errexit` earlier in the script or `-e` in SHELL) the
+    update is joined with `;` instead when the command starts its own list
+    (`set -e; apt-get update; apt-get purge ...`): a command left of `&&` does not
+    stop a `set -e` script when it fails. Either way the RUN must end in
     no comment or `;`/`&`, and apt must run as root (or through plain `sudo`, which
     the cleanup then uses too). Mounts are unsafe: they need BuildKit. No cleanup is
     added on a mounted path, and no mount next to a cleanup.
@@ -710,6 +985,12 @@ class AptListsNotCleaned(Transform):
                 continue
             update = updates[0].cmd
             message = "`apt-get update` leaves /var/lib/apt/lists in the layer"
+            if _only_refreshes(run):
+                yield self.finding(ctx, ins, message + ": this RUN installs nothing, so "
+                                   "removing the lists here would leave a layer that does "
+                                   "nothing (and break later RUNs that read them); move "
+                                   "the update into the RUN that installs (DO202)")
+                continue
             if ctx.settings.cache == "mount":
                 fix = self._mount_fix(ctx, run, update)
                 if fix is not None:
@@ -729,7 +1010,7 @@ class AptListsNotCleaned(Transform):
         if not later_runs_need_lists(ctx, run):
             return Fix((edit,), Safety.SAFE, "Removed the apt lists at the end of the RUN "
                        "that downloads them, so they never reach a layer")
-        refresh = _refresh_later_installs(ctx, run)
+        refresh = _refresh_later_readers(ctx, run)
         if refresh is None:
             return None
         return Fix((edit, *refresh), Safety.UNSAFE,

@@ -96,7 +96,9 @@ class YumClean(_PackageClean):
     ## What it does
     Appends `&& yum clean all` to a RUN whose last `yum install` is not followed by
     `yum clean all` (an `rm -rf /var/cache/yum` counts too). Nothing is reported when
-    a mount covers `/var/cache/yum`.
+    a mount covers `/var/cache/yum`. When the RUN ends in `exit` or `exec PROGRAM`,
+    the clean goes right before it, joined the same way (`...; yum clean all; exit 0`):
+    after it, it would never run.
 
     ## Why
     yum keeps repository metadata and packages under `/var/cache/yum`: often 100 MB+.
@@ -151,7 +153,8 @@ class DnfClean(_PackageClean):
     ```
 
     ## Fix safety
-    Safe: only caches are removed. Same limits as `yum-clean`.
+    Safe: only caches are removed. Same limits as `yum-clean`, and the same place
+    before a trailing `exit`/`exec`.
 
     ## References
     - hadolint DL3040
@@ -189,6 +192,7 @@ class ZypperClean(_PackageClean):
 
     ## Fix safety
     Safe: only caches are removed. Not offered with `--root` or another cache dir.
+    Before a trailing `exit`/`exec` the clean goes right before it, as in `yum-clean`.
 
     ## References
     - hadolint DL3036

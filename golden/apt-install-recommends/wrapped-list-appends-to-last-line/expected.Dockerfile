@@ -1,0 +1,4 @@
+FROM debian:12
+RUN apt-get update && apt-get install --no-install-recommends -y \
+    curl unzip \
+    vim jq ca-certificates

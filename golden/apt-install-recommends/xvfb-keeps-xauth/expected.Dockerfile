@@ -1,0 +1,3 @@
+FROM debian:12
+RUN apt-get update && apt-get install --no-install-recommends -y xvfb xauth
+CMD ["xvfb-run", "/app/run-tests"]

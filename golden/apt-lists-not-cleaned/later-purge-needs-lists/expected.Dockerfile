@@ -1,0 +1,3 @@
+FROM ubuntu:22.04
+RUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get purge -y --auto-remove python3-software-properties && rm -rf /var/lib/apt/lists/*
