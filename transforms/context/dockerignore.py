@@ -106,6 +106,19 @@ class DockerignoreMissing(Transform):
       `vendor` unless `composer install` runs, and build outputs (`dist`, `build`,
       `target`, `bin`, `obj`) unless a RUN builds: the image may ship them.
 
+    A context's `.dockerignore` applies to every build from that context. When
+    other Dockerfiles may build from the same folder (any Dockerfile inside the
+    context, or a compose service at or above it whose context is this folder), the
+    entries go to this Dockerfile's own ignore file instead,
+    `<Dockerfile>.dockerignore` beside it: BuildKit (Docker's builder) reads that
+    file first and then ignore `.dockerignore`, so it starts as a copy of the
+    existing `.dockerignore`. A builder that does not know the per-Dockerfile file
+    (the legacy builder; check yours) simply ignores it: nothing is excluded, nothing
+    breaks.
+    When this Dockerfile lies outside the shared context it is reported without a
+    fix. Not seen: a Dockerfile outside the context that a script builds from it
+    with `-f` and no compose file says so.
+
     ## Why
     Docker sends the whole context to the builder before the first step. Without a
     `.dockerignore`, `.git`, `node_modules` and build outputs make every build
@@ -143,25 +156,83 @@ class DockerignoreMissing(Transform):
         ignore = build.ignore_file()
         if ignore.rel is None:
             return  # a <Dockerfile>.dockerignore outside the context: not ours to edit
+        target = ignore.rel
+        others: list[str] = []
+        if not ignore.dockerfile_specific:
+            others = shared_with(build)
+            own = build.dockerfile_ignore_rel()
+            if others and own is not None:
+                # The context's .dockerignore applies to every build from it: write
+                # this Dockerfile's own ignore file instead (BuildKit reads
+                # <Dockerfile>.dockerignore beside the Dockerfile first, and then not
+                # .dockerignore, so it starts as a copy of .dockerignore).
+                target = own
         current = ctx.read_context_file(ignore.rel)
+        if target != ignore.rel:
+            current = ctx.overlay.get(target, current)
         plan = plan_entries(ctx.tree, build, current)
         if plan is None or not plan.added:
+            return
+        if others and target == ignore.rel:
+            names = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
+            state = "lacks common entries" if current is not None else "has no .dockerignore"
+            yield self.finding(
+                ctx, anchor, f"The build context {state}, but other Dockerfiles build from "
+                f"it too ({names}): entries added to "
+                f"{ignore.rel} would apply to their builds, and a Dockerfile-specific "
+                "ignore file cannot be written because this Dockerfile is not inside the "
+                "context (or its path is unknown); not fixed")
             return
         new_text = _new_text(current, plan)
         before = build.context_size(plan.existing)
         after = build.context_size([*plan.existing, *plan.added])
         files, size = before[0] - after[0], before[1] - after[1]
         verb = "extend" if current is not None else "create"
-        message = (f"{verb} {ignore.rel} with {len(plan.added)} "
+        if target != ignore.rel:
+            verb = "create"
+        message = (f"{verb} {target} with {len(plan.added)} "
                    f"entr{'y' if len(plan.added) == 1 else 'ies'}: context shrinks by "
                    f"{files:,} file{'s' if files != 1 else ''} / {human_bytes(size)} "
                    f"(from {before[0]:,} files / {human_bytes(before[1])})")
         if plan.kept:
             message += "; not excluded because the build needs them: " + \
                 ", ".join(plan.kept[:8]) + (" ..." if len(plan.kept) > 8 else "")
-        fix = Fix((), Safety.UNSAFE, message, files=(FileChange(ignore.rel, new_text),))
+        if target != ignore.rel:
+            copy = f", a copy of {ignore.rel} plus the new entries" if current is not None \
+                else ""
+            message += (f" (this Dockerfile's own ignore file{copy}: "
+                        f"{ignore.rel} is shared with {', '.join(others[:3])}"
+                        f"{' ...' if len(others) > 3 else ''})")
+        fix = Fix((), Safety.UNSAFE, message, files=(FileChange(target, new_text),))
         what = "lacks common entries" if current is not None else "has no .dockerignore"
         yield self.finding(ctx, anchor, f"The build context {what}: {message}", fix=fix)
+
+
+def shared_with(build: BuildContext) -> list[str]:
+    """Other Dockerfiles that (may) build from this context: every Dockerfile inside
+    it (a Dockerfile's context is chosen by whoever runs the build, so any of them may
+    use this folder), and those compose files at or above it build from it."""
+    import os
+
+    from dockopt.rewriter.compose import dockerfiles_building_from
+    from dockopt.rewriter.discover import SKIP_DIRS, is_dockerfile_name
+
+    own = os.path.realpath(build.dockerfile) if build.dockerfile else None
+    out: list[str] = []
+    for rel in build.files:
+        parts = rel.split("/")
+        if is_dockerfile_name(parts[-1]) and not any(p in SKIP_DIRS for p in parts[:-1]) \
+                and os.path.realpath(build.root / rel) != own:
+            out.append(rel)
+    for path in dockerfiles_building_from(str(build.root)):
+        if os.path.realpath(path) != own:
+            try:
+                rel = Path(os.path.realpath(path)).relative_to(build.root).as_posix()
+            except ValueError:
+                rel = os.path.relpath(path, build.root)
+            if rel not in out:
+                out.append(rel)
+    return sorted(out)
 
 
 @dataclass
