@@ -111,7 +111,7 @@ class DockerignoreMissing(Transform):
     context, or a compose service at or above it whose context is this folder), the
     entries go to this Dockerfile's own ignore file instead,
     `<Dockerfile>.dockerignore` beside it: BuildKit (Docker's builder) reads that
-    file first and then ignore `.dockerignore`, so it starts as a copy of the
+    file first and then ignores `.dockerignore`, so it starts as a copy of the
     existing `.dockerignore`. A builder that does not know the per-Dockerfile file
     (the legacy builder; check yours) simply ignores it: nothing is excluded, nothing
     breaks.
