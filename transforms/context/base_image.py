@@ -12,10 +12,10 @@ from typing import Any
 from dockopt.rewriter.shell import SimpleCommand
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
-from dockopt.transforms.context.manifests.installs import classify, install_cwd
-from dockopt.transforms.context.manifests.paths import ImageView
+from dockopt.transforms.context.manifests.installs import Install, classify, install_cwd
+from dockopt.transforms.context.manifests.paths import ImageView, join_path
 from dockopt.transforms.images import ImageFacts, ImageRef, facts_for, parse_image_ref
-from dockopt.transforms.shellfix import shell_runs
+from dockopt.transforms.shellfix import STATEFUL, RunShell, shell_runs
 
 # Packages that make a build toolchain (apt names); any `*-dev` package counts too.
 BUILD_PACKAGES = frozenset({
@@ -370,7 +370,7 @@ def install_evidence(ctx: Context, stages: list[Stage]) -> tuple[list[str], str 
                 if view is None:
                     unknown = unknown or "the build context is unknown"
                     continue
-                cwd = install_cwd(run, inst, view.cwd)
+                cwd = _cwd(run, inst, view.cwd)
                 if cwd is None:
                     unknown = unknown or f"the folder of {what} cannot be worked out"
                     continue
@@ -381,6 +381,22 @@ def install_evidence(ctx: Context, stages: list[Stage]) -> tuple[list[str], str 
                 for rel in rels:
                     found += native_in_file(rel, _read(ctx, rel) or "")
     return list(dict.fromkeys(found)), unknown
+
+
+def _cwd(run: RunShell, inst: Install, cwd: str) -> str | None:
+    """The install's folder: DO601's ``install_cwd``, or, when that gives up only
+    because of the operators between steps (``set -ex; pip install ...``), the
+    RUN's folder if no step before the install can change directory."""
+    got = install_cwd(run, inst, cwd)
+    if got is not None or run.heredoc:
+        return got
+    for step in run.script.top_level[: inst.step]:
+        name = step.command.name if step.command is not None else None
+        if step.command is None or (name in STATEFUL and name != "set"):
+            return None
+    if inst.cwd is not None:
+        return None if "$" in inst.cwd else join_path(cwd, inst.cwd)
+    return cwd
 
 
 def _install_files(tool: str, args: list[str], cwd: str, view: ImageView,
