@@ -350,3 +350,28 @@ def _folder_facts(folder: str) -> tuple[tuple[str, ...], bool]:
 @functools.lru_cache(maxsize=64)
 def _contexts(repo: str, files: tuple[str, ...]) -> ComposeContexts:
     return compose_contexts(repo, files)
+
+
+def dockerfiles_building_from(context: str) -> list[str]:
+    """Absolute paths of the Dockerfiles that compose files build with *context* as
+    their build context: the compose files of *context* and of each parent up to the
+    repository root (as ``build_for_dockerfile`` looks), read together."""
+    folder = os.path.abspath(context)
+    levels: list[tuple[str, tuple[str, ...]]] = []
+    for _ in range(MAX_LEVELS):
+        names, is_root = _folder_facts(folder)
+        levels.append((folder, names))
+        parent = os.path.dirname(folder)
+        if is_root or parent == folder:
+            break
+        folder = parent
+    repo = levels[-1][0]
+    files = tuple(os.path.relpath(os.path.join(d, n), repo).replace(os.sep, "/")
+                  for d, names in levels for n in names)
+    if not files:
+        return []
+    want = os.path.relpath(os.path.abspath(context), repo).replace(os.sep, "/")
+    want = "" if want == "." else want
+    got = _contexts(repo, files)
+    return sorted(os.path.join(repo, df) for df, b in got.contexts.items()
+                  if b.context == want)

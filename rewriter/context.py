@@ -523,6 +523,20 @@ class BuildContext:
                 return IgnoreFile(rel, text, True)
         return IgnoreFile(".dockerignore", self.read_text(".dockerignore"))
 
+    def dockerfile_ignore_rel(self) -> str | None:
+        """Where this Dockerfile's own ``<name>.dockerignore`` goes, relative to the
+        context (None: no Dockerfile path, or it lies outside the context)."""
+        if not self.dockerfile:
+            return None
+        df = Path(self.dockerfile)
+        if not df.is_absolute():
+            df = Path.cwd() / df
+        specific = df.parent.resolve() / (df.name + ".dockerignore")
+        try:
+            return specific.relative_to(self.root).as_posix()
+        except ValueError:
+            return None
+
     def ignore_patterns(self, text: str | None = None) -> list[str]:
         """The patterns in effect (of ``text`` if given, else of the ignore file)."""
         if text is None:

@@ -271,7 +271,9 @@ def _apply(text: str, steps: list[tuple[Transform, list[Fix]]], path: str,
                 overlay[fc.path] = fc.content
         safety = min(fx.safety for fx in fixes)
         explanation = "\n".join(dict.fromkeys(fx.message for fx in fixes))
-        changes.append(Change(t.code, t.name, safety.label, t.fix_title or t.name,
+        titles = {fx.title for fx in fixes}
+        title = titles.pop() if len(titles) == 1 else None
+        changes.append(Change(t.code, t.name, safety.label, title or t.fix_title or t.name,
                               explanation, diff, len(fixes)))
         prev = new
     return prev, changes

@@ -376,7 +376,10 @@ def test_dockerfiles_sharing_a_context_write_one_ignore_file(tmp_path: Path) -> 
     subprocess.run(["git", "-C", str(root / "a"), "apply",
                     str(tmp_path / "o" / "patches" / "a.patch")], check=True)
     assert tree(root) == tree(wet)
-    assert (wet / "a" / ".dockerignore").exists()
+    # The shared .dockerignore would apply to all three builds: DO603 writes each
+    # Dockerfile's own <Dockerfile>.dockerignore instead.
+    assert not (wet / "a" / ".dockerignore").exists()
+    assert (wet / "a" / "Dockerfile.dockerignore").exists()
 
 
 def test_resume_refuses_other_options(tmp_path: Path, sources: list[bytes]) -> None:

@@ -217,11 +217,13 @@ def test_bulk_uses_compose_contexts(repo: Path, tmp_path: Path) -> None:
     # The context decides where the new .dockerignore goes: the compose context
     # (the repository root) for services/api, web/ for web, never services/api/.
     patch = (out / "patches" / "app.patch").read_text()
-    assert "+++ b/.dockerignore" in patch
     assert "+++ b/web/.dockerignore" in patch
     assert "services/api/.dockerignore" not in patch
-    # The Dockerfiles sharing the root context wrote one ignore file, the same for all.
-    assert patch.count("+++ b/.dockerignore") == 1
+    # The Dockerfiles sharing the root context never write the shared .dockerignore
+    # (it would apply to all of them): each writes its own <Dockerfile>.dockerignore.
+    assert "+++ b/.dockerignore" not in patch
+    assert "+++ b/build/app.docker.dockerignore" in patch
+    assert "+++ b/services/api/Dockerfile.dockerignore" in patch
     subprocess.run(["git", "-C", str(repo), "apply", "--check", str(out / "patches" /
                                                                       "app.patch")], check=True)
 

@@ -5,6 +5,9 @@ Layout: ``golden/<transform-name>/<case>/Dockerfile`` with ``expected.Dockerfile
 in ``.dockopt.toml``; by default only the folder's transform is selected and unsafe
 fixes are on), optional ``context/`` and optional ``expected.dockerignore`` (the
 ``.dockerignore`` the fix writes into the context; absent: it must not change).
+Other context files a fix writes are compared with ``expected-files/<path>``.
+An optional ``dockerfile-path`` file names where, inside ``context/``, the
+Dockerfile is built from (default: the case folder, outside the context).
 ``DOCKOPT_UPDATE_GOLDEN=1`` rewrites the expectations; review the result in git.
 """
 
@@ -68,9 +71,13 @@ def test_golden(case: Path, tmp_path: Path) -> None:
 
 
 def _build(case: Path, context: Path | None) -> BuildContext | None:
-    """The case's build context; the Dockerfile sits in the case folder, outside it."""
+    """The case's build context; the Dockerfile sits in the case folder, outside it,
+    unless ``dockerfile-path`` places it inside the context."""
     if context is None:
         return None
+    where = case / "dockerfile-path"
+    if where.exists():
+        return BuildContext(context, dockerfile=str(context / where.read_text().strip()))
     return BuildContext(context, dockerfile=str(case / "Dockerfile"))
 
 
@@ -78,6 +85,17 @@ def _check_dockerignore(case: Path, extra: dict[str, tuple[str | None, str]], te
                         settings: Settings, context: Path | None, tmp_path: Path) -> None:
     """The .dockerignore the fix writes matches ``expected.dockerignore`` (or none is
     written), and with it in place a second run changes nothing more."""
+    others = {rel: new for rel, (_old, new) in extra.items() if rel != ".dockerignore"}
+    folder = case / "expected-files"
+    if UPDATE:
+        if folder.exists():
+            shutil.rmtree(folder)
+        for rel, new in others.items():
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            (folder / rel).write_bytes(new.encode("utf-8", "surrogateescape"))
+    wanted = {p.relative_to(folder).as_posix(): _read(p) for p in folder.rglob("*")
+              if p.is_file()} if folder.exists() else {}
+    assert others == wanted
     expected_path = case / "expected.dockerignore"
     written = extra.get(".dockerignore")
     if UPDATE:
@@ -87,15 +105,18 @@ def _check_dockerignore(case: Path, extra: dict[str, tuple[str | None, str]], te
             expected_path.unlink()
     if not expected_path.exists():
         assert written is None, f"unexpected .dockerignore change:\n{written and written[1]}"
+    else:
+        assert written is not None, "expected a .dockerignore change"
+        assert written[1] == _read(expected_path)
+    if not extra:
         return
-    assert written is not None, "expected a .dockerignore change"
-    assert written[1] == _read(expected_path)
     assert context is not None
     again_ctx = tmp_path / "context"
     shutil.copytree(context, again_ctx, symlinks=True)
-    (again_ctx / ".dockerignore").write_bytes(written[1].encode("utf-8", "surrogateescape"))
+    for rel, (_old, new) in extra.items():
+        (again_ctx / rel).write_bytes(new.encode("utf-8", "surrogateescape"))
     again = fix(text, path="Dockerfile", settings=settings, context=_build(case, again_ctx))
-    assert ".dockerignore" not in again.extra_files, "the .dockerignore fix is not idempotent"
+    assert not again.extra_files, "the context-file fix is not idempotent"
 
 
 def test_every_transform_has_golden_cases() -> None:

@@ -80,6 +80,9 @@ class Fix:
     # transform whose result another must see first (manifests._claim_stage). The
     # edits themselves stay minimal, for diffs and editor quick fixes.
     reserves: tuple[Edit, ...] = ()
+    # What this fix does, when the transform's ``fix_title`` would say more than that
+    # (a step whose fixes all carry the same title is shown under it).
+    title: str | None = None
 
     def overlaps(self, edits: Iterable[Edit]) -> bool:
         mine = self.edits + self.reserves

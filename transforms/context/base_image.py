@@ -12,8 +12,10 @@ from typing import Any, ClassVar
 from dockopt.rewriter.shell import SimpleCommand
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
+from dockopt.transforms.context.manifests.installs import Install, classify, install_cwd
+from dockopt.transforms.context.manifests.paths import ImageView, join_path
 from dockopt.transforms.images import ImageFacts, ImageRef, facts_for, parse_image_ref
-from dockopt.transforms.shellfix import shell_runs
+from dockopt.transforms.shellfix import STATEFUL, RunShell, shell_runs
 
 # Packages that make a build toolchain (apt names); any `*-dev` package counts too.
 BUILD_PACKAGES = frozenset({
@@ -99,8 +101,15 @@ class FullBaseImage(Transform):
           artifacts from another stage, when the build context shows native
           dependencies (`binding.gyp`; npm packages such as bcrypt, sharp,
           node-sass, canvas, sqlite3; Python packages such as psycopg2,
-          mysqlclient, uwsgi, python-ldap, pycurl, `--no-binary`), or when the
-          build context is unknown so this cannot be checked.
+          mysqlclient, uwsgi, python-ldap, pycurl, `--no-binary`), in the
+          manifests the installs read or among the packages they name, or when
+          this cannot be checked: the build context is unknown (stdin), or an
+          install reads a manifest (`package.json`, `requirements.txt`,
+          `pyproject.toml`, `Pipfile`...) that the context does not provide at
+          the install's folder (missing, dockerignored, never copied), or its
+          folder or arguments are only known at build time. Unknown is never
+          taken for "no native dependencies". Manifests are located like DO601
+          and DO602 do: through the COPY/ADD (or bind mount) that put them there.
 
     Why:
         The full images are buildpack-deps: compilers, VCS tools and hundreds of
@@ -218,6 +227,14 @@ class FullBaseImage(Transform):
             if native:
                 return (f"the final stage {what} and the build context shows native "
                         f"dependencies ({', '.join(native[:3])})")
+            native, unknown = install_evidence(ctx, _install_stages(ctx, final))
+            if native:
+                return (f"the final stage {what} and its installs name native "
+                        f"dependencies ({', '.join(native[:3])})")
+            if unknown is not None:
+                return (f"the final stage {what} and {unknown}, so native dependencies "
+                        "(which need the full image's compilers and libraries) cannot be "
+                        "ruled out")
         return None
 
     def _fix(self, ctx: Context, frm: Instruction, ref: ImageRef, facts: ImageFacts,
@@ -271,6 +288,198 @@ def _installs(ctx: Context, final: Stage) -> bool:
             if name in _INSTALLERS and _is_install(cmd, name):
                 return True
     return False
+
+
+# What each install reads, at its working directory: any one of the names must be there.
+_MANIFESTS: dict[str, tuple[str, ...]] = {
+    "npm": ("package.json",), "yarn": ("package.json",), "pnpm": ("package.json",),
+    "poetry": ("pyproject.toml",), "pipenv": ("Pipfile", "Pipfile.lock"),
+    "uv": ("pyproject.toml",),
+}
+_LOCKS: dict[str, tuple[str, ...]] = {
+    "npm": ("package-lock.json", "npm-shrinkwrap.json"), "poetry": ("poetry.lock",),
+    "pipenv": ("Pipfile.lock",), "uv": ("uv.lock",),
+}
+_PIP_LOCAL = ("pyproject.toml", "setup.py", "setup.cfg")
+
+
+def _install_stages(ctx: Context, final: Stage) -> list[Stage]:
+    """The final stage and the stages it copies artifacts from (``COPY --from``)."""
+    stages = ctx.tree.stages
+    out = [final]
+    for ins in final.body:
+        if ins.keyword != "COPY":
+            continue
+        for flag in ins.flags:
+            if not flag.lower().startswith("--from="):
+                continue
+            ref = flag.split("=", 1)[1].lower()
+            for st in stages[: final.index]:
+                named = (st.name and st.name.lower() == ref) or str(st.index) == ref
+                if named and st not in out:
+                    out.append(st)
+    return out
+
+
+def install_evidence(ctx: Context, stages: list[Stage]) -> tuple[list[str], str | None]:
+    """Native dependencies the stages' installs name, and why some install could not
+    be checked (None: every install was read).
+
+    Each install's manifest is found with the image-path model DO601/DO602 use (the
+    COPY/ADD or bind mount that put it at the install's folder, after
+    ``.dockerignore``): a manifest that is missing from the context, not copied from
+    it, or sits in a folder that cannot be worked out is *unknown*, never "no native
+    dependencies".  Packages named on the command line are checked by name.
+    """
+    from dockopt.rewriter.context import BuildContext
+
+    build = _build(ctx)
+    found: list[str] = []
+    unknown: str | None = None
+    for stage in stages:
+        for run in shell_runs(ctx, stage):
+            view = ImageView(ctx, build, stage, run.ins) if isinstance(build, BuildContext) \
+                else None
+            top = {id(step.command): i for i, step in enumerate(run.script.top_level)
+                   if step.command is not None}
+            for cmd in run.script.commands:
+                name = cmd.resolved_name or ""
+                values = [w.value for w in cmd.resolved_args]
+                pip = name.startswith("python") and values[:3] == ["-m", "pip", "install"]
+                if not pip and not (name in _INSTALLERS and _is_install(cmd, name)):
+                    continue
+                if name in ("bundle", "gem"):
+                    continue  # reported by _blocker already
+                line = run.ins.start_line
+                what = f"the install on line {line}"
+                if any(v is None for v in values):
+                    unknown = unknown or f"{what} has arguments only known at build time"
+                    continue
+                args = [v for v in values if v is not None]
+                if "--no-binary" in " ".join(args):
+                    found.append(f"--no-binary on line {line}")
+                named = _named_packages(name, args)
+                if name in ("npm", "pnpm", "yarn") and named[:1] == ["rebuild"]:
+                    found.append(f"{name} rebuild on line {line}")
+                    continue
+                found += [p for p in named if _native_name(p)]
+                inst = classify(cmd, top[id(cmd)]) if id(cmd) in top else None
+                if inst is None:
+                    if not named:
+                        unknown = unknown or f"{what} reads files that cannot be located"
+                    continue
+                if view is None:
+                    unknown = unknown or "the build context is unknown"
+                    continue
+                cwd = _cwd(run, inst, view.cwd)
+                if cwd is None:
+                    unknown = unknown or f"the folder of {what} cannot be worked out"
+                    continue
+                rels, missing = _install_files(inst.tool, inst.args, cwd, view, build)
+                if missing is not None:
+                    unknown = unknown or (f"{what} reads {missing}, which the build context "
+                                          "does not provide (missing, ignored or not copied)")
+                for rel in rels:
+                    found += native_in_file(rel, _read(ctx, rel) or "")
+    return list(dict.fromkeys(found)), unknown
+
+
+def _cwd(run: RunShell, inst: Install, cwd: str) -> str | None:
+    """The install's folder: DO601's ``install_cwd``, or, when that gives up only
+    because of the operators between steps (``set -ex; pip install ...``), the
+    RUN's folder if no step before the install can change directory."""
+    got = install_cwd(run, inst, cwd)
+    if got is not None or run.heredoc:
+        return got
+    for step in run.script.top_level[: inst.step]:
+        name = step.command.name if step.command is not None else None
+        if step.command is None or (name in STATEFUL and name != "set"):
+            return None
+    if inst.cwd is not None:
+        return None if "$" in inst.cwd else join_path(cwd, inst.cwd)
+    return cwd
+
+
+def _install_files(tool: str, args: list[str], cwd: str, view: ImageView,
+                   build: Any) -> tuple[list[str], str | None]:
+    """The context files an install reads, and the first required one that is absent."""
+    base = cwd.rstrip("/") + "/"
+    rels: list[str] = []
+    if tool == "pip":
+        reqs = [a for i, a in enumerate(args) if i > 0 and args[i - 1] in ("-r", "--requirement")]
+        reqs += [a[len("--requirement="):] for a in args if a.startswith("--requirement=")]
+        reqs += [a[2:] for a in args if a.startswith("-r") and len(a) > 2 and a != "-r"]
+        for req in reqs:
+            got = view.provider(req if req.startswith("/") else base + req)
+            if got is None:
+                return rels, req
+            rels += build.requirements_closure(got[0])
+        if any(a in (".", "-e", "--editable") or a.startswith(("./", "-e.", ".["))
+               for a in args):
+            local = [g[0] for g in (view.provider(base + n) for n in _PIP_LOCAL) if g]
+            if not local:
+                return rels, "a Python project (pyproject.toml, setup.py or setup.cfg)"
+            rels += local
+        return rels, None
+    names = _MANIFESTS.get(tool)
+    if names is None:
+        return rels, None
+    got = next((g for g in (view.provider(base + n) for n in names) if g), None)
+    if got is None:
+        return rels, base + names[0]
+    rels.append(got[0])
+    rels += [g[0] for g in (view.provider(base + n) for n in _LOCKS.get(tool, ())) if g]
+    return rels, None
+
+
+def _named_packages(name: str, args: list[str]) -> list[str]:
+    """Package names given on the command line (``npm install bcrypt``)."""
+    ops = [a for a in args if not a.startswith("-")]
+    if name.startswith("python"):
+        ops = ops[2:]
+    if not ops:
+        return []
+    ops = ops[1:] if ops[0] in ("install", "i", "add", "sync", "pip") else ops
+    if name == "uv" and ops[:1] == ["install"]:
+        ops = ops[1:]
+    out: list[str] = []
+    for op in ops:
+        if op.startswith((".", "/")) or "://" in op or op.endswith((".txt", ".whl")):
+            continue
+        out.append(re.split(r"(?<=.)@|[=<>!~\[; ]", op, maxsplit=1)[0])
+    return out
+
+
+def _native_name(pkg: str) -> bool:
+    return pkg in NATIVE_NPM or _norm_pkg(pkg) in NATIVE_PYPI
+
+
+def native_in_file(rel: str, text: str) -> list[str]:
+    """Native dependencies one manifest or lockfile names."""
+    name = rel.rsplit("/", 1)[-1]
+    found: list[str] = []
+    if name in ("package.json", "package-lock.json", "npm-shrinkwrap.json"):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = {}
+        if not isinstance(data, dict):
+            return found
+        for key in ("dependencies", "optionalDependencies", "devDependencies"):
+            deps = data.get(key)
+            if isinstance(deps, dict) and name == "package.json":
+                found += [n for n in deps if n in NATIVE_NPM]
+        if data.get("gypfile") is True:
+            found.append("gypfile")
+        packages = data.get("packages")
+        if isinstance(packages, dict):
+            found += [k.rsplit("node_modules/", 1)[-1] for k in packages
+                      if k.rsplit("node_modules/", 1)[-1] in NATIVE_NPM]
+        return found
+    if "--no-binary" in text:
+        found.append(f"--no-binary in {rel}")
+    found += [t for t in _TOKEN.findall(text) if _norm_pkg(t) in NATIVE_PYPI]
+    return found
 
 
 def _uses_apt(ctx: Context, final: Stage) -> bool:

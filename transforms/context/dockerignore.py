@@ -30,11 +30,22 @@ from dockopt.transforms.base import Context, FileChange, Finding, Fix, Safety, T
 ECOSYSTEM_ORDER = ("node", "python", "go", "java", "ruby", "php", "rust", "dotnet")
 ADDED_HEADER = "# added by dockopt (DO603): build-context entries this file lacked"
 
-# git subcommands that read the repository the context holds (not clone/init).
-_GIT_USE = re.compile(
-    r"\bgit\s+(-C\s+\S+\s+)?(describe|rev-parse|rev-list|log|status|show|diff|"
-    r"submodule|tag|branch|ls-files|archive|stash|checkout|reset|config\s+--get)\b|"
-    r"setuptools[_-]scm|hatch-vcs|versioningit|dunamai|versioneer|\bGIT_DIR\b")
+# git invocations that do not need the repository the context holds; every other
+# subcommand (pull, fetch, describe, rev-parse, log, status, submodule, lfs...) does.
+_GIT_NO_REPO = frozenset({"clone", "init", "ls-remote", "version", "help", "--version",
+                          "--help", "-v", "--exec-path", "--html-path", "--man-path"})
+_GIT_TEXT = re.compile(
+    r"(?<![\w./-])git(?:\s+(?:-C|-c)\s+\S+|\s+--[\w-]+(?:=\S+)?)*\s+([\w.-]+)(\s+\S+)?")
+# Tools that read git metadata implicitly (a version from the repository's tags):
+# without .git they fail or build a wrong version.
+_VCS_TOOLS = re.compile(
+    r"setuptools[_-]scm|hatch[_-]vcs|versioningit|dunamai|versioneer|"
+    r"setuptools[_-]git[_-]versioning|poetry[_-]dynamic[_-]versioning|"
+    r"uv[_-]dynamic[_-]versioning|vcs[_-]versioning|\bpbr\b|git[_-]rev[_-]sync|"
+    r"\bGIT_DIR\b|source\s*=\s*[\"']scm[\"']")
+_PACKAGE_TOOLS = frozenset({"apt-get", "apt", "apk", "yum", "dnf", "microdnf", "zypper",
+                            "pip", "pip3", "npm", "yarn", "pnpm", "brew", "conda", "choco",
+                            "gem", "tdnf", "pacman", "emerge", "port", "dpkg", "rpm"})
 _JS_INSTALL = re.compile(r"\b(npm\s+(install|i|ci)\b|pnpm\s+(install|i)\b|bun\s+(install|i)\b|"
                          r"yarn(\s+install\b|\s*$|\s*[;&|)]|\s+--))", re.M)
 _BUILD = re.compile(
@@ -82,10 +93,31 @@ class DockerignoreMissing(Transform):
       `RUN --mount=type=bind` names, and everything under a named folder;
     - files a RUN names (`cp .env.example .env` keeps `.env.example`);
     - files an existing `!` exception re-includes;
-    - `.git` when a RUN uses git or the project uses setuptools-scm and the like;
+    - `.git` when the build may read the repository: a RUN (or a script it names,
+      a Makefile it runs with `make`, a `package.json` script, a gemspec) runs any
+      git subcommand except `clone`, `init`, `ls-remote`, `--version` and
+      `config --global` (`pull`, `fetch`, `describe`, `rev-parse`, `log`,
+      `submodule`, `lfs pull`...), or a Python project anywhere in the context
+      takes its version from git (setuptools-scm, hatch-vcs, versioningit, pbr,
+      poetry-dynamic-versioning...). `go build` is not a reason: without `.git`
+      Go simply embeds no VCS information (with `.git` but no git binary,
+      `-buildvcs=auto` is what fails);
     - with `COPY . .`: `node_modules` unless a RUN installs the JS dependencies,
       `vendor` unless `composer install` runs, and build outputs (`dist`, `build`,
       `target`, `bin`, `obj`) unless a RUN builds: the image may ship them.
+
+    A context's `.dockerignore` applies to every build from that context. When
+    other Dockerfiles may build from the same folder (any Dockerfile inside the
+    context, or a compose service at or above it whose context is this folder), the
+    entries go to this Dockerfile's own ignore file instead,
+    `<Dockerfile>.dockerignore` beside it: BuildKit (Docker's builder) reads that
+    file first and then ignores `.dockerignore`, so it starts as a copy of the
+    existing `.dockerignore`. A builder that does not know the per-Dockerfile file
+    (the legacy builder; check yours) simply ignores it: nothing is excluded, nothing
+    breaks.
+    When this Dockerfile lies outside the shared context it is reported without a
+    fix. Not seen: a Dockerfile outside the context that a script builds from it
+    with `-f` and no compose file says so.
 
     ## Why
     Docker sends the whole context to the builder before the first step. Without a
@@ -126,23 +158,54 @@ class DockerignoreMissing(Transform):
         ignore = build.ignore_file()
         if ignore.rel is None:
             return  # a <Dockerfile>.dockerignore outside the context: not ours to edit
+        target = ignore.rel
+        others: list[str] = []
+        if not ignore.dockerfile_specific:
+            others = shared_with(build)
+            own = build.dockerfile_ignore_rel()
+            if others and own is not None:
+                # The context's .dockerignore applies to every build from it: write
+                # this Dockerfile's own ignore file instead (BuildKit reads
+                # <Dockerfile>.dockerignore beside the Dockerfile first, and then not
+                # .dockerignore, so it starts as a copy of .dockerignore).
+                target = own
         current = ctx.read_context_file(ignore.rel)
+        if target != ignore.rel:
+            current = ctx.overlay.get(target, current)
         plan = plan_entries(ctx.tree, build, current)
         if plan is None or not plan.added:
+            return
+        if others and target == ignore.rel:
+            names = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
+            state = "lacks common entries" if current is not None else "has no .dockerignore"
+            yield self.finding(
+                ctx, anchor, f"The build context {state}, but other Dockerfiles build from "
+                f"it too ({names}): entries added to "
+                f"{ignore.rel} would apply to their builds, and a Dockerfile-specific "
+                "ignore file cannot be written because this Dockerfile is not inside the "
+                "context (or its path is unknown); not fixed")
             return
         new_text = _new_text(current, plan)
         before = build.context_size(plan.existing)
         after = build.context_size([*plan.existing, *plan.added])
         files, size = before[0] - after[0], before[1] - after[1]
         verb = "extend" if current is not None else "create"
-        message = (f"{verb} {ignore.rel} with {len(plan.added)} "
+        if target != ignore.rel:
+            verb = "create"
+        message = (f"{verb} {target} with {len(plan.added)} "
                    f"entr{'y' if len(plan.added) == 1 else 'ies'}: context shrinks by "
                    f"{files:,} file{'s' if files != 1 else ''} / {human_bytes(size)} "
                    f"(from {before[0]:,} files / {human_bytes(before[1])})")
         if plan.kept:
             message += "; not excluded because the build needs them: " + \
                 ", ".join(plan.kept[:8]) + (" ..." if len(plan.kept) > 8 else "")
-        fix = Fix((), Safety.UNSAFE, message, files=(FileChange(ignore.rel, new_text),))
+        if target != ignore.rel:
+            copy = f", a copy of {ignore.rel} plus the new entries" if current is not None \
+                else ""
+            message += (f" (this Dockerfile's own ignore file{copy}: "
+                        f"{ignore.rel} is shared with {', '.join(others[:3])}"
+                        f"{' ...' if len(others) > 3 else ''})")
+        fix = Fix((), Safety.UNSAFE, message, files=(FileChange(target, new_text),))
         what = "lacks common entries" if current is not None else "has no .dockerignore"
         finding = self.finding(ctx, anchor, f"The build context {what}: {message}", fix=fix)
         if files == 0:
@@ -151,6 +214,33 @@ class DockerignoreMissing(Transform):
             # otherwise clean file.
             finding = replace(finding, level="style")
         yield finding
+
+
+def shared_with(build: BuildContext) -> list[str]:
+    """Other Dockerfiles that (may) build from this context: every Dockerfile inside
+    it (a Dockerfile's context is chosen by whoever runs the build, so any of them may
+    use this folder), and those compose files at or above it build from it."""
+    import os
+
+    from dockopt.rewriter.compose import dockerfiles_building_from
+    from dockopt.rewriter.discover import SKIP_DIRS, is_dockerfile_name
+
+    own = os.path.realpath(build.dockerfile) if build.dockerfile else None
+    out: list[str] = []
+    for rel in build.files:
+        parts = rel.split("/")
+        if is_dockerfile_name(parts[-1]) and not any(p in SKIP_DIRS for p in parts[:-1]) \
+                and os.path.realpath(build.root / rel) != own:
+            out.append(rel)
+    for path in dockerfiles_building_from(str(build.root)):
+        if os.path.realpath(path) != own:
+            try:
+                rel = Path(os.path.realpath(path)).relative_to(build.root).as_posix()
+            except ValueError:
+                rel = os.path.relpath(path, build.root)
+            if rel not in out:
+                out.append(rel)
+    return sorted(out)
 
 
 @dataclass
@@ -297,7 +387,7 @@ def analyse(tree: Dockerfile, build: BuildContext) -> Needs:
             runs += [h.content for h in ins.heredoc_docs]
     needs.run_text = "\n".join(runs)
     text = needs.run_text
-    if _GIT_USE.search(text) or _project_uses_vcs(build):
+    if _uses_git(tree, build, text) or _project_uses_vcs(build):
         needs.flags.add("git")
     if _JS_INSTALL.search(text):
         needs.flags.add("js-install")
@@ -337,12 +427,87 @@ def _add_mount(needs: Needs, flag: str) -> None:
     _add_source(needs, "COPY", opts.get("source", opts.get("src", ".")))
 
 
+def git_needs_repo(sub: str, rest: str = "") -> bool:
+    """Whether ``git <sub> <rest>`` reads the repository it runs in."""
+    sub = sub.strip("\"'")
+    if sub in _GIT_NO_REPO:
+        return False
+    if sub == "config":
+        return not rest.strip().startswith(("--global", "--system"))
+    return True
+
+
+def _git_in_text(text: str) -> bool:
+    """A git command that needs a repository, anywhere in free text (conservative)."""
+    return any(git_needs_repo(m.group(1), m.group(2) or "") for m in _GIT_TEXT.finditer(text))
+
+
+def _uses_git(tree: Dockerfile, build: BuildContext, run_text: str) -> bool:
+    """Some RUN (or a script, Makefile, package.json script or gemspec it runs) needs
+    the git repository: any git subcommand but clone/init/ls-remote/--version and
+    ``config --global``, or a tool that reads git metadata."""
+    if _VCS_TOOLS.search(run_text):
+        return True
+    from dockopt.rewriter.shell import parse_shell
+
+    for ins in tree.instructions:
+        if ins.keyword != "RUN" or ins.passthrough:
+            continue
+        texts = [h.content for h in ins.heredoc_docs]
+        if ins.is_json:
+            texts.append(" ".join(ins.value))
+            src = None
+        else:
+            src = ins.shell_source()
+        script = parse_shell(src.text) if src is not None else None
+        if src is not None and (script is None or script.has_errors):
+            texts.append(src.text)
+        elif script is not None:
+            for cmd in script.commands:
+                name = cmd.resolved_name or ""
+                values = [w.value or "" for w in cmd.resolved_args]
+                if name == "git":
+                    sub = next((v for i, v in enumerate(values) if not v.startswith("-")
+                                and not (i and values[i - 1] in ("-C", "-c"))), "")
+                    rest = " ".join(values[values.index(sub) + 1:]) if sub in values else ""
+                    if sub == "" and any(v in _GIT_NO_REPO for v in values):
+                        continue  # git --version, git --help
+                    if sub == "" or git_needs_repo(sub, rest):
+                        return True
+                elif name not in _PACKAGE_TOOLS and "git" in " ".join(values):
+                    texts.append(" ".join(values))  # sh -c "git describe", xargs git log
+        if any(_git_in_text(t) for t in texts):
+            return True
+    return any(_git_in_text(text) for text in _run_files(build, run_text))
+
+
+def _run_files(build: BuildContext, run_text: str) -> Iterator[str]:
+    """Context files whose commands a RUN may run: files it names (scripts),
+    Makefiles when it runs make, package.json scripts, gemspecs."""
+    files = build.files
+    names: set[str] = {t for t in _run_paths(run_text) if t in files}
+    make = re.search(r"\bmake\b", run_text) is not None
+    for rel in files:
+        base = rel.rsplit("/", 1)[-1]
+        if (make and base in ("Makefile", "makefile", "GNUmakefile")) or \
+                base == "package.json" or base.endswith(".gemspec"):
+            names.add(rel)
+    for rel in sorted(names):
+        if files.get(rel, 0) <= 1 << 20:
+            text = build.read_text(rel)
+            if text is not None:
+                yield text
+
+
 def _project_uses_vcs(build: BuildContext) -> bool:
-    text = build.read_text("pyproject.toml") or ""
-    text += build.read_text("setup.py") or ""
-    text += build.read_text("setup.cfg") or ""
-    return bool(re.search(r"setuptools[_-]scm|hatch-vcs|versioningit|dunamai|versioneer",
-                          text))
+    """A Python project in the context takes its version from git (setuptools-scm,
+    hatch-vcs, pbr...): installing it without .git fails or builds a wrong version."""
+    for rel in build.files:
+        if rel.rsplit("/", 1)[-1] in ("pyproject.toml", "setup.py", "setup.cfg") and \
+                build.files.get(rel, 0) <= 1 << 20 and \
+                _VCS_TOOLS.search(build.read_text(rel) or ""):
+            return True
+    return False
 
 
 def render_dockerignore(ecosystems: Sequence[str]) -> str:

@@ -7,8 +7,10 @@ install's working directory, after ``.dockerignore``.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import ClassVar
 
 from dockopt.rewriter.context import BuildContext
@@ -16,13 +18,13 @@ from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
 from dockopt.transforms.context.manifests.installs import Install, install_cwd, installs
 from dockopt.transforms.context.manifests.paths import ImageView, stage_chain
+from dockopt.transforms.images import parse_image_ref
 from dockopt.transforms.packages.apt import editable_runs
 from dockopt.transforms.shellfix import RunShell, insert_at, replace_span
 
 _NPM_LOCKS = ("package-lock.json", "npm-shrinkwrap.json")
 _NO_LOCK_FLAGS = ("--no-package-lock", "--package-lock=false", "--package-lock-only",
                   "--no-shrinkwrap", "--lockfile-version")
-_NODE_MAJOR = re.compile(r"(?:^|/)node:(\d+)")
 
 
 class LockfileIgnored(Transform):
@@ -31,9 +33,20 @@ class LockfileIgnored(Transform):
     ## What it does
     - `npm install` (no package arguments) becomes `npm ci` when a
       `package-lock.json` or `npm-shrinkwrap.json` sits in the install's folder
-      (copied there by a COPY/ADD or bind-mounted, and not dockerignored);
+      (copied there by a COPY/ADD or bind-mounted, and not dockerignored) and the
+      npm that runs it is known to read that lockfile (npm 7+, or npm 6 with a
+      lockfileVersion 1 or 2 file);
     - `--only=production` / `--only=prod` / `--production` become `--omit=dev`
-      (npm 8 and later; left alone on `node:` images older than 16);
+      only when npm is known to be 7 or later: npm 6 and older ignore `--omit`
+      and would install the devDependencies.
+
+    The npm version comes from the stage's base image (`node:<tag>` with ARG
+    defaults resolved, LTS codenames, floating tags such as `lts`), then from the
+    RUN steps before the install, the last one winning: NodeSource
+    (`setup_14.x`, `node_20.x`), distribution `nodejs`/`npm` packages (unknown
+    version), nvm/n/fnm/volta (unknown), `npm install -g npm@X`. Any other base
+    image is unknown. When it is unknown, nothing is rewritten and the finding
+    says why.
     - `yarn` / `yarn install` gets `--frozen-lockfile` with a classic `yarn.lock`,
       `--immutable` with a Berry one (a lockfile with `__metadata`);
     - `pnpm install` gets `--frozen-lockfile` when `pnpm-lock.yaml` is there.
@@ -49,8 +62,10 @@ class LockfileIgnored(Transform):
     pins, and fail loudly when it is out of date.
 
     ## Example
-    `RUN npm install --production` with `COPY package*.json ./` and a
-    `package-lock.json` in the context becomes `RUN npm ci --omit=dev`.
+    `RUN npm install --production` on `node:20` with `COPY package*.json ./` and a
+    `package-lock.json` in the context becomes `RUN npm ci --omit=dev`; on
+    `node:14` (npm 6) with a lockfileVersion 1 file it becomes
+    `RUN npm ci --production`.
 
     ## Fix safety
     Unsafe: `npm ci` deletes an existing `node_modules` and fails when the lockfile
@@ -122,41 +137,67 @@ class LockfileIgnored(Transform):
         assert callable(lock)
         edits: list[Edit] = []
         parts: list[str] = []
+        held: list[str] = []
         sub = inst.sub
         if sub is None:
             return None
         if any(a.startswith(_NO_LOCK_FLAGS) for a in inst.args):
             return None
+        npm = npm_version(ctx, stage, run, inst)
         got = lock(_NPM_LOCKS[1]) or lock(_NPM_LOCKS[0])
+        did_ci = False
         if sub.value in ("install", "i") and got is not None:
             edit = replace_span(run, sub.start, sub.end, "ci")
-            if edit is not None and not _npmrc_disables_lock(build, got[0]):
+            why = _ci_blocker(npm, build.read_text(got[0]))
+            if why is not None:
+                held.append(f"{_origin(got)} pins the tree, but `npm ci` is not written: {why}")
+            elif edit is not None and not _npmrc_disables_lock(build, got[0]):
                 edits.append(edit)
+                did_ci = True
                 parts.append(f"`npm {sub.value}` → `npm ci`: {_origin(got)} pins the tree")
         prod = [w for w in inst.cmd.resolved_args
                 if w.value in ("--production", "--only=production", "--only=prod",
                                "--production=true")]
-        if prod and not _old_node(ctx, stage):
-            if any(w.value is not None and w.value.startswith("--omit") for w in
-                   inst.cmd.resolved_args):
+        if prod and any(w.value is not None and w.value.startswith("--omit") for w in
+                        inst.cmd.resolved_args):
+            prod = []  # --omit is there already: leave the flags as they are
+        if prod and npm.major is not None and npm.major < 7:
+            prod = []  # npm 6 and older: --omit does not exist, the flag is current
+        if prod and npm.major is None:
+            held.append(f"`{prod[0].value}` is deprecated since npm 7, but it is kept: "
+                        f"{npm.source}, and npm 6 and older ignore `--omit=dev` (they "
+                        "would install the devDependencies)")
+            prod = []
+        flag_edits: list[Edit] = []
+        for w in prod[:1]:
+            edit = replace_span(run, w.start, w.end, "--omit=dev")
+            if edit is None:
                 return None
-            for w in prod[:1]:
-                edit = replace_span(run, w.start, w.end, "--omit=dev")
-                if edit is None:
-                    return None
-                edits.append(edit)
-            for w in prod[1:]:
-                edit = replace_span(run, w.start - 1, w.end, "")
-                if edit is None or run.src.text[w.start - 1] != " ":
-                    return None
-                edits.append(edit)
-            parts.append(f"`{prod[0].value}` → `--omit=dev` (deprecated since npm 7)")
+            flag_edits.append(edit)
+        for w in prod[1:]:
+            edit = replace_span(run, w.start - 1, w.end, "")
+            if edit is None or run.src.text[w.start - 1] != " ":
+                return None
+            flag_edits.append(edit)
+        if flag_edits:
+            edits += flag_edits
+            parts.append(f"`{prod[0].value}` → `--omit=dev` (deprecated since npm 7; "
+                         f"{npm.source})")
         if not edits:
-            return None
-        msg = "; ".join(parts)
-        return self.finding(ctx, run.ins, f"npm install does not hold to the lockfile: {msg}"
-                            if got else f"deprecated npm flag: {msg}",
-                            fix=Fix(tuple(edits), Safety.UNSAFE, msg), span=span)
+            if not held:
+                return None
+            return self.finding(ctx, run.ins, "npm install: " + "; ".join(held), span=span)
+        msg = "; ".join(parts + held)
+        if did_ci:
+            title = "Install exactly what the lockfile pins"
+            if flag_edits:
+                title += "; replace deprecated npm flags"
+            text = f"npm install does not hold to the lockfile: {msg}"
+        else:
+            title = "Replace deprecated npm flags"
+            text = f"deprecated npm flag: {msg}"
+        return self.finding(ctx, run.ins, text,
+                            fix=Fix(tuple(edits), Safety.UNSAFE, msg, title=title), span=span)
 
 
 def _has(inst: Install, *flags: str) -> bool:
@@ -182,8 +223,161 @@ def _npmrc_disables_lock(build: BuildContext, lock_path: str) -> bool:
     return bool(re.search(r"^\s*package-lock\s*=\s*false", text, re.M))
 
 
-def _old_node(ctx: Context, stage: Stage) -> bool:
-    """The stage's base is a `node:` image older than 16 (npm < 8: no --omit)."""
-    root = stage_chain(ctx, stage)[0]
-    m = _NODE_MAJOR.search(root.base.lower())
-    return m is not None and int(m.group(1)) < 16
+@dataclass(frozen=True)
+class NpmVersion:
+    """The npm major version an install runs with, as far as the Dockerfile shows it."""
+
+    major: int | None  # None: unknown
+    source: str  # how it was decided, for messages ("node:14 ships npm 6")
+
+
+# The npm each Node.js major ships (the oldest of its releases, to stay on the safe side).
+_NPM_OF_NODE = {8: 5, 9: 5, 10: 6, 11: 6, 12: 6, 13: 6, 14: 6, 15: 7, 16: 7, 17: 8, 18: 8,
+                19: 8, 20: 9, 21: 10}
+# Node LTS codenames (node:hydrogen, node:iron-slim...).
+_LTS_NAMES = {"argon": 4, "boron": 6, "carbon": 8, "dubnium": 10, "erbium": 12,
+              "fermium": 14, "gallium": 16, "hydrogen": 18, "iron": 20, "jod": 22,
+              "krypton": 24}
+_FLOATING = ("latest", "lts", "current", "alpine", "slim", "bookworm", "bullseye",
+             "trixie", "buster")
+_NEWEST = 99  # a floating tag or "npm@latest": a current npm
+_NODESOURCE = re.compile(r"(?:setup_|/node_)(\d+|lts|current)\.x")
+_DISTRO_NODE = re.compile(
+    r"\b(?:apt-get|apt|apk|yum|dnf|microdnf|zypper)\b[^;&|\n]*?\s(?:nodejs|npm)(?:[=\s]|$)")
+_VERSION_MANAGER = re.compile(r"\b(?:nvm\s+(?:install|use)|fnm\s+(?:install|use)|"
+                              r"volta\s+install|n\s+(?:\d|lts|latest|stable|current))")
+_NPM_SELF = re.compile(r"\bnpm\s+(?:i|install|update|up)\s+(?:[^;&|\n]*\s)?"
+                       r"(?:-g|--global)(?:\s[^;&|\n]*)?\snpm(?:@(\S+))?(?=\s|$|[;&|])")
+
+
+def _npm_of_node(node: int) -> int:
+    if node <= 7:
+        return 3
+    return _NPM_OF_NODE.get(node, 10)
+
+
+def _vars(ctx: Context, chain: list[Stage], before: int) -> dict[str, str]:
+    """ARG defaults and ENV values in effect before offset ``before`` (best effort)."""
+    out: dict[str, str] = {}
+    scope = list(ctx.tree.global_args) + [i for st in chain for i in st.body]
+    for ins in scope:
+        if ins.start >= before:
+            break
+        if ins.keyword == "ARG":
+            for item in ins.value:
+                key, eq, value = item.partition("=")
+                if eq:
+                    out[key] = value.strip("\"'")
+        elif ins.keyword == "ENV" and len(ins.value) % 2 == 0:
+            for key, value in zip(ins.value[::2], ins.value[1::2], strict=True):
+                out[key] = value.strip("\"'")
+    return out
+
+
+def expand(text: str, env: dict[str, str]) -> str | None:
+    """``$NAME``, ``${NAME}``, ``${NAME:-default}`` substituted; None if one is unknown."""
+    unknown = False
+
+    def sub(m: re.Match[str]) -> str:
+        nonlocal unknown
+        name = m.group(1) or m.group(2)
+        if name in env and env[name] != "":
+            return env[name]
+        if m.group(3) is not None:
+            return m.group(3)
+        unknown = True
+        return ""
+
+    out = re.sub(r"\$(?:([A-Za-z_]\w*)|\{([A-Za-z_]\w*)(?::?-([^}]*))?\})", sub, text)
+    return None if unknown else out
+
+
+def _from_image(base: str, env: dict[str, str]) -> NpmVersion:
+    text = expand(base, env)
+    if text is None:
+        return NpmVersion(None, f"the base image `{base}` depends on a build argument "
+                          "with no default")
+    ref = parse_image_ref(text)
+    if ref is None or ref.name != "node":
+        return NpmVersion(None, f"npm comes from the base image `{text}`, whose npm "
+                          "version is not known")
+    tag = (ref.tag or "latest").lower()
+    m = re.match(r"(\d+)", tag)
+    if m is not None:
+        node = int(m.group(1))
+        return NpmVersion(_npm_of_node(node), f"`{text}` is Node.js {node} (npm "
+                          f"{_npm_of_node(node)})")
+    first = tag.split("-", 1)[0]
+    if ref.official and first in _LTS_NAMES:
+        node = _LTS_NAMES[first]
+        return NpmVersion(_npm_of_node(node), f"`{text}` is Node.js {node}")
+    if ref.official and first in _FLOATING:
+        return NpmVersion(_NEWEST, f"`{text}` is a current Node.js")
+    return NpmVersion(None, f"the Node.js version of `{text}` is not known")
+
+
+def npm_version(ctx: Context, stage: Stage, run: RunShell, inst: Install) -> NpmVersion:
+    """The npm an install runs with: the base image (ARG defaults resolved), then what
+    RUN steps before it change (NodeSource setup, distro nodejs/npm packages, version
+    managers, ``npm install -g npm@X``), the last one winning."""
+    chain = stage_chain(ctx, stage)
+    root = chain[0]
+    got = _from_image(root.base, _vars(ctx, [], root.from_instruction.start))
+    texts: list[tuple[int, str]] = []
+    for st in chain:
+        for ins in st.body:
+            if ins.keyword != "RUN" or ins.start > run.ins.start:
+                continue
+            if ins.start == run.ins.start:
+                texts.append((ins.start, run.src.text[: inst.cmd.start]))
+            else:
+                body = ins.original + "\n" + "\n".join(h.content for h in ins.heredoc_docs)
+                texts.append((ins.start, body))
+    nodesource = False
+    for where, text in texts:
+        for m in re.finditer(r"(?m)[^\n]+", text):
+            line = m.group()
+            ns = _NODESOURCE.search(line) or _NODESOURCE.search(
+                expand(line, _vars(ctx, chain, where)) or "")
+            if ns is not None:
+                nodesource = True
+                v = ns.group(1)
+                node = int(v) if v.isdigit() else None
+                got = NpmVersion(_npm_of_node(node) if node else _NEWEST,
+                                 f"NodeSource installs Node.js {v} (line "
+                                 f"{ctx.tree.line_col(where)[0]})")
+            elif "nodesource" in line and "setup" in line:
+                nodesource = True
+                got = NpmVersion(None, "a NodeSource setup script installs a Node.js "
+                                 "version that cannot be read")
+            if _DISTRO_NODE.search(line) and not nodesource:
+                line_no = ctx.tree.line_col(where)[0]
+                got = NpmVersion(None, "nodejs/npm come from the distribution's packages "
+                                 f"(line {line_no}), whose npm may be older than 7")
+            if _VERSION_MANAGER.search(line):
+                got = NpmVersion(None, "a Node.js version manager (nvm, n, fnm, volta) "
+                                 "picks the Node.js version")
+            for self_up in _NPM_SELF.finditer(line):
+                tag = self_up.group(1) or "latest"
+                d = re.match(r"[\^~=v]*(\d+)", tag)
+                got = NpmVersion(int(d.group(1)) if d else (
+                    _NEWEST if tag in ("latest", "next") else None),
+                    f"`npm install -g npm@{tag}` sets the npm version")
+    return got
+
+
+def _ci_blocker(npm: NpmVersion, lock_text: str | None) -> str | None:
+    """Why ``npm ci`` cannot be written for this npm and lockfile, or None."""
+    if npm.major is None:
+        return f"{npm.source}, and `npm ci` needs npm 5.7 or later"
+    if npm.major < 6:
+        return f"{npm.source}, and `npm ci` needs npm 5.7 or later"
+    if npm.major < 7:
+        try:
+            version = json.loads(lock_text or "").get("lockfileVersion")
+        except (ValueError, AttributeError):
+            version = None
+        if not isinstance(version, int) or version >= 3:
+            return (f"{npm.source}, which cannot read lockfileVersion "
+                    f"{version if isinstance(version, int) else 'unknown'} (npm 7+ only)")
+    return None

@@ -1,0 +1,4 @@
+FROM node:hydrogen-bookworm
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev
