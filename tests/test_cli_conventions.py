@@ -354,6 +354,13 @@ def test_output_snapshots(case: str, fmt: str, cwd: Path) -> None:
     r = dockopt(cwd, "check", "--isolated", "--output-format", fmt)
     assert r.code in (0, 1), r.err
     got = _normalise(r.out, cwd)
+    if fmt == "sarif":
+        # The rules' full documentation is reviewed in docs/rules (generated, tested);
+        # here only the format counts, so a docstring edit does not churn snapshots.
+        doc = json.loads(got)
+        for rule in doc["runs"][0]["tool"]["driver"]["rules"]:
+            rule["fullDescription"]["text"] = f"<docs/rules/{rule['id']}.md>"
+        got = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     snapshot = SNAPSHOTS / f"{case.replace('/', '--')}.{fmt}"
     if UPDATE or not snapshot.exists():
         if not UPDATE:
