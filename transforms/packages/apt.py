@@ -9,6 +9,7 @@ continuation layout survives.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -117,15 +118,24 @@ def mount_flag_edit(ins: Instruction, flags: list[str]) -> Edit | None:
     return Edit(pos, pos, "".join(f" {f}" for f in flags))
 
 
+# Facts about a whole stage (which stage holds an instruction, the stages built on
+# it, the USERs, the RUNs that read the apt lists) are computed once per pass and kept
+# in ctx.memo: asking them per RUN made a file with many RUNs quadratic (issue 15).
+
+
 def stage_of(ctx: Context, ins: Instruction) -> Stage | None:
-    for stage in ctx.tree.stages:
-        if any(i.start == ins.start for i in stage.instructions):
-            return stage
-    return None
+    index: dict[int, Stage] | None = ctx.memo.get("apt.stage_by_start")
+    if index is None:
+        index = {i.start: stage for stage in ctx.tree.stages for i in stage.instructions}
+        ctx.memo["apt.stage_by_start"] = index
+    return index.get(ins.start)
 
 
 def descendants(ctx: Context, stage: Stage) -> list[Stage]:
     """``stage`` and every stage built ``FROM`` it (transitively), in file order."""
+    memo: dict[int, list[Stage]] = ctx.memo.setdefault("apt.descendants", {})
+    if stage.index in memo:
+        return memo[stage.index]
     names = {stage.name.lower()} if stage.name else set()
     out = [stage]
     for other in ctx.tree.stages[stage.index + 1:]:
@@ -133,6 +143,7 @@ def descendants(ctx: Context, stage: Stage) -> list[Stage]:
             out.append(other)
             if other.name:
                 names.add(other.name.lower())
+    memo[stage.index] = out
     return out
 
 
@@ -144,12 +155,18 @@ def runs_as_root(ctx: Context, ins: Instruction) -> bool:
     stage = stage_of(ctx, ins)
     if stage is None:
         return False
-    user = "root"
-    for other in stage.body:
-        if other.start >= ins.start:
-            break
-        if other.keyword == "USER" and other.value:
-            user = other.value[0].strip()
+    memo: dict[int, tuple[list[int], list[str]]] = ctx.memo.setdefault("apt.users", {})
+    if stage.index not in memo:
+        starts: list[int] = []
+        users: list[str] = []
+        for other in stage.body:
+            if other.keyword == "USER" and other.value:
+                starts.append(other.start)
+                users.append(other.value[0].strip())
+        memo[stage.index] = (starts, users)
+    starts, users = memo[stage.index]
+    i = bisect.bisect_left(starts, ins.start)  # USERs strictly before ins
+    user = users[i - 1] if i > 0 else "root"
     return user in _ROOT_USERS
 
 
@@ -302,24 +319,46 @@ def later_runs_need_lists(ctx: Context, run: RunShell) -> bool:
     stage = stage_of(ctx, run.ins)
     if stage is None:
         return True
-    for st in descendants(ctx, stage):
-        for ins in st.body:
-            if ins.start <= run.ins.start or ins.keyword != "RUN":
-                continue
-            if ins.heredoc_docs or ins.is_json:
-                if _APT_TEXT.search(ins.text):
-                    return True
-                continue
-            script = ctx.shell(ins)
-            if script is None:
-                continue
-            for cmd in script.commands:
-                use = lists_use(cmd)
-                if use == "update":
-                    break
-                if use == "read":
-                    return True
+    starts, suffix = _list_readers(ctx, stage)
+    i = bisect.bisect_right(starts, run.ins.start)
+    if i < len(starts) and suffix[i]:
+        return True
+    for st in descendants(ctx, stage)[1:]:
+        _, st_suffix = _list_readers(ctx, st)
+        if st_suffix and st_suffix[0]:
+            return True
     return False
+
+
+def _reads_lists(ctx: Context, ins: Instruction) -> bool:
+    """Whether this RUN reads the apt lists before it refreshes them."""
+    if ins.heredoc_docs or ins.is_json:
+        return _APT_TEXT.search(ins.text) is not None
+    script = ctx.shell(ins)
+    if script is None:
+        return False
+    for cmd in script.commands:
+        use = lists_use(cmd)
+        if use == "update":
+            return False
+        if use == "read":
+            return True
+    return False
+
+
+def _list_readers(ctx: Context, stage: Stage) -> tuple[list[int], list[bool]]:
+    """The stage's RUNs (their starts, in order) and, for each, whether it or a later
+    RUN of the stage reads the apt lists first: computed once per stage and pass."""
+    memo: dict[int, tuple[list[int], list[bool]]] = ctx.memo.setdefault("apt.readers", {})
+    if stage.index not in memo:
+        runs = [ins for ins in stage.body if ins.keyword == "RUN"]
+        suffix = [False] * len(runs)
+        later = False
+        for k in range(len(runs) - 1, -1, -1):
+            later = later or _reads_lists(ctx, runs[k])
+            suffix[k] = later
+        memo[stage.index] = ([ins.start for ins in runs], suffix)
+    return memo[stage.index]
 
 
 def _refresh_later_readers(ctx: Context, run: RunShell) -> list[Edit] | None:
@@ -572,6 +611,8 @@ def _companions(ctx: Context, run: RunShell, cmd: SimpleCommand,
                 continue
             wanted.append((need, name, _WHY[need]))
             queue.append(need)
+    if not wanted:
+        return []
     earlier = [other.original for other in ctx.tree.instructions
                if other.start < run.ins.start and other.keyword == "RUN"]
     # Packages this RUN installs up to this install (not its other text:

@@ -59,14 +59,17 @@ def pip_install(cmd: SimpleCommand) -> Word | None:
 def _pip_env_set(ctx: Context, ins: Instruction, names: tuple[str, ...]) -> bool:
     """ENV/ARG before ``ins`` in its stage (or the global ARGs) set one of ``names``."""
     stage = stage_of(ctx, ins)
-    scope = list(ctx.tree.global_args) + (list(stage.body) if stage is not None else [])
-    pattern = re.compile(r"(?<![\w])(" + "|".join(names) + r")\s*=?")
-    for other in scope:
-        if other.start >= ins.start:
-            break
-        if other.keyword in ("ENV", "ARG") and pattern.search(other.text):
-            return True
-    return False
+    # The first setting ENV/ARG of the stage, found once per stage, names and pass (a
+    # scan per RUN was quadratic in the number of RUNs).
+    memo: dict[tuple[int, tuple[str, ...]], int | None] = ctx.memo.setdefault("pip.env", {})
+    key = (stage.index if stage is not None else -1, names)
+    if key not in memo:
+        scope = list(ctx.tree.global_args) + (list(stage.body) if stage is not None else [])
+        pattern = re.compile(r"(?<![\w])(" + "|".join(names) + r")\s*=?")
+        memo[key] = next((other.start for other in scope if other.keyword in ("ENV", "ARG")
+                          and pattern.search(other.text)), None)
+    first = memo[key]
+    return first is not None and first < ins.start
 
 
 def _pip_mount_ok(ctx: Context, run: RunShell, cmds: list[SimpleCommand]) -> bool:
