@@ -35,6 +35,7 @@ class Analysis:
     findings: list[Finding]
     diagnostics: list[Diagnostic]
     _fixed: FixResult | None = field(default=None, repr=False)
+    _fixed_rule: dict[str, FixResult] = field(default_factory=dict, repr=False)
     _starts: list[int] | None = field(default=None, repr=False)
 
     def span(self, line: int, column: int, end_line: int, end_column: int) -> tuple[int, int]:
@@ -72,6 +73,16 @@ class Analysis:
                 self._fixed = FixResult(self.path or "-", self.text, self.text,
                                         diagnostics=(_crash(exc),))
         return self._fixed
+
+    def fixed_rule(self, code: str) -> FixResult:
+        """What ``dockopt fix --select CODE`` would write (cached per code)."""
+        if code not in self._fixed_rule:
+            from dataclasses import replace
+
+            settings = replace(self.settings, select=(code,), extend_select=())
+            self._fixed_rule[code] = fix(self.text, path=self.path, context=self.context,
+                                         settings=settings)
+        return self._fixed_rule[code]
 
     def engine_diagnostics(self) -> list[Diagnostic]:
         """Diagnostics only the fix run reports (not converging, reverted), once known."""

@@ -281,6 +281,7 @@ class DockoptServer(LanguageServer):
             lo = index.offset(params.range.start.line, params.range.start.character)
             hi = index.offset(params.range.end.line, params.range.end.character)
             disabled: set[tuple[str, int]] = set()
+            all_of_rule: set[str] = set()
             for f in analysis.findings:
                 start, end = analysis.span(f.line, f.column, f.end_line, f.end_column)
                 if start > hi or end < lo:
@@ -296,6 +297,11 @@ class DockoptServer(LanguageServer):
                             + (" (unsafe)" if unsafe else ""),
                             kind=lsp.CodeActionKind.QuickFix, diagnostics=[diag], edit=edit,
                             is_preferred=not unsafe))
+                if analysis.fixable(f) and f.code not in all_of_rule:
+                    all_of_rule.add(f.code)
+                    action = self.fix_rule(doc, analysis, f.code, root, diag)
+                    if action is not None:
+                        actions.append(action)
                 if (f.code, f.line) not in disabled:
                     disabled.add((f.code, f.line))
                     pragma = pragma_edit(doc.text, f.line, f.code)
@@ -309,6 +315,19 @@ class DockoptServer(LanguageServer):
             if action is not None:
                 actions.append(action)
         return actions
+
+    def fix_rule(self, doc: Document, analysis: Analysis, code: str, root: Path | None,
+                 diag: lsp.Diagnostic) -> lsp.CodeAction | None:
+        """All of one rule's fixes, to a fixed point: ``dockopt fix --select CODE``."""
+        result = analysis.fixed_rule(code)
+        files = {rel: new for rel, (_old, new) in result.extra_files.items()}
+        if not (result.changed or files):
+            return None
+        edit = self.workspace_edit(doc, text_edits(doc.text, result.text), files, root)
+        if edit is None:
+            return None
+        return lsp.CodeAction(f"Fix all {code} problems in this file",
+                              kind=lsp.CodeActionKind.QuickFix, diagnostics=[diag], edit=edit)
 
     def fix_all(self, doc: Document, analysis: Analysis,
                 root: Path | None) -> lsp.CodeAction | None:
@@ -551,4 +570,8 @@ def main() -> None:
     sys.stdout = sys.stderr
     logging.basicConfig(stream=sys.stderr, level=os.environ.get("DOCKOPT_LOG", "WARNING"),
                         format="dockopt server: %(levelname)s %(name)s: %(message)s")
-    create_server().start_io(stdin=sys.stdin.buffer, stdout=protocol_out)
+    ls = create_server()
+    ls.start_io(stdin=sys.stdin.buffer, stdout=protocol_out)
+    # pygls swallows the SystemExit of `exit`; the spec's exit code: 0 after a
+    # shutdown request, else 1.
+    sys.exit(0 if getattr(ls.protocol, "_shutdown", False) else 1)
