@@ -166,7 +166,7 @@ def test_golden_through_the_protocol(case: Path, session: Session, tmp_path: Pat
         expected, expected_ignore = _cli_fix(ws, tmp_path / "cli-all")
         if fix_all:
             assert [a["kind"] for a in fix_all] == ["source.fixAll.dockopt"]
-            after = apply_workspace_edit(fix_all[0]["edit"], {**session.texts,
+            after = apply_workspace_edit(session.client.edit_of(fix_all[0]), {**session.texts,
                                                               ignore_uri: original_ignore},
                                          session.versions, session.client.encoding)
             assert after[uri] == expected
@@ -179,7 +179,7 @@ def test_golden_through_the_protocol(case: Path, session: Session, tmp_path: Pat
         quick = session.actions(uri, ["quickfix"])
         rule_all = [a for a in quick if a["title"] == f"Fix all {code} problems in this file"]
         if rule_all:
-            after = apply_workspace_edit(rule_all[0]["edit"], {**session.texts,
+            after = apply_workspace_edit(session.client.edit_of(rule_all[0]), {**session.texts,
                                                                ignore_uri: original_ignore},
                                          session.versions, session.client.encoding)
             assert after[uri] == expected
@@ -202,7 +202,7 @@ def test_golden_through_the_protocol(case: Path, session: Session, tmp_path: Pat
                          and (f.fix.edits or f.fix.files))
             assert first.fix is not None
             want = apply_edits(text, first.fix.edits)
-            session.apply(singles[0]["edit"])
+            session.apply(session.client.edit_of(singles[0]))
             assert session.texts[uri] == want
             if want != text:
                 session.client.wait_diagnostics(uri, session.versions[uri])
@@ -241,7 +241,7 @@ def test_positions_in_every_encoding(encoding: str, tmp_path: Path) -> None:
         assert "DP" in "".join(by_code)  # the invalid UTF-8 warning is a diagnostic
         fixed, _ = _cli_fix(tmp_path, tmp_path / "cli")
         fix_all = s.actions(uri, ["source.fixAll.dockopt"])[0]
-        assert s.apply(fix_all["edit"])[uri] == fixed
+        assert s.apply(s.client.edit_of(fix_all))[uri] == fixed
         assert "\r\n" in fixed and "\n" not in fixed.replace("\r\n", "")
     finally:
         assert s.client.close() == 0
@@ -257,7 +257,7 @@ def test_lone_cr_is_a_line_break_for_lsp_but_not_for_buildkit(tmp_path: Path) ->
         assert apk and apk[0]["range"]["start"]["line"] == 3  # LSP: 4 lines before RUN
         assert _slice(text, apk[0]["range"], "utf-16") == "add"
         fixed, _ = _cli_fix(tmp_path, tmp_path / "cli")
-        assert s.apply(s.actions(uri, ["source.fixAll"])[0]["edit"])[uri] == fixed
+        assert s.apply(s.client.edit_of(s.actions(uri, ["source.fixAll"])[0]))[uri] == fixed
     finally:
         s.client.close()
 
@@ -273,7 +273,7 @@ def test_disable_pragma_keeps_line_endings_and_silences_the_rule(tmp_path: Path)
         assert "DO201" in {d["code"] for d in diags}
         disable = [a for a in s.actions(uri, ["quickfix"])
                    if a["title"] == "Disable DO201 for this instruction"]
-        new = s.apply(disable[0]["edit"])[uri]
+        new = s.apply(s.client.edit_of(disable[0]))[uri]
         assert new == ("FROM ubuntu:22.04\r\n  # dockopt: ignore=DO201\r\n"
                        "  RUN apt-get install -y curl\r\n")
         diags = s.client.wait_diagnostics(uri, s.versions[uri])
@@ -282,7 +282,7 @@ def test_disable_pragma_keeps_line_endings_and_silences_the_rule(tmp_path: Path)
         again = [a for a in s.actions(uri, ["quickfix"])
                  if a["title"] == "Disable DO204 for this instruction"
                  or a["title"] == "Disable DO503 for this instruction"]
-        new = s.apply(again[0]["edit"])[uri]
+        new = s.apply(s.client.edit_of(again[0]))[uri]
         assert "# dockopt: ignore=DO201,DO" in new and new.count("# dockopt") == 1
     finally:
         s.client.close()
@@ -294,7 +294,7 @@ def test_dockerignore_is_created_only_where_the_client_can(tmp_path: Path) -> No
     try:
         uri, _ = s.open(tmp_path / "Dockerfile")
         fix = [a for a in s.actions(uri, ["quickfix"]) if a["title"].startswith("dockopt (DO603)")]
-        ops = fix[0]["edit"]["documentChanges"]
+        ops = s.client.edit_of(fix[0])["documentChanges"]
         ignore_uri = (tmp_path / ".dockerignore").resolve().as_uri()
         assert ops[0] == {"kind": "create", "uri": ignore_uri,
                           "options": {"overwrite": False, "ignoreIfExists": False}}
@@ -311,7 +311,7 @@ def test_dockerignore_is_created_only_where_the_client_can(tmp_path: Path) -> No
         assert not [t for t in titles if t.startswith("dockopt (DO603)")]
         assert "Disable DO603 for this instruction" in titles
         fix_all = s.actions(uri, ["source.fixAll"])
-        for op in fix_all[0]["edit"]["documentChanges"] if fix_all else []:
+        for op in s.client.edit_of(fix_all[0])["documentChanges"] if fix_all else []:
             assert op.get("kind") != "create"
     finally:
         s.client.close()
@@ -405,7 +405,7 @@ def test_unsaved_package_json_counts(tmp_path: Path) -> None:
         diags = s.client.wait_diagnostics(uri)
         assert "not in the build context" not in do601(diags)
         fix = [a for a in s.actions(uri, ["quickfix"]) if a["title"].startswith("dockopt (DO601)")]
-        assert fix and "COPY package.json" in str(fix[0]["edit"])
+        assert fix and "COPY package.json" in str(s.client.edit_of(fix[0]))
         s.close(pkg)  # back to the files on disk
         assert "not in the build context" in do601(s.client.wait_diagnostics(uri))
     finally:

@@ -17,7 +17,7 @@ from typing import Any
 from dockopt.rewriter.config import Settings
 from dockopt.rewriter.pipeline import INTERNAL_ERROR, FixResult, check, fix
 from dockopt.rewriter.server.positions import dockopt_offset, lf_line_starts
-from dockopt.rewriter.syntax import Comment, Diagnostic, Instruction, parse
+from dockopt.rewriter.syntax import Comment, Diagnostic, Dockerfile, Instruction, parse
 from dockopt.transforms.base import Edit, Finding, Safety
 
 # The own-line suppression comment (the engine's ``Suppressions``, dockopt spelling).
@@ -37,6 +37,13 @@ class Analysis:
     _fixed: FixResult | None = field(default=None, repr=False)
     _fixed_rule: dict[str, FixResult] = field(default_factory=dict, repr=False)
     _starts: list[int] | None = field(default=None, repr=False)
+    _tree: Dockerfile | None = field(default=None, repr=False)
+
+    @property
+    def tree(self) -> Dockerfile:
+        if self._tree is None:
+            self._tree = parse(self.text)
+        return self._tree
 
     def span(self, line: int, column: int, end_line: int, end_column: int) -> tuple[int, int]:
         """Offsets of a finding's (1-based) range."""
@@ -134,11 +141,10 @@ def text_edits(old: str, new: str) -> list[Edit]:
     return edits
 
 
-def pragma_edit(text: str, line: int, code: str) -> Edit | None:
+def pragma_edit(tree: Dockerfile, line: int, code: str) -> Edit | None:
     """The edit that suppresses ``code`` on the instruction at dockopt line ``line``:
     add the code to an own-line ``# dockopt: ignore=`` comment directly above it, or
     insert one there (indented like the instruction, with the file's line endings)."""
-    tree = parse(text)
     items = tree.items
     for i, item in enumerate(items):
         if not isinstance(item, Instruction) or not item.start_line <= line <= item.end_line:

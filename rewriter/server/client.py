@@ -170,6 +170,13 @@ class LspClient:
         self.notify("textDocument/didOpen", {"textDocument": {
             "uri": uri, "languageId": language_id, "version": version, "text": text}})
 
+    def edit_of(self, action: Message) -> Message:
+        """The action's WorkspaceEdit, resolving it first if the server deferred it."""
+        if "edit" not in action and "data" in action:
+            action = self.request("codeAction/resolve", action)
+        edit: Message = action["edit"]
+        return edit
+
     def close(self, timeout: float = 10) -> int:
         """shutdown, exit; the server's exit code."""
         if self._closed:
@@ -206,7 +213,8 @@ def default_capabilities() -> Message:
             "publishDiagnostics": {"versionSupport": True, "codeDescriptionSupport": True,
                                    "dataSupport": True},
             "codeAction": {"codeActionLiteralSupport": {"codeActionKind": {"valueSet": [
-                "quickfix", "source", "source.fixAll"]}}},
+                "quickfix", "source", "source.fixAll"]}},
+                "dataSupport": True, "resolveSupport": {"properties": ["edit"]}},
             "hover": {"contentFormat": ["markdown", "plaintext"]},
         },
     }

@@ -276,6 +276,7 @@ class DockoptServer(LanguageServer):
         analysis = self.analysis(doc)
         index = LineIndex(doc.text, self.encoding)
         root = getattr(analysis.context, "root", None)
+        lazy = self._lazy()
         actions: list[lsp.CodeAction] = []
         if wanted(lsp.CodeActionKind.QuickFix.value):
             lo = index.offset(params.range.start.line, params.range.start.character)
@@ -299,26 +300,53 @@ class DockoptServer(LanguageServer):
                             is_preferred=not unsafe))
                 if analysis.fixable(f) and f.code not in all_of_rule:
                     all_of_rule.add(f.code)
-                    action = self.fix_rule(doc, analysis, f.code, root, diag)
+                    action = self.fix_rule(doc, analysis, f.code, root, diag, lazy)
                     if action is not None:
                         actions.append(action)
                 if (f.code, f.line) not in disabled:
                     disabled.add((f.code, f.line))
-                    pragma = pragma_edit(doc.text, f.line, f.code)
+                    pragma = pragma_edit(analysis.tree, f.line, f.code)
                     if pragma is not None:
                         edit = self.workspace_edit(doc, [pragma], {}, root)
                         actions.append(lsp.CodeAction(
                             f"Disable {f.code} for this instruction",
                             kind=lsp.CodeActionKind.QuickFix, diagnostics=[diag], edit=edit))
         if wanted(FIX_ALL_KIND):
-            action = self.fix_all(doc, analysis, root)
+            action = self.fix_all(doc, analysis, root, lazy)
             if action is not None:
                 actions.append(action)
         return actions
 
+    def _lazy(self) -> bool:
+        """Whether the client resolves an action's edit later (codeAction/resolve):
+        then the fix-all runs happen only for the action the user picks."""
+        td = self.client_capabilities.text_document
+        ca = td.code_action if td is not None else None
+        support = ca.resolve_support if ca is not None else None
+        return support is not None and "edit" in support.properties
+
+    def resolve(self, action: lsp.CodeAction) -> lsp.CodeAction:
+        data = action.data if isinstance(action.data, dict) else {}
+        doc = self.documents.get(str(data.get("uri")))
+        if doc is None or doc.version != data.get("version") or action.edit is not None:
+            return action  # the document changed since: no edit (the client re-asks)
+        analysis = self.analysis(doc)
+        root = getattr(analysis.context, "root", None)
+        code = data.get("code")
+        made = (self.fix_rule(doc, analysis, str(code), root, None, lazy=False)
+                if code else self.fix_all(doc, analysis, root, lazy=False))
+        if made is not None:
+            action.edit = made.edit
+        return action
+
     def fix_rule(self, doc: Document, analysis: Analysis, code: str, root: Path | None,
-                 diag: lsp.Diagnostic) -> lsp.CodeAction | None:
+                 diag: lsp.Diagnostic | None, lazy: bool = False) -> lsp.CodeAction | None:
         """All of one rule's fixes, to a fixed point: ``dockopt fix --select CODE``."""
+        title = f"Fix all {code} problems in this file"
+        if lazy:
+            return lsp.CodeAction(title, kind=lsp.CodeActionKind.QuickFix,
+                                  diagnostics=[diag] if diag else None,
+                                  data={"uri": doc.uri, "version": doc.version, "code": code})
         result = analysis.fixed_rule(code)
         files = {rel: new for rel, (_old, new) in result.extra_files.items()}
         if not (result.changed or files):
@@ -326,11 +354,17 @@ class DockoptServer(LanguageServer):
         edit = self.workspace_edit(doc, text_edits(doc.text, result.text), files, root)
         if edit is None:
             return None
-        return lsp.CodeAction(f"Fix all {code} problems in this file",
-                              kind=lsp.CodeActionKind.QuickFix, diagnostics=[diag], edit=edit)
+        return lsp.CodeAction(title, kind=lsp.CodeActionKind.QuickFix,
+                              diagnostics=[diag] if diag else None, edit=edit)
 
-    def fix_all(self, doc: Document, analysis: Analysis,
-                root: Path | None) -> lsp.CodeAction | None:
+    def fix_all(self, doc: Document, analysis: Analysis, root: Path | None,
+                lazy: bool = False) -> lsp.CodeAction | None:
+        title = "dockopt: Fix all auto-fixable problems"
+        if lazy:
+            if not any(analysis.fixable(f) for f in analysis.findings):
+                return None
+            return lsp.CodeAction(title, kind=FIX_ALL_KIND,
+                                  data={"uri": doc.uri, "version": doc.version})
         result = analysis.fixed()
         files = {rel: new for rel, (_old, new) in result.extra_files.items()}
         edit = self.workspace_edit(doc, text_edits(doc.text, result.text), files, root)
@@ -342,8 +376,7 @@ class DockoptServer(LanguageServer):
             edit = self.workspace_edit(doc, text_edits(doc.text, result.text), files, root)
         if edit is None or not (result.changed or files):
             return None
-        return lsp.CodeAction("dockopt: Fix all auto-fixable problems",
-                              kind=FIX_ALL_KIND, edit=edit)
+        return lsp.CodeAction(title, kind=FIX_ALL_KIND, edit=edit)
 
     def hover(self, params: lsp.HoverParams) -> lsp.Hover | None:
         from dockopt.rewriter.rules_doc import GENERATED, find_rule, rule_markdown, rule_text
@@ -524,16 +557,19 @@ def create_server() -> DockoptServer:
 
     @ls.feature(lsp.TEXT_DOCUMENT_CODE_ACTION, lsp.CodeActionOptions(
         code_action_kinds=[lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.SourceFixAll,
-                           FIX_ALL_KIND]))
+                           FIX_ALL_KIND], resolve_provider=True))
     def code_action(ls: DockoptServer,
                     params: lsp.CodeActionParams) -> list[lsp.CodeAction] | None:
         actions = ls.code_actions(params)
-        doc = ls.documents.get(params.text_document.uri)
-        if doc is not None:
-            analysis = ls._analyses.get(doc.uri)
-            if analysis is not None and analysis[1].engine_diagnostics():
-                ls.lint(doc.uri)  # a fix-all run found DO001/DO002: show them
+        _show_engine_diagnostics(ls, params.text_document.uri)
         return actions
+
+    @ls.feature(lsp.CODE_ACTION_RESOLVE)
+    def code_action_resolve(ls: DockoptServer, action: lsp.CodeAction) -> lsp.CodeAction:
+        action = ls.resolve(action)
+        _show_engine_diagnostics(ls, action.data.get("uri") if isinstance(action.data, dict)
+                                 else None)
+        return action
 
     @ls.feature(lsp.TEXT_DOCUMENT_HOVER)
     def hover(ls: DockoptServer, params: lsp.HoverParams) -> lsp.Hover | None:
@@ -546,6 +582,13 @@ def create_server() -> DockoptServer:
         ls._timers.clear()
 
     return ls
+
+
+def _show_engine_diagnostics(ls: DockoptServer, uri: object) -> None:
+    """A fix-all run found DO001/DO002 (not converging, reverted): publish them."""
+    cached = ls._analyses.get(str(uri))
+    if cached is not None and cached[1].engine_diagnostics():
+        ls.lint(str(uri))
 
 
 def _files_changed(ls: DockoptServer, config: bool = True) -> None:
