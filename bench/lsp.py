@@ -70,14 +70,11 @@ def main() -> None:
     whole = {"start": {"line": 0, "character": 0}, "end": {"line": line_count, "character": 0}}
     for i in range(args.edits + args.warmup):
         version = i + 2
-        line = 5 + (i * 12) % (line_count - 10)  # a RUN line in some stage
+        line = 5 + (i // 2 * 12) % (line_count - 10)  # a RUN line in some stage
+        # even rounds insert a character, odd ones delete it: the file keeps its size
         edit = {"range": {"start": {"line": line, "character": 4},
-                          "end": {"line": line, "character": 4}}, "text": "x" if i % 2 == 0
-                else ""}
-        if i % 2:  # undo the previous insertion so the file stays the same size
-            edit = {"range": {"start": {"line": prev, "character": 4},
-                              "end": {"line": prev, "character": 5}}, "text": ""}
-        prev = line
+                          "end": {"line": line, "character": 4 + i % 2}},
+                "text": "" if i % 2 else "x"}
         t0 = time.perf_counter()
         client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version},
                                                  "contentChanges": [edit]})
