@@ -20,6 +20,7 @@ from dockopt.rewriter.cli.check import check
 from dockopt.rewriter.cli.debug import debug
 from dockopt.rewriter.cli.fix import fix
 from dockopt.rewriter.cli.rules import rule_command, rules_command
+from dockopt.rewriter.cli.server import server
 from dockopt.rewriter.cli.verify import verify
 
 
@@ -32,5 +33,5 @@ def main() -> None:
     """dockopt: rewrite Dockerfiles for faster, smaller, safer images."""
 
 
-for _command in (bulk, check, debug, fix, rule_command, rules_command, verify):
+for _command in (bulk, check, debug, fix, rule_command, rules_command, server, verify):
     main.add_command(_command)
