@@ -35,7 +35,7 @@ from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
-from dockopt.rewriter.cli.common import VERSION
+from dockopt.rewriter.cli.common import version
 from dockopt.rewriter.config import ConfigError, Settings
 from dockopt.rewriter.discover import is_dockerfile_name
 from dockopt.rewriter.server.analysis import Analysis, analyze, pragma_edit, text_edits
@@ -53,9 +53,11 @@ _LEVELS = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSever
            "info": lsp.DiagnosticSeverity.Information}
 # Findings are lints: the file still builds. As in ruff's server, only what breaks
 # the file (the parser's errors, a broken config, engine failures) is an Error.
+# Style findings (advice below the default failure threshold) are hints.
 _FINDING_LEVELS = {"error": lsp.DiagnosticSeverity.Warning,
                    "warning": lsp.DiagnosticSeverity.Warning,
-                   "info": lsp.DiagnosticSeverity.Information}
+                   "info": lsp.DiagnosticSeverity.Information,
+                   "style": lsp.DiagnosticSeverity.Hint}
 _DEPRECATED = {"maintainer-deprecated"}
 
 
@@ -84,7 +86,7 @@ def _path_of(uri: str) -> str | None:
 
 class DockoptServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("dockopt", VERSION,
+        super().__init__("dockopt", version(),
                          text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
         self.documents: dict[str, Document] = {}
         self.client_settings = ClientSettings()
