@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -203,21 +204,58 @@ def _collect(tree: Dockerfile, settings: Settings, path: str | None,
     return findings, diags
 
 
+class _Taken:
+    """The edits accepted in a pass, for overlap queries in O(log n) each (a list
+    scanned per fix made files with thousands of fixes quadratic).
+
+    Accepted edits never overlap each other (``Edit.overlaps``), so sorted by start
+    their ends do not decrease either: the candidates for an overlap with a new edit
+    are the ones starting at or before its end, walked back until one ends before
+    its start. Reserves (whole stages, few) may contain edits and are kept apart."""
+
+    def __init__(self) -> None:
+        self.keys: list[tuple[int, int]] = []
+        self.edits: list[Edit] = []
+        self.reserves: list[Edit] = []
+
+    def overlaps(self, fix: Fix) -> bool:
+        mine = fix.edits + fix.reserves
+        if any(a.overlaps(b) for a in mine for b in self.reserves):
+            return True
+        for edit in mine:
+            i = bisect.bisect_right(self.keys, (edit.end, sys.maxsize))
+            while i > 0:
+                i -= 1
+                other = self.edits[i]
+                if other.end < edit.start:
+                    break
+                if edit.overlaps(other):
+                    return True
+        return False
+
+    def add(self, fix: Fix) -> None:
+        self.reserves += fix.reserves
+        for edit in fix.edits:
+            i = bisect.bisect_right(self.keys, (edit.start, edit.end))
+            self.keys.insert(i, (edit.start, edit.end))
+            self.edits.insert(i, edit)
+
+
 def _choose(findings: list[Finding], active: Sequence[Transform],
             allowed: Safety) -> list[tuple[Transform, list[Fix]]]:
     by_code = {t.code: t for t in active}
-    taken: list[Edit] = []
+    taken = _Taken()
     files: set[str] = set()
     steps: dict[str, list[Fix]] = {}
     for f in findings:
         fx = f.fix
         if fx is None or fx.safety == Safety.DISPLAY_ONLY or fx.safety < allowed:
             continue
-        if not (fx.edits or fx.files) or fx.overlaps(taken):
+        if not (fx.edits or fx.files) or taken.overlaps(fx):
             continue
         if any(fc.path in files for fc in fx.files):
             continue  # one change per context file per pass
-        taken += fx.edits + fx.reserves
+        taken.add(fx)
         files.update(fc.path for fc in fx.files)
         steps.setdefault(f.code, []).append(fx)
     return [(by_code[code], fixes) for code, fixes in steps.items()]

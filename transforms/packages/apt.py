@@ -893,8 +893,11 @@ def reported_stage(ctx: Context, ins: Instruction) -> bool:
     stages = ctx.tree.stages
     if stage is None or stage.index == len(stages) - 1:
         return True
-    return bool(stage.name) and any(s.base.lower() == (stage.name or "").lower()
-                                    for s in stages)
+    bases: set[str] | None = ctx.memo.get("apt.bases")
+    if bases is None:  # once per pass: per RUN it made many-stage files quadratic
+        bases = {s.base.lower() for s in stages}
+        ctx.memo["apt.bases"] = bases
+    return bool(stage.name) and (stage.name or "").lower() in bases
 
 
 def _apt_cleanup(run: RunShell) -> bool:
