@@ -127,7 +127,7 @@ class RootUser(Transform):
         re-runs no USER step. A RUN after the source COPY (`pip install .`, `npm run
         build`) keeps USER below it. A trailing `USER root` is rewritten in place.
         The new lines go where BuildKit really ends the instruction above: after a
-        continuation left open at the end of the file (`make install \` then a blank
+        continuation left open at the end of the file (`make install \\` then a blank
         line) the dangling escape is removed (the instruction runs the same), else
         the new line would become its arguments.
 
