@@ -287,6 +287,7 @@ def test_root_needed_at_run_time_or_in_child_builds(text: str, why: str) -> None
 def test_real_home_and_app_folders_chowned() -> None:
     out = _fix("FROM debian:12\nWORKDIR /srv/app\n"
                "RUN mkdir -p /srv/app/out /var/lib/x /usr/share/man/man1 /tmp/build "
+               "/usr/local/share/licenses/x "
                "&& make && rm -rf /tmp/build\nCMD [\"app\"]\n", RootUser())
     assert "--create-home --home-dir /home/app" in out and "/nonexistent" not in out
     assert "WORKDIR /srv/app\nRUN chown app:app /srv/app\n" in out

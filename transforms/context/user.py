@@ -68,7 +68,9 @@ _SYSTEM_DIRS = frozenset({"/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib",
 _SYSTEM_TREES = ("/bin/", "/boot/", "/dev/", "/etc/", "/lib/", "/lib32/", "/lib64/",
                  "/libx32/", "/proc/", "/root/", "/sbin/", "/sys/", "/usr/bin/", "/usr/lib/",
                  "/usr/sbin/", "/usr/share/", "/usr/include/", "/usr/libexec/",
-                 "/usr/local/bin/", "/usr/local/lib/", "/usr/local/sbin/", "/var/lib/apt/",
+                 "/usr/local/bin/", "/usr/local/lib/", "/usr/local/sbin/",
+                 "/usr/local/share/", "/usr/local/include/", "/usr/local/etc/",
+                 "/usr/local/man/", "/var/lib/apt/",
                  "/var/lib/dpkg/", "/var/cache/apt/", "/var/run/", "/run/")
 
 
