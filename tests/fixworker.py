@@ -211,11 +211,13 @@ def expected_keywords(text: str, edits: Sequence[Edit], before: Counter[str]) ->
     from dockopt.rewriter.syntax import Instruction, parse
 
     out = Counter(before)
-    starts = [i for i in parse(text).instructions]
+    # where each instruction's keyword starts (after its leading blanks)
+    starts = [(i.start + len(i.text) - len(i.text.lstrip(" \t")), i.keyword)
+              for i in parse(text).instructions]
     for e in edits:
-        for ins in starts:
-            if e.start <= ins.start < e.end:
-                out[ins.keyword] -= 1
+        for at, keyword in starts:
+            if e.start <= at < e.end:
+                out[keyword] -= 1
         body = e.content
         line_start = text.rfind("\n", 0, e.start) + 1
         if text[line_start:e.start].strip(" \t"):

@@ -320,3 +320,26 @@ def test_user_above_the_source_copy_only_past_copies() -> None:
     text2 = text.replace("COPY . .\n", "COPY . .\nRUN npm run build\n")
     out2 = _fix(text2, RootUser())
     assert "RUN npm run build\nUSER 1000:1000\nCMD" in out2
+
+
+def test_expected_keywords_sees_a_swallowed_instruction() -> None:
+    # The corpus check (tests/test_insertions_corpus.py) must fail on the bug it is for.
+    from collections import Counter
+
+    from fixworker import expected_keywords
+
+    from dockopt.transforms.base import Edit
+
+    text = "FROM debian\nRUN make \\\n    && make install \\\n\n"
+    edits = [Edit(len(text), len(text), "USER 10001:10001\n")]
+    before = Counter(c.cmd.upper() for c in dockerfile.parse_string(text))
+    want = expected_keywords(text, edits, before)
+    assert want == Counter({"FROM": 1, "RUN": 1, "USER": 1})
+    after = Counter(c.cmd.upper() for c in dockerfile.parse_string(text + "USER 1\n"))
+    assert after != want
+    # an indented ADD turned into COPY in place: one ADD out, one COPY in
+    text = "FROM d\n  ADD a /a\n"
+    at = text.index("ADD")
+    before = Counter(c.cmd.upper() for c in dockerfile.parse_string(text))
+    assert expected_keywords(text, [Edit(at, at + 3, "COPY")], before) == \
+        Counter({"FROM": 1, "COPY": 1})
