@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal
 
-from dockopt.rewriter.syntax import Comment, Dockerfile, Instruction
+from dockopt.rewriter.syntax import Comment, Dockerfile, Instruction, parse
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,15 +120,64 @@ def insert_before(tree: Dockerfile, target: Instruction, new_text: str) -> Docke
     return tree.splice(at, at, _ensure_eol(tree, new_text))
 
 
-def insert_after(tree: Dockerfile, target: Instruction, new_text: str) -> Dockerfile:
-    """Insert right after ``target`` (after its heredoc bodies and line ending)."""
+def after(tree: Dockerfile, target: Instruction, new_text: str
+          ) -> tuple[int, int, str] | None:
+    """The splice ``(start, end, text)`` that puts ``new_text`` (whole lines) right
+    after where BuildKit ends ``target``; None when nothing can follow it.
+
+    * After the target's line ending, heredoc bodies and terminators included.
+    * A target that ends the file without a newline: the new lines go after a new
+      line ending, and the file still ends without one.
+    * A target whose line continuation is still open at the end of the file (``RUN a
+      \\`` then only blank or comment lines, which the continuation swallows): the
+      dangling escape (and the blanks before it) is removed, which leaves BuildKit's
+      logical line as it was, and the new lines go right after that line; the
+      swallowed blank and comment lines stay below them.
+    * A target with an unterminated heredoc (it reads to the end of the file): None,
+      since anything added would become part of the heredoc body.
+    """
     _check_target(tree, target)
+    if target.heredoc_docs and target.structural_error is not None:
+        return None
+    text = tree.text
     new_text = _ensure_eol(tree, new_text)
+    esc = target.open_escape
+    if esc is not None:
+        cut = esc.start
+        while cut - 2 >= target.start and text[cut - 1] in " \t" and \
+                text[cut - 2] != target.escape:
+            cut -= 1
+        eol = ""
+        if esc.end < len(text) and text[esc.end] in "\r\n":
+            eol = "\r\n" if text.startswith("\r\n", esc.end) else "\n"
+        if not eol:
+            splice = cut, esc.end, tree.newline + new_text.rstrip("\r\n")
+        else:
+            splice = cut, esc.end + len(eol), eol + new_text
+        # Prove it: the target keeps its logical line and the new lines are
+        # instructions of their own (a continuation line holding only the escape
+        # would leave the continuation open).
+        out = parse(text[:splice[0]] + splice[2] + text[splice[1]:])
+        added = len(parse(new_text).instructions)
+        same = [i for i in out.instructions if i.start == target.start]
+        if len(out.instructions) != len(tree.instructions) + added or not same or \
+                same[0].original.rstrip(" \t") != target.original.rstrip(" \t"):
+            return None
+        return splice
     at = target.end
-    if not tree.text[:at].endswith("\n"):
+    if not text[:at].endswith("\n"):
         # The target ends the file without a newline: keep it that way at the new end.
-        new_text = tree.newline + new_text.rstrip("\r\n")
-    return tree.splice(at, at, new_text)
+        return at, at, tree.newline + new_text.rstrip("\r\n")
+    return at, at, new_text
+
+
+def insert_after(tree: Dockerfile, target: Instruction, new_text: str) -> Dockerfile:
+    """Insert right after ``target`` (see :func:`after` for where that is)."""
+    where = after(tree, target, new_text)
+    if where is None:
+        raise ValueError(f"line {target.start_line}: nothing can follow this instruction "
+                         "(an unterminated heredoc or continuation)")
+    return tree.splice(*where)
 
 
 def delete(tree: Dockerfile, target: Instruction, *, with_comments: bool = True) -> Dockerfile:

@@ -261,6 +261,21 @@ class Instruction:
                 segs.append(Segment("terminator", body_end, h.end))
         return tuple(segs)
 
+    @property
+    def open_escape(self) -> Segment | None:
+        """The escape of a line continuation still open where the instruction ends.
+
+        BuildKit keeps reading a continuation across empty and comment lines until a
+        line with content, so such an instruction can only end at the end of the file
+        (``RUN a \\`` then blank lines).  Any line added after it would join it.
+        """
+        for seg in reversed(self.segments):
+            if seg.kind == "escape":
+                return seg
+            if seg.kind not in ("eol", "empty", "comment"):
+                return None
+        return None
+
     @cached_property
     def logical(self) -> LogicalText:
         """The logical line (continuations joined, inner comments dropped)."""

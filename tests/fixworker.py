@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dockopt.rewriter.config import Settings
 from dockopt.rewriter.pipeline import fix
+from dockopt.transforms.base import Edit
 
 
 @dataclass(frozen=True)
@@ -181,4 +184,96 @@ def safe_semantics(path: str) -> list[str]:
         why = scope_violation(by_code[code].semantic_scope, before, after)
         if why:
             problems.append(f"{path}: {code}: {why}")
+    return problems
+
+
+def _keywords(text: str) -> Counter[str] | None:
+    """BuildKit's instruction keywords (upper-case), or None if it rejects the text."""
+    import dockerfile
+
+    try:
+        text.encode("utf-8")
+        return Counter(c.cmd.upper() for c in dockerfile.parse_string(text))
+    except Exception:
+        return None
+
+
+def expected_keywords(text: str, edits: Sequence[Edit], before: Counter[str]) -> Counter[str]:
+    """The keywords ``text`` should have after ``edits``, from the edits alone.
+
+    An instruction goes away when a replaced range covers its start; an instruction
+    comes in for each instruction line of an edit's content that starts a line of the
+    output (the content's first line only when the edit starts at a line start).  So
+    an inserted `USER` that lands inside another instruction's continuation (and
+    becomes its arguments) is expected but missing from BuildKit's reading.
+    """
+    from dockopt.rewriter import buildkit as bk
+    from dockopt.rewriter.syntax import Instruction, parse
+
+    out = Counter(before)
+    # where each instruction's keyword starts (after its leading blanks)
+    starts = [(i.start + len(i.text) - len(i.text.lstrip(" \t")), i.keyword)
+              for i in parse(text).instructions]
+    for e in edits:
+        for at, keyword in starts:
+            if e.start <= at < e.end:
+                out[keyword] -= 1
+        body = e.content
+        line_start = text.rfind("\n", 0, e.start) + 1
+        if text[line_start:e.start].strip(" \t"):
+            body = body.split("\n", 1)[1] if "\n" in body else ""
+        for item in parse(body).items:
+            if isinstance(item, Instruction) and item.keyword in bk.KNOWN_INSTRUCTIONS:
+                out[item.keyword] += 1
+    return +out
+
+
+_CONTEXTS: dict[str, object | None] = {}
+
+
+def insertion_problems(args: tuple[str, str]) -> list[str]:
+    """Every step `fix --unsafe-fixes` takes on one file (each pass, each transform's
+    fixes applied alone to the pass's text), checked against BuildKit: the instruction
+    keywords after it are exactly those before it, minus the instructions the edits
+    replace, plus those they write."""
+    from pathlib import Path
+
+    from dockopt.rewriter.pipeline import _choose, apply_edits, check, registry
+    from dockopt.transforms.base import Safety
+
+    path, rel = args
+    with open(path, "rb") as f:
+        text = f.read().decode("utf-8", "surrogateescape")
+    settings = Settings(unsafe_fixes=True, max_passes=10)
+    active = registry(settings)
+    from dockopt.rewriter.context import BuildContext
+
+    key = str(Path(path).parent)
+    if key not in _CONTEXTS:
+        # A folder of many unrelated Dockerfiles (a collection, not a build context)
+        # gets none: the context-aware rules would only scan it again and again.
+        many = sum(1 for p in Path(key).iterdir() if "ockerfile" in p.name) > 20
+        _CONTEXTS[key] = None if many else BuildContext(Path(key))
+    context = _CONTEXTS[key]
+    problems: list[str] = []
+    for _ in range(settings.max_passes):
+        before = _keywords(text)
+        if before is None:
+            return problems
+        findings, _diags = check(text, path=rel, context=context, transforms=active,
+                                 settings=settings)
+        steps = _choose(findings, active, Safety.UNSAFE)
+        if not steps:
+            break
+        done: list[Edit] = []
+        for transform, fixes in steps:
+            edits = [e for fx in fixes for e in fx.edits]
+            done += edits
+            after = _keywords(apply_edits(text, edits))
+            want = expected_keywords(text, edits, before)
+            if after is not None and after != want:
+                problems.append(f"{rel}: {transform.code}: BuildKit reads "
+                                f"{dict(after - want)} more and {dict(want - after)} "
+                                "fewer instructions than the fix writes")
+        text = apply_edits(text, done)
     return problems

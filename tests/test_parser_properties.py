@@ -273,6 +273,10 @@ def test_edit_changes_only_the_edited_span(case: tuple[str, str, int, str, int, 
     comments = tree.owned_comments(ins)
     lo = comments[0].start if comments and op in ("insert_before", "delete") else ins.start
     hi = ins.end
+    if op == "insert_after":
+        from dockopt.rewriter.edit import after
+
+        assume(after(tree, ins, new) is not None)  # nothing can follow it: no edit
     if op == "edit_shell":
         out = tree.edit_shell(ins, a, b, new).render()
     else:
@@ -287,6 +291,15 @@ def test_edit_changes_only_the_edited_span(case: tuple[str, str, int, str, int, 
         assert len(parse(out).instructions) == len(tree.instructions) - 1
     elif op == "insert_before":
         assert middle.endswith(text[ins.start:hi])
+    elif op == "insert_after" and ins.open_escape is not None:
+        # A continuation open at the end of the file: the dangling escape goes (else
+        # the new line would join it); the instruction reads the same and the new
+        # line is an instruction of its own.
+        assert middle.startswith(text[ins.start:ins.open_escape.start].rstrip(" \t"))
+        new_tree = parse(out)
+        assert len(new_tree.instructions) == len(tree.instructions) + 1
+        assert new_tree.instructions[index].original.rstrip(" \t") == \
+            ins.original.rstrip(" \t")
     elif op == "insert_after":
         assert middle.startswith(text[ins.start:hi])
     assert parse(out).render() == out

@@ -166,8 +166,10 @@ class PackagesAfterSource(Transform):
               group: list[Instruction]) -> Finding | None:
         tree, text = ctx.tree, ctx.text
         run, last = group[0], group[-1]
-        if not last.text.endswith("\n"):
-            return None  # last line without a newline: the moved text would need one
+        if not last.text.endswith("\n") or last.open_escape is not None:
+            # Last line without a newline, or a continuation left open at the end of
+            # the file: the moved text would need one, or swallow what follows it.
+            return None
         target = body[first_copy]
         above = tree.owned_comments(target)
         at = above[0].start if above else target.start

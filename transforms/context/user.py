@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from dockopt.rewriter.edit import after as splice_after
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
 from dockopt.transforms.images import Family, StageBase, resolve_stage_base
@@ -23,11 +24,54 @@ _DROP_TOOLS = re.compile(
 _PORT_ARG = re.compile(
     r"(?:(?<![\w-])(?:--?(?:port|p|listen|bind|b|http-port|server\.port))[= ](?:\S*:)?"
     r"|(?<![A-Za-z_/]):)(\d{1,5})(?!\d)")
+# Programs that need root to do their job: daemons that bind privileged ports, switch
+# to other users, or manage the system (a non-root USER breaks them at start).
+_ROOT_PROGRAMS = {
+    "cron": "cron runs jobs as other users and needs root",
+    "crond": "crond runs jobs as other users and needs root",
+    "anacron": "anacron needs root",
+    "sshd": "sshd needs root to log users in",
+    "supervisord": "supervisord starts the programs it supervises as root unless its "
+                   "config names a user for each, which needs root",
+    "systemd": "systemd needs root",
+    "init": "an init system needs root",
+    "s6-svscan": "s6-svscan supervises services as root",
+    "runsvdir": "runsvdir supervises services as root",
+    "rsyslogd": "rsyslogd needs root",
+    "syslogd": "syslogd needs root",
+    "dockerd": "dockerd needs root",
+    "service": "`service` starts system services, which needs root",
+    "apachectl": "Apache binds port 80 by default",
+    "apache2ctl": "Apache binds port 80 by default",
+    "httpd": "httpd binds port 80 by default",
+    "nginx": "nginx binds port 80 by default",
+    "postfix": "postfix needs root",
+    "named": "named binds port 53",
+    "dnsmasq": "dnsmasq binds port 53",
+}
+# Wrappers in front of the real program of a command line.
+_WRAPPERS = frozenset({"exec", "nohup", "tini", "dumb-init", "--", "env", "-s", "-g",
+                       "catatonit", "sh", "bash", "-c", "-ec", "-ex"})
+# Package installs into the system: they need root when the container runs them.
+_RUNTIME_INSTALL = re.compile(
+    r"(?<![\w.-])(?:(?:pip3?|python3?(?:\.\d+)? -m pip) install|apt-get (?:install|update)"
+    r"|apt (?:install|update)|apk add|(?:yum|dnf|microdnf|zypper|tdnf) install"
+    r"|npm (?:install|i) (?:-g|--global)|gem install)(?![\w-])")
 _PLAIN_PATH = re.compile(r"/[A-Za-z0-9_.@+-]+(?:/[A-Za-z0-9_.@+-]+)*")
 # Directories that must never be chowned to the app user.
 _SYSTEM_DIRS = frozenset({"/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64",
                           "/media", "/mnt", "/opt", "/proc", "/root", "/run", "/sbin", "/srv",
-                          "/sys", "/tmp", "/usr", "/usr/local", "/usr/src", "/var", "/var/lib"})
+                          "/sys", "/tmp", "/usr", "/usr/local", "/usr/src", "/var", "/var/lib",
+                          "/var/log", "/var/cache", "/var/run", "/var/tmp", "/usr/share",
+                          "/usr/lib", "/usr/local/lib", "/usr/local/share"})
+# Trees whose folders belong to the system and its packages: never chowned.
+_SYSTEM_TREES = ("/bin/", "/boot/", "/dev/", "/etc/", "/lib/", "/lib32/", "/lib64/",
+                 "/libx32/", "/proc/", "/root/", "/sbin/", "/sys/", "/usr/bin/", "/usr/lib/",
+                 "/usr/sbin/", "/usr/share/", "/usr/include/", "/usr/libexec/",
+                 "/usr/local/bin/", "/usr/local/lib/", "/usr/local/sbin/",
+                 "/usr/local/share/", "/usr/local/include/", "/usr/local/etc/",
+                 "/usr/local/man/", "/var/lib/apt/",
+                 "/var/lib/dpkg/", "/var/cache/apt/", "/var/run/", "/run/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +95,12 @@ class RootUser(Transform):
         base image sets) and makes it run as a non-root user that exists:
 
         - Debian/Ubuntu bases: `RUN groupadd --system --gid 10001 app && useradd
-          --system --no-log-init --uid 10001 --gid app --home-dir /nonexistent
-          --shell /usr/sbin/nologin app` right after FROM (`--no-log-init` keeps the
-          lastlog/faillog files sparse-free for large uids);
-        - Alpine/BusyBox bases: `RUN addgroup -S -g 10001 app && adduser -S -D -H
-          -u 10001 -G app app`;
+          --system --no-log-init --uid 10001 --gid app --create-home --home-dir
+          /home/app --shell /usr/sbin/nologin app` right after FROM (`--no-log-init`
+          keeps the lastlog/faillog files sparse-free for large uids; a real, writable
+          home, because tools such as maven, gradle, npm and pip write to `$HOME`);
+        - Alpine/BusyBox bases: `RUN addgroup -S -g 10001 app && adduser -S -D -h
+          /home/app -u 10001 -G app app`;
         - images that ship a user use it: `node` (uid 1000), distroless and
           Chainguard `nonroot` (65532, no shell: nothing is RUN there), .NET 8+
           `app` (1654);
@@ -68,15 +113,25 @@ class RootUser(Transform):
 
         The application files go to that user: every COPY/ADD of the final stage
         whose destination is relative or under the WORKDIR gets `--chown=user:group`
-        right after the keyword (an existing `--chown` is kept). When there is a
-        WORKDIR but nothing is copied into it, `RUN chown user:group <workdir>` (the
-        directory only, not recursive) lets the app create files there; only on
-        bases with a shell, only when that WORKDIR comes before the new USER (so the
-        directory exists), and never for system directories such as `/usr/src` or
-        anything under `/root`.
-        `USER` goes right after the last RUN/COPY/ADD of the final stage (they may
-        need root), so it comes before CMD/ENTRYPOINT; a trailing `USER root` is
-        rewritten in place.
+        right after the keyword (an existing `--chown` is kept). The folders the
+        image makes for the app go to the user too (the folder only, not recursive;
+        only on bases with a shell; never a system folder such as `/usr/src`,
+        `/usr/share/...`, `/etc/...` or anything under `/root`, nor a folder a RUN
+        removes or chowns itself): the WORKDIR, by `RUN chown` right after its
+        WORKDIR (when it comes before the new USER, so it exists); the folders a RUN
+        of the final stage creates with `mkdir`, by `RUN chown` before the USER; and
+        each VOLUME folder, by `RUN mkdir -p <dir> && chown` right before its VOLUME
+        (a new volume starts with that ownership).
+        `USER` goes right after the last instruction of the final stage that may
+        need root (RUN, ONBUILD, USER, a VOLUME whose folder is chowned), so before
+        the COPY/ADD after it (COPY ignores USER: its files belong to root unless
+        `--chown` says otherwise) and before CMD/ENTRYPOINT: a source change then
+        re-runs no USER step. A RUN after the source COPY (`pip install .`, `npm run
+        build`) keeps USER below it. A trailing `USER root` is rewritten in place.
+        The new lines go where BuildKit really ends the instruction above: after a
+        continuation left open at the end of the file (`make install \\` then a blank
+        line) the dangling escape is removed (the instruction runs the same), else
+        the new line would become its arguments.
 
         Leaves the file alone, with a finding that says why, when the image binds
         a port below 1024 (EXPOSE, `--port 80`, `:80`, `ENV PORT=80`, nginx/httpd
@@ -85,7 +140,15 @@ class RootUser(Transform):
         `*entrypoint*`, or an official image such as postgres/redis/mysql/mongo
         whose entrypoint does), when the base image is not in the table of image
         facts, is a Windows image or comes from an ARG, when USER comes from a
-        variable, or when a SHELL is not POSIX.
+        variable, or when a SHELL is not POSIX; and where root is evidently needed
+        at run time or in child builds: the CMD/ENTRYPOINT runs a daemon that needs
+        root (cron, crond, sshd, supervisord, an init system, `service`, httpd or
+        nginx on their default port 80) or installs packages when the container
+        starts (`pip install`, `apt-get install`, `apk add`, `npm install -g`...);
+        the stage has an `ONBUILD RUN` (it runs in every child build as the image's
+        last USER); the image sets no CMD or ENTRYPOINT of its own (a base or tool
+        image: the images built FROM it would run their `RUN apt-get install` as the
+        inherited non-root user, which fails).
 
     Why:
         A process running as root in a container is root on the container's
@@ -105,6 +168,7 @@ class RootUser(Transform):
         ```dockerfile
         FROM node:20-slim
         WORKDIR /app
+        RUN chown node:node /app
         COPY --chown=node:node . .
         RUN npm ci --omit=dev
         USER 1000:1000
@@ -162,6 +226,9 @@ class RootUser(Transform):
             yield self.finding(ctx, frm, f"The image runs as root, but {plan}; left as it is")
             return
         fix = self._fix(ctx, final, plan)
+        if isinstance(fix, str):
+            yield self.finding(ctx, frm, f"The image runs as root, but {fix}; left as it is")
+            return
         yield self.finding(ctx, frm, "The image runs as root: run it as a non-root user",
                            fix=fix)
 
@@ -179,7 +246,26 @@ class RootUser(Transform):
             return (f"{facts.repository} binds port {facts.privileged_port} by default, "
                     f"which needs root"), None
         runs = [i for s in chain for i in s.body if not i.passthrough]
-        for ins in _last_commands(chain):
+        commands = _last_commands(chain)
+        if not commands:
+            return ("it sets no CMD or ENTRYPOINT of its own: it looks like a base or tool "
+                    "image, and the images built FROM it would inherit the non-root user, "
+                    "so their `RUN apt-get install`/`pip install` steps would fail"), None
+        for ins in runs:
+            if ins.keyword == "ONBUILD" and ins.sub_keyword == "RUN":
+                return ("its ONBUILD RUN runs in every child build as the image's last "
+                        "USER, and may need root there"), ins
+        for ins in commands:
+            text = " ".join(ins.value)
+            m2 = _RUNTIME_INSTALL.search(text)
+            if m2 is not None:
+                return (f"its {ins.keyword} installs packages when the container starts "
+                        f"(`{m2.group(0)}`), which needs root"), ins
+            for program in _programs(text):
+                why = _ROOT_PROGRAMS.get(program)
+                if why is not None:
+                    return f"its {ins.keyword} runs {program} ({why})", ins
+        for ins in commands:
             text = " ".join(ins.value)
             m = _DROP_TOOLS.search(text)
             if m:
@@ -249,12 +335,13 @@ class RootUser(Transform):
                          "scratch has no /etc/passwd, so numeric ids are used")
         if family in ("debian", "ubuntu"):
             cmd = (f"groupadd --system --gid {UID} {APP} && useradd --system --no-log-init "
-                   f"--uid {UID} --gid {APP} --home-dir /nonexistent --shell /usr/sbin/nologin "
-                   f"{APP}")
+                   f"--uid {UID} --gid {APP} --create-home --home-dir /home/{APP} "
+                   f"--shell /usr/sbin/nologin {APP}")
             return _Plan(f"{UID}:{UID}", f"{APP}:{APP}", str(UID), cmd,
                          f"the user {APP} is created with groupadd/useradd ({family} base)")
         if family in ("alpine", "busybox"):
-            cmd = f"addgroup -S -g {UID} {APP} && adduser -S -D -H -u {UID} -G {APP} {APP}"
+            cmd = (f"addgroup -S -g {UID} {APP} && adduser -S -D -h /home/{APP} -u {UID} "
+                   f"-G {APP} {APP}")
             return _Plan(f"{UID}:{UID}", f"{APP}:{APP}", str(UID), cmd,
                          f"the user {APP} is created with BusyBox addgroup/adduser "
                          f"({family} base)")
@@ -262,28 +349,27 @@ class RootUser(Transform):
 
     # -- the edits ----------------------------------------------------------------
 
-    def _fix(self, ctx: Context, final: Stage, plan: _Plan) -> Fix | None:
+    def _fix(self, ctx: Context, final: Stage, plan: _Plan) -> Fix | str:
         style = ctx.style
         nl = style.newline
-        inserts: dict[int, str] = {}
         edits: list[Edit] = []
+        after: dict[int, tuple[Instruction, list[str]]] = {}
         frm = final.from_instruction
-
-        def insert(at: int, text: str) -> None:
-            inserts[at] = inserts.get(at, "") + text
+        run_kw = style.keyword("RUN")
 
         def line_after(ins: Instruction, text: str) -> None:
-            if ins.text.endswith("\n"):
-                insert(ins.end, text + nl)
-            else:
-                insert(ins.end, nl + text)
+            after.setdefault(ins.start, (ins, []))[1].append(text)
 
         if plan.create is not None:
-            line_after(frm, f"{style.keyword('RUN')} {plan.create}")
+            line_after(frm, f"{run_kw} {plan.create}")
+        can_chown = plan.owner is not None and (plan.create is not None
+                                                or _has_shell(ctx, final))
         chowned = 0
         workdir: str | None = None
         workdir_ins: Instruction | None = None
-        copied_into_workdir = False
+        made: list[str] = []  # folders a RUN of the final stage creates (mkdir)
+        covered: list[str] = []  # folders a RUN removes or chowns itself
+        volumes: list[tuple[Instruction, list[str]]] = []
         for ins in final.body:
             if ins.passthrough:
                 continue
@@ -296,6 +382,13 @@ class RootUser(Transform):
                     workdir = posixpath.normpath(posixpath.join(workdir, value))
                 if "$" in value:
                     workdir = None
+            if ins.keyword == "RUN":
+                _folders(ctx, ins, workdir, made, covered)
+            if ins.keyword == "VOLUME":
+                targets = [posixpath.normpath(v) for v in ins.value if v.startswith("/")]
+                targets = [t for t in targets if _chownable(t)]
+                if can_chown and targets:
+                    volumes.append((ins, targets))
             if ins.keyword not in ("COPY", "ADD") or len(ins.value) < 2:
                 continue
             dest = ins.value[-1]
@@ -304,7 +397,6 @@ class RootUser(Transform):
                     workdir.rstrip("/") + "/"))
             if not under:
                 continue
-            copied_into_workdir = True
             if plan.owner is None or any(f.startswith("--chown") for f in ins.flags):
                 continue
             meaning = ins.meaning
@@ -314,50 +406,97 @@ class RootUser(Transform):
             edits.append(Edit(pos, pos, f" --chown={plan.owner}"))
             chowned += 1
 
-        # Where USER goes: after the last instruction that may need root.
+        # Where USER goes: right after the last instruction that may need root (a RUN,
+        # an ONBUILD, a USER, a VOLUME whose folder is chowned), so before the COPY/ADD
+        # steps after it: COPY ignores USER (its files are root's unless --chown), and
+        # a source change then re-runs no USER step.
         anchor: Instruction = frm
         last_user: Instruction | None = None
+        vol_starts = {v.start for v, _ in volumes}
         for ins in final.body:
-            if ins.keyword in ("RUN", "COPY", "ADD", "USER", "ONBUILD"):
+            if ins.keyword in ("RUN", "USER", "ONBUILD") or ins.start in vol_starts:
                 anchor = ins
             if ins.keyword == "USER":
                 last_user = ins
-        chown_dir = None
-        # chown the WORKDIR only once it exists (its WORKDIR comes before the new USER),
-        # and never a system directory or anything under /root (mode 0700 there).
-        if (plan.owner is not None and not copied_into_workdir and workdir is not None
-                and workdir_ins is not None and workdir_ins.start < anchor.start
-                and _PLAIN_PATH.fullmatch(workdir) and workdir not in _SYSTEM_DIRS
-                and not workdir.startswith("/root/")
-                and (plan.create is not None or _has_shell(ctx, final))):
-            chown_dir = workdir
+        later_copies = [i for i in final.body if i.start > anchor.start
+                        and i.keyword in ("COPY", "ADD")]
+        dirs: list[str] = []
+        dirs_at_workdir: list[str] = []
+        if can_chown:
+            # The folders the image makes for the app, given to the user (the folder
+            # only, not what is in it): the WORKDIR once it exists (its WORKDIR comes
+            # before the new USER) and what a RUN creates with mkdir; never a system
+            # folder, nothing a RUN removes or chowns itself, nothing under a VOLUME
+            # (chowned before its VOLUME).
+            vol_dirs = [t for _, ts in volumes for t in ts]
+            if workdir is not None and workdir_ins is not None and \
+                    workdir_ins.start < anchor.start and _chownable(workdir) and \
+                    not _within(workdir, covered) and not _within(workdir, vol_dirs):
+                # Right after its WORKDIR: a cached step, before the source COPY.
+                line_after(workdir_ins, f"{run_kw} chown {plan.owner} {workdir}")
+                dirs_at_workdir.append(workdir)
+            for d in made:
+                if d in dirs_at_workdir:
+                    continue
+                if d in dirs or not _chownable(d) or _within(d, covered) or \
+                        _within(d, vol_dirs):
+                    continue
+                dirs.append(d)
         lines: list[str] = []
-        if chown_dir is not None:
-            lines.append(f"{style.keyword('RUN')} chown {plan.owner} {chown_dir}")
-        if last_user is not None and last_user is anchor and chown_dir is None:
+        if dirs:
+            lines.append(f"{run_kw} chown {plan.owner} {' '.join(dirs)}")
+        if last_user is not None and last_user is anchor and not dirs:
             args = last_user.args
             start, end = args.to_physical(0), args.to_physical_end(len(args.text))
             edits.append(Edit(start, end, plan.user))
         else:
             lines.append(f"{style.keyword('USER')} {plan.user}")
             line_after(anchor, nl.join(lines))
-        edits += [Edit(at, at, text) for at, text in inserts.items()]
+        for ins, texts in after.values():
+            where = splice_after(ctx.tree, ins, nl.join(texts))
+            if where is None:
+                return (f"the {ins.keyword} on line {ins.start_line}, after which the "
+                        "new lines would go, does not end before the end of the file (an "
+                        "unterminated heredoc or line continuation)")
+            edits.append(Edit(*where))
+        # After the lines written after the instruction above (the user's creation
+        # when the VOLUME follows FROM): an insertion at one point keeps this order.
+        for ins, targets in volumes:
+            comments = ctx.tree.owned_comments(ins)
+            at = comments[0].start if comments else ins.start
+            paths = " ".join(targets)
+            edits.append(Edit(at, at, f"{run_kw} mkdir -p {paths} && chown {plan.owner} "
+                                      f"{paths}{nl}"))
+        edits = _merge_insertions(edits)
         numeric = plan.user.split(":")[0].isdigit()
         parts = [f"The image now runs as {plan.user}, not root: {plan.why}."]
         if numeric:
             parts.append("USER is numeric so that the runtime (e.g. Kubernetes "
                          "runAsNonRoot) can check it without the image's /etc/passwd.")
         if plan.create is not None:
-            parts.append("The user is created right after FROM, so COPY --chown can name it.")
+            parts.append("The user is created right after FROM, with a home folder of "
+                         f"its own (/home/{APP}) for the tools that write to $HOME, so "
+                         "COPY --chown can name it.")
         if chowned:
             what = "COPY/ADD into the app directory now gives" if chowned == 1 else \
                 f"{chowned} COPY/ADD into the app directory now give"
             parts.append(f"{what} the files to {plan.owner}, so the app can write to them.")
-        if chown_dir is not None:
-            parts.append(f"RUN chown gives the WORKDIR {chown_dir} (the directory only) to "
+        if dirs_at_workdir or dirs:
+            parts.append(f"RUN chown gives the folders the image makes for the app "
+                         f"({', '.join(dirs_at_workdir + dirs)}; the folders only) to "
                          f"{plan.owner}.")
-        parts.append("USER comes after the last step that may need root. Unsafe: anything "
-                     "the app writes outside its own files now needs permissions.")
+        if volumes:
+            parts.append(f"The VOLUME folders ({', '.join(t for _, ts in volumes for t in ts)})"
+                         f" are created and given to {plan.owner} before their VOLUME, so "
+                         "a new volume starts writable.")
+        if later_copies:
+            parts.append("USER comes right after the last step that may need root and "
+                         "before the COPY/ADD after it, so a source change re-runs no "
+                         "USER step.")
+        else:
+            parts.append("USER comes after the last step that may need root.")
+        parts.append("Unsafe: anything the app writes outside its own files and "
+                     "folders now needs permissions.")
         if plan.display_only:
             parts.append(f"Shown only: {plan.user} has no fixed uid, and a USER by name "
                          "cannot be checked by the runtime; give the user a fixed uid "
@@ -393,6 +532,22 @@ def _last_commands(chain: tuple[Stage, ...]) -> list[Instruction]:
             if ins.keyword in ("ENTRYPOINT", "CMD") and not ins.passthrough:
                 out[ins.keyword] = ins
     return list(out.values())
+
+
+def _programs(text: str) -> list[str]:
+    """The programs a CMD/ENTRYPOINT command line runs (basenames), past wrappers
+    such as `exec`, `tini --` and `sh -c`."""
+    out: list[str] = []
+    for piece in re.split(r"&&|\|\||[;|\n]", text):
+        for word in piece.split():
+            word = word.strip("\"'()")
+            name = word.rsplit("/", 1)[-1]
+            if not name or name in _WRAPPERS or name.startswith("-") or \
+                    re.match(r"[A-Za-z_][A-Za-z0-9_]*=", word):
+                continue
+            out.append(name)
+            break
+    return out
 
 
 def _command_port(text: str) -> int | None:
@@ -441,3 +596,56 @@ def _has_shell(ctx: Context, final: Stage) -> bool:
     base = resolve_stage_base(ctx.tree, final)
     return base.facts is not None and base.facts.family in (
         "debian", "ubuntu", "alpine", "busybox")
+
+
+def _chownable(path: str) -> bool:
+    """A plain absolute folder that may be given to the app user."""
+    return bool(_PLAIN_PATH.fullmatch(path)) and path not in _SYSTEM_DIRS and \
+        not (path + "/").startswith(_SYSTEM_TREES)
+
+
+def _within(path: str, parents: list[str]) -> bool:
+    return any(path == p or path.startswith(p.rstrip("/") + "/") for p in parents)
+
+
+def _folders(ctx: Context, ins: Instruction, workdir: str | None, made: list[str],
+             covered: list[str]) -> None:
+    """Add the folders a RUN creates (`mkdir`) to ``made``, and those it removes or
+    chowns itself (`rm`, `chown`) to ``covered``."""
+    script = ctx.shell(ins)
+    if script is None:
+        return
+    moves = any(c.resolved_name in ("cd", "pushd") for c in script.commands)
+    for cmd in script.commands:
+        name = cmd.resolved_name
+        if name not in ("mkdir", "rm", "chown", "rmdir", "mv"):
+            continue
+        for word in cmd.resolved_args:
+            value = word.value
+            if value is None or value.startswith("-") or not value:
+                continue
+            if any(ch in value for ch in "*?[{$"):
+                value = value[: min(value.find(ch) for ch in "*?[{$" if ch in value)]
+                if name == "mkdir" or not value.startswith("/"):
+                    continue
+                covered.append(value.rstrip("/") or "/")
+                continue
+            if not value.startswith("/"):
+                if moves or workdir is None:
+                    continue
+                value = posixpath.join(workdir, value)
+            path = posixpath.normpath(value)
+            (made if name == "mkdir" else covered).append(path)
+
+
+def _merge_insertions(edits: list[Edit]) -> list[Edit]:
+    """Insertions at one point joined into one edit, in the order they were made."""
+    out: list[Edit] = []
+    for e in edits:
+        same = next((i for i, o in enumerate(out) if e.start == e.end == o.start == o.end),
+                    None)
+        if same is None:
+            out.append(e)
+        else:
+            out[same] = Edit(e.start, e.end, out[same].content + e.content)
+    return out

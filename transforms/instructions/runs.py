@@ -11,6 +11,7 @@ import posixpath
 import re
 from collections.abc import Iterator
 
+from dockopt.rewriter.edit import after
 from dockopt.rewriter.shell import ShellScript, SimpleCommand
 from dockopt.rewriter.syntax import Blank, Comment, Dockerfile, Instruction, Stage
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
@@ -376,10 +377,10 @@ class CdInsteadOfWorkdir(Transform):
         edits = [Edit(at, at, f"{lead}{kw} {target}{eol}"), Edit(cut_start, cut_end, "")]
         if prev is not None:
             restore = f"{lead}{kw} {prev}"
-            if ins.text.endswith("\n"):
-                edits.append(Edit(ins.end, ins.end, restore + eol))
-            else:
-                edits.append(Edit(ins.end, ins.end, eol + restore))
+            where = after(ctx.tree, ins, restore)
+            if where is None:
+                return None
+            edits.append(Edit(*where))
             return Fix(tuple(edits), Safety.SAFE,
                        f"`cd {target}` became `WORKDIR {target}` before the RUN, and "
                        f"`WORKDIR {prev}` after it restores the previous directory, so "

@@ -4,6 +4,6 @@ COPY . .
 RUN CGO_ENABLED=0 go build -o /out/app .
 
 FROM gcr.io/distroless/static-debian12
-COPY --from=build /out/app /app
 USER 65532:65532
+COPY --from=build /out/app /app
 ENTRYPOINT ["/app"]

@@ -4,7 +4,7 @@ COPY . .
 RUN CGO_ENABLED=0 go build -o /out/app .
 
 FROM scratch
+USER 10001:10001
 WORKDIR /app
 COPY --chown=10001:10001 --from=build /out/app .
-USER 10001:10001
 ENTRYPOINT ["/app/app"]

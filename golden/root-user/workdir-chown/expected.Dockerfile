@@ -1,7 +1,7 @@
 FROM debian:bookworm-slim
-RUN groupadd --system --gid 10001 app && useradd --system --no-log-init --uid 10001 --gid app --home-dir /nonexistent --shell /usr/sbin/nologin app
+RUN groupadd --system --gid 10001 app && useradd --system --no-log-init --uid 10001 --gid app --create-home --home-dir /home/app --shell /usr/sbin/nologin app
 WORKDIR /data
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*
 RUN chown app:app /data
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*
 USER 10001:10001
 CMD ["sh", "-c", "date > now.txt && cat now.txt"]

@@ -232,6 +232,9 @@ class ManifestsAfterSource(Transform):
             a_block += nl
         copy_lines = _manifest_copies(ctx, a, src, files)
         r = run.ins
+        if r.open_escape is not None:
+            return None  # its continuation is open at the end of the file: it would
+            # swallow the lines written after it
         steps = run.script.top_level
         if run.heredoc:
             # A heredoc RUN is never edited: it may only move whole, below the manifests.
