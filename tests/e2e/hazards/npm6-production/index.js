@@ -1,0 +1,2 @@
+const ms = require("ms");
+console.log("ok " + ms(60000));
