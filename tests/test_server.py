@@ -198,8 +198,10 @@ def test_golden_through_the_protocol(case: Path, session: Session, tmp_path: Pat
             findings, _ = check(text, path=str(ws / "Dockerfile"),
                                 context=BuildContext(ws, dockerfile=str(ws / "Dockerfile")),
                                 settings=settings_for(ws / "Dockerfile"))
+            # The finding the action is for: the one on its diagnostic's line.
+            line = singles[0]["diagnostics"][0]["range"]["start"]["line"] + 1
             first = next(f for f in findings if f.code == code and f.fix is not None
-                         and (f.fix.edits or f.fix.files))
+                         and (f.fix.edits or f.fix.files) and f.line == line)
             assert first.fix is not None
             want = apply_edits(text, first.fix.edits)
             session.apply(session.client.edit_of(singles[0]))

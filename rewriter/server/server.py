@@ -363,7 +363,11 @@ class DockoptServer(LanguageServer):
                 lazy: bool = False) -> lsp.CodeAction | None:
         title = "dockopt: Fix all auto-fixable problems"
         if lazy:
-            if not any(analysis.fixable(f) for f in analysis.findings):
+            # Offer it only when resolving can give an edit: a client that cannot
+            # create files gets nothing from fixes that only write another file.
+            files_ok = self._can("create") and self._can("documentChanges")
+            if not any(analysis.fixable(f) and f.fix is not None
+                       and (f.fix.edits or files_ok) for f in analysis.findings):
                 return None
             return lsp.CodeAction(title, kind=FIX_ALL_KIND,
                                   data={"uri": doc.uri, "version": doc.version})
