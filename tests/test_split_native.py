@@ -344,3 +344,26 @@ def test_parse_makefile_variables_and_default_goal() -> None:
     assert "clean" not in make_reaches(mk, [])
     assert make_reaches(mk, ["clean"]) == {"clean"}
     assert "extra" in mk.rules
+
+
+def test_suggestion_after_the_user_fix_names_the_real_blocker(tmp_path: Path) -> None:
+    """After DO604 gives the WORKDIR to the app user (`RUN chown app:app /src`), DO101's
+    suggestion must still name what really blocks the split, not dockopt's own line."""
+    from dockopt.rewriter.config import Settings
+    from dockopt.rewriter.pipeline import fix
+
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Makefile").write_text("hello: hello.c\n\tcc -o hello hello.c\n")
+    (ctx / "hello.c").write_text("int main(){return 0;}\n")
+    (ctx / "run.sh").write_text("exec /src/hello\n")
+    text = ("FROM debian:bookworm\n"
+            "RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev "
+            "make && rm -rf /var/lib/apt/lists/*\n"
+            "WORKDIR /src\nCOPY . .\nRUN make -C /src hello\nCMD [\"sh\", \"/src/run.sh\"]\n")
+    result = fix(text, path="Dockerfile", context=ctx,
+                 settings=Settings(unsafe_fixes=True, select=("DO101", "DO604")))
+    assert "chown app:app /src" in result.text  # the user fix was applied
+    messages = [f.message for f in result.findings if f.code == "DO101"]
+    assert messages and all("chown" not in m for m in messages), messages
+    assert "CMD runs sh, not the built program" in messages[0]

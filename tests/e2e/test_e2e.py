@@ -322,3 +322,20 @@ def test_fix_verify_keeps_the_recommends_fix(engine: BuildahEngine) -> None:
     assert "build-essential" in verified.result.text
     assert verified.report is not None and verified.report.problems == []
     assert verified.report.rewritten is not None and verified.report.rewritten.built
+
+
+def test_fix_verify_drops_the_transform_that_breaks_the_run(engine: BuildahEngine) -> None:
+    """`fix --verify`'s bisection on a hazard no rule can see: the CMD runs a script
+    that needs git, which node:18 has and node:18-slim lacks. DO605 (unsafe) switches
+    to -slim, the rewrite's smoke test fails, and the bisection must find DO605,
+    leave it out, and keep the other fixes (the non-root user)."""
+    case = HERE / "cases" / "slim-needs-git"
+    verified = verify_fix(case / "Dockerfile", case, Settings(unsafe_fixes=True),
+                          engine=engine, options=Options(smoke_timeout=60))
+    assert verified.ok, verified.fatal
+    assert verified.failed == ["DO605"], verified.failed
+    assert "FROM node:18\n" in verified.result.text  # the slim switch was left out
+    assert "USER" in verified.result.text  # the fixes that pass are kept
+    assert verified.report is not None and verified.report.rewritten is not None
+    assert verified.report.rewritten.smoke is not None and verified.report.rewritten.smoke.ok
+

@@ -649,6 +649,20 @@ class _Walk:
     users_made: set[str] = field(default_factory=set)
 
 
+def _own_folder_chown(words: list[str], users: set[str]) -> bool:
+    """A non-recursive `chown` to a user the file creates (or a numeric uid): it gives
+    a folder to the app user (as DO604 writes after WORKDIR) and makes no file the
+    program could need, so it does not block the split."""
+    if words[0] != "chown" or len(words) < 3:
+        return False
+    if any(w == "--recursive" or (w.startswith("-") and not w.startswith("--") and "R" in w)
+           for w in words[1:]):
+        return False
+    owner = next((w for w in words[1:] if not w.startswith("-")), "")
+    user = owner.split(":", 1)[0]
+    return bool(user) and (user in users or user.isdigit())
+
+
 def _walk(ctx: Context, final: Stage) -> _Walk:
     runs = {r.ins.start: r for r in shell_runs(ctx, final)}
     walk = _Walk()
@@ -702,6 +716,8 @@ def _walk(ctx: Context, final: Stage) -> _Walk:
             if words[0] in ("useradd", "adduser", "groupadd", "addgroup"):
                 walk.users_made.update(w for w in words[1:] if w and not w.startswith("-"))
                 continue
+            if _own_folder_chown(words, walk.users_made):
+                continue  # DO604's `chown app:app /src` of the WORKDIR makes nothing
             if building or words[0] in _PREP_COMMANDS:
                 continue
             raw = cmd.words[cmd.resolved_index or 0].value or ""
