@@ -57,6 +57,11 @@ def test_use_color() -> None:
     assert not use_color("auto", False, {})
     assert not use_color("auto", True, {"NO_COLOR": "1"})
     assert use_color("auto", True, {"NO_COLOR": ""})  # empty means unset (no-color.org)
+    assert use_color("auto", False, {"FORCE_COLOR": "1"})  # CI logs
+    assert not use_color("auto", False, {"FORCE_COLOR": ""})
+    assert not use_color("auto", True, {"NO_COLOR": "1", "FORCE_COLOR": "1"})
+    assert not use_color("auto", True, {"TERM": "dumb"})
+    assert use_color("always", True, {"TERM": "dumb"})
 
 
 def test_colorize_diff() -> None:

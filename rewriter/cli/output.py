@@ -90,16 +90,22 @@ class LineIndex:
 
 
 def use_color(choice: str, is_tty: bool, environ: dict[str, str] | None = None) -> bool:
-    """``always``/``never`` win; ``auto`` colours a terminal unless NO_COLOR is set.
+    """``always``/``never`` win; ``auto`` colours a terminal unless NO_COLOR is set
+    (no-color.org) or TERM is ``dumb``; FORCE_COLOR (non-empty, as in ruff and
+    force-color.org) colours even a pipe, for CI logs. NO_COLOR beats FORCE_COLOR.
 
-    As no-color.org asks, an explicit command-line flag overrides NO_COLOR.
+    As no-color.org asks, an explicit command-line flag overrides both.
     """
     if choice == "always":
         return True
     if choice == "never":
         return False
     env = os.environ if environ is None else environ
-    return is_tty and not env.get("NO_COLOR")
+    if env.get("NO_COLOR"):
+        return False
+    if env.get("FORCE_COLOR"):
+        return True
+    return is_tty and env.get("TERM") != "dumb"
 
 
 def style(text: str, color: bool, *, fg: str | None = None, bold: bool = False) -> str:
