@@ -11,9 +11,10 @@ after rendering) nor leftovers of editors and patch tools.
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,12 +56,76 @@ class Empty:
     path: str
 
 
-def discover(paths: Iterable[str]) -> Iterator[str | Missing | Empty]:
+@dataclass(frozen=True)
+class Exclusion:
+    """What discovery leaves out besides SKIP_DIRS (ruff's `--exclude`,
+    `--extend-exclude`, `--force-exclude`, `--respect-gitignore`).
+
+    A pattern without `/` matches any path component (`legacy`, `*.old`); one with
+    `/` matches the path relative to the working directory (`services/*/Dockerfile`,
+    `docs/**`), a folder's pattern also excluding what is below it.  Files named on
+    the command line are taken anyway unless ``force`` (pre-commit passes every
+    changed file by name, so its hooks need `--force-exclude`)."""
+
+    patterns: tuple[str, ...] = ()
+    force: bool = False
+    respect_gitignore: bool = True
+
+    def excludes(self, path: str) -> bool:
+        if not self.patterns:
+            return False
+        rel = os.path.relpath(os.path.abspath(path)).replace(os.sep, "/")
+        parts = rel.split("/")
+        for pattern in self.patterns:
+            p = pattern.strip().rstrip("/")
+            if not p:
+                continue
+            if "/" not in p:
+                if any(fnmatch.fnmatchcase(part, p) for part in parts):
+                    return True
+            elif fnmatch.fnmatchcase(rel, p.lstrip("./")) or \
+                    fnmatch.fnmatchcase(rel, p.lstrip("./") + "/*"):
+                return True
+        return False
+
+
+def gitignored(paths: Sequence[str]) -> set[str]:
+    """The paths git ignores (`git check-ignore`, one call per work tree); nothing
+    outside a work tree or without git."""
+    import subprocess
+
+    by_repo: dict[str, list[str]] = {}
+    for path in paths:
+        root = _repo_root(os.path.dirname(os.path.abspath(path)))
+        if root is not None:
+            by_repo.setdefault(root, []).append(path)
+    out: set[str] = set()
+    for root, members in by_repo.items():
+        absolute = {os.path.abspath(p): p for p in members}
+        try:
+            proc = subprocess.run(["git", "-C", root, "check-ignore", "-z", "--stdin"],
+                                  input="\0".join(absolute) + "\0", capture_output=True,
+                                  text=True, timeout=60)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if proc.returncode not in (0, 1):
+            continue  # not a work tree after all, or git failed: ignore nothing
+        for name in proc.stdout.split("\0"):
+            if name:
+                full = os.path.abspath(os.path.join(root, name))
+                if full in absolute:
+                    out.add(absolute[full])
+    return out
+
+
+def discover(paths: Iterable[str], exclusion: Exclusion | None = None
+             ) -> Iterator[str | Missing | Empty]:
     """The files to process, in a stable order, each once.
 
     Yields file paths as strings (spelled as the user gave them, joined with the
     names found below a directory), or :class:`Missing` for a bad argument.
     """
+    rules = exclusion if exclusion is not None else Exclusion()
     seen: set[str] = set()
 
     def once(path: str) -> bool:
@@ -72,14 +137,19 @@ def discover(paths: Iterable[str]) -> Iterator[str | Missing | Empty]:
 
     for arg in paths:
         if os.path.isdir(arg):
-            none = True
-            for found in _walk(arg):
-                none = False
-                if once(found):
-                    yield found
-            if none:
+            found = [f for f in _walk(arg) if not rules.excludes(f)]
+            if found and rules.respect_gitignore:
+                ignored = gitignored(found)
+                found = [f for f in found if f not in ignored]
+            if not found:
                 yield Empty(arg)
+            for path in found:
+                if once(path):
+                    yield path
         elif os.path.isfile(arg):
+            if rules.force and (rules.excludes(arg) or (rules.respect_gitignore
+                                                         and gitignored([arg]))):
+                continue
             if once(arg):
                 yield arg
         elif os.path.lexists(arg):

@@ -246,6 +246,34 @@ def test_templates_are_skipped_and_renovate_names_found(cwd: Path) -> None:
     assert "Dockerfile.j2" in dockopt(cwd, "check", "Dockerfile.j2").out
 
 
+def test_exclude_force_exclude_and_gitignore(cwd: Path) -> None:
+    for rel in ("app/Dockerfile", "legacy/Dockerfile", "svc/a/Dockerfile.old-base",
+                "gen/Dockerfile"):
+        write(cwd / rel, ONLY_STYLE)
+
+    def files(*args: str) -> set[str]:
+        r = dockopt(cwd, "check", "--output-format", "concise", "-t", "style",
+                    "--ignore", "DO603", *args)
+        return {line.split(":")[0] for line in r.out.splitlines()}
+
+    everything = {"app/Dockerfile", "legacy/Dockerfile", "svc/a/Dockerfile.old-base",
+                  "gen/Dockerfile"}
+    assert files() == everything
+    assert files("--exclude", "legacy") == everything - {"legacy/Dockerfile"}
+    assert files("--extend-exclude", "*.old-base,svc/a") == \
+        everything - {"svc/a/Dockerfile.old-base"}
+    # A file named on the command line is taken, unless --force-exclude (pre-commit).
+    assert files("--exclude", "legacy", "legacy/Dockerfile") == {"legacy/Dockerfile"}
+    assert files("--exclude", "legacy", "--force-exclude", "legacy/Dockerfile") == set()
+    # .gitignore'd files are left out of a folder search (ruff's default).
+    assert subprocess.run(["git", "init", "-q"], cwd=cwd).returncode == 0
+    write(cwd / ".gitignore", "gen/\n")
+    assert files() == everything - {"gen/Dockerfile"}
+    assert files("--no-respect-gitignore") == everything
+    assert files("gen/Dockerfile") == {"gen/Dockerfile"}
+    assert files("--force-exclude", "gen/Dockerfile") == set()
+
+
 # --- output ----------------------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ from dockopt.rewriter.cli.common import (
     Selection,
     build_context_for,
     engine_errors,
+    make_exclusion,
     print_errors,
     read_input,
     report_diagnostics,
@@ -65,8 +66,9 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
           apply_fixes: bool, fix_only: bool, exit_non_zero_on_fix: bool,
           select: tuple[str, ...], ignore: tuple[str, ...], extend_select: tuple[str, ...],
           unsafe_fixes: bool | None, cache: str | None, config: Path | None, isolated: bool,
-          failure_threshold: str | None, stdin_filename: str | None, color: str,
-          quiet: bool) -> None:
+          exclude: tuple[str, ...], extend_exclude: tuple[str, ...], force_exclude: bool,
+          respect_gitignore: bool, failure_threshold: str | None,
+          stdin_filename: str | None, color: str, quiet: bool) -> None:
     """Report findings without changing any file.
 
     `[*]` marks a finding that `dockopt fix` would fix (with --unsafe-fixes, unsafe
@@ -80,7 +82,9 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
                          exit_non_zero_on_fix=exit_non_zero_on_fix, fix_only=fix_only,
                          select=select, ignore=ignore, extend_select=extend_select,
                          unsafe_fixes=unsafe_fixes, cache=cache, config=config,
-                         isolated=isolated, failure_threshold=failure_threshold,
+                         isolated=isolated, exclude=exclude, extend_exclude=extend_exclude,
+                         force_exclude=force_exclude, respect_gitignore=respect_gitignore,
+                         failure_threshold=failure_threshold,
                          stdin_filename=stdin_filename, color=color, quiet=quiet)
         return
     from dockopt.rewriter.cli import output
@@ -89,7 +93,9 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
     selection = Selection.from_options(select, ignore, extend_select, unsafe_fixes, cache,
                                        failure_threshold)
     errors: list[str] = []
-    inputs, rules = setup(paths, stdin_filename, config, isolated, selection, errors)
+    inputs, rules = setup(paths, stdin_filename, config, isolated, selection, errors,
+                          make_exclusion(exclude, extend_exclude, force_exclude,
+                                         respect_gitignore))
     to_file = output_file is not None
     out_color = not to_file and stream_color(color, sys.stdout)
     err_color = stream_color(color, sys.stderr)

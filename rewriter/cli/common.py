@@ -14,6 +14,7 @@ import click
 
 if TYPE_CHECKING:
     from dockopt.rewriter.config import CachePolicy, Settings, Threshold
+    from dockopt.rewriter.discover import Exclusion
     from dockopt.rewriter.syntax import Diagnostic, Dockerfile
     from dockopt.transforms.base import Finding, Level, Transform
 
@@ -114,6 +115,19 @@ def rule_options(command: F) -> F:
                      help="Use this config file instead of searching for one."),
         click.option("--isolated", is_flag=True,
                      help="Ignore all config files."),
+        click.option("--exclude", multiple=True, metavar="PATTERNS",
+                     help="Leave out files and folders matching these globs (a name "
+                          "anywhere in the path, or a path with `/`); comma-separated, "
+                          "repeatable."),
+        click.option("--extend-exclude", multiple=True, metavar="PATTERNS",
+                     help="More patterns to leave out (as --exclude)."),
+        click.option("--force-exclude/--no-force-exclude", default=False,
+                     help="Apply the exclusions (and .gitignore) to files named on the "
+                          "command line too (for pre-commit)."),
+        click.option("--respect-gitignore/--no-respect-gitignore", default=True,
+                     show_default=True,
+                     help="Leave out files that .gitignore (and git's other ignore "
+                          "files) ignore, when searching folders."),
         click.option("-t", "--failure-threshold", "failure_threshold",
                      type=click.Choice(["error", "warning", "info", "style", "none"]),
                      default=None,
@@ -327,7 +341,8 @@ class Input:
 
 
 def inputs(paths: Sequence[str], stdin_filename: str | None,
-            finder: SettingsFinder, errors: list[str]) -> list[Input]:
+            finder: SettingsFinder, errors: list[str],
+            exclusion: Exclusion | None = None) -> list[Input]:
     """Resolve the PATH arguments and every file's settings before touching any file,
     so a broken config stops the run before anything is written."""
     from dockopt.rewriter.config import ConfigError
@@ -345,7 +360,7 @@ def inputs(paths: Sequence[str], stdin_filename: str | None,
                              patch_name=patch_path(stdin_filename) if stdin_filename else None,
                              stdin_name=stdin_filename))
             return out
-        for found in discover(paths or (".",)):
+        for found in discover(paths or (".",), exclusion):
             if isinstance(found, Missing):
                 errors.append(f"{found.path}: {found.reason}")
                 continue
@@ -418,7 +433,8 @@ def atomic_write(path: str, data: bytes) -> None:
 
 
 def setup(paths: tuple[str, ...], stdin_filename: str | None, config: Path | None,
-           isolated: bool, selection: Selection, errors: list[str]
+           isolated: bool, selection: Selection, errors: list[str],
+           exclusion: Exclusion | None = None
            ) -> tuple[list[Input], tuple[type[Transform], ...]]:
     from dockopt.rewriter.rules_doc import all_rules
 
@@ -428,7 +444,15 @@ def setup(paths: tuple[str, ...], stdin_filename: str | None, config: Path | Non
         write_to(sys.stderr, f"{config}:1:1: config file not found\n")
         sys.exit(2)
     finder = SettingsFinder(config, isolated, selection)
-    return inputs(paths, stdin_filename, finder, errors), rules
+    return inputs(paths, stdin_filename, finder, errors, exclusion), rules
+
+
+def make_exclusion(exclude: Sequence[str], extend_exclude: Sequence[str],
+                   force_exclude: bool, respect_gitignore: bool) -> Exclusion:
+    from dockopt.rewriter.discover import Exclusion
+
+    return Exclusion(split_codes(exclude) + split_codes(extend_exclude), force_exclude,
+                     respect_gitignore)
 
 def build_context_for(item: Input, context: Path | None) -> Path | None:
     """The build context: --context, else the one a compose file gives the Dockerfile

@@ -17,6 +17,7 @@ from dockopt.rewriter.cli.common import (
     build_context_for,
     engine_errors,
     fail,
+    make_exclusion,
     print_errors,
     read_input,
     report_diagnostics,
@@ -66,6 +67,8 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
         select: tuple[str, ...] = (), ignore: tuple[str, ...] = (),
         extend_select: tuple[str, ...] = (), unsafe_fixes: bool | None = None,
         cache: str | None = None, config: Path | None = None, isolated: bool = False,
+        exclude: tuple[str, ...] = (), extend_exclude: tuple[str, ...] = (),
+        force_exclude: bool = False, respect_gitignore: bool = True,
         failure_threshold: str | None = None, stdin_filename: str | None = None,
         color: str = "auto", quiet: bool = False) -> None:
     """Fix Dockerfiles in place (or print the diffs with --diff).
@@ -92,7 +95,8 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
     selection = Selection.from_options(select, ignore, extend_select, unsafe_fixes, cache,
                                        failure_threshold)
     errors: list[str] = []
-    inputs, _ = setup(paths, stdin_filename, config, isolated, selection, errors)
+    inputs, _ = setup(paths, stdin_filename, config, isolated, selection, errors,
+                      make_exclusion(exclude, extend_exclude, force_exclude, respect_gitignore))
     out_color = stream_color(color, sys.stdout)
     err_color = stream_color(color, sys.stderr)
     internal = bool(errors)
