@@ -285,6 +285,23 @@ def compose_contexts(repo: str, compose_files: Sequence[str]) -> ComposeContexts
 MAX_LEVELS = 8
 
 
+def _compose_files_up(folder: str) -> tuple[str, tuple[str, ...]]:
+    """The compose files of ``folder`` and of each parent up to the repository root
+    (the first folder holding ``.git``; at most MAX_LEVELS folders), relative to the
+    top folder reached, which is returned with them."""
+    levels: list[tuple[str, tuple[str, ...]]] = []
+    for _ in range(MAX_LEVELS):
+        names, is_root = _folder_facts(folder)
+        levels.append((folder, names))
+        parent = os.path.dirname(folder)
+        if is_root or parent == folder:
+            break
+        folder = parent
+    repo = levels[-1][0]
+    return repo, tuple(os.path.relpath(os.path.join(d, n), repo).replace(os.sep, "/")
+                       for d, names in levels for n in names)
+
+
 def build_for_dockerfile(dockerfile: str) -> tuple[str, Build, list[str]] | None:
     """The compose build of one Dockerfile, for `fix`/`check`/`verify` without
     ``--context``: (the folder its paths are relative to, the build, notes) or None.
@@ -296,17 +313,7 @@ def build_for_dockerfile(dockerfile: str) -> tuple[str, Build, list[str]] | None
     call cheap (a few ``listdir`` calls; PyYAML only when a compose file exists)."""
     path = os.path.abspath(dockerfile)
     folder = os.path.dirname(path)
-    levels: list[tuple[str, tuple[str, ...]]] = []
-    for _ in range(MAX_LEVELS):
-        names, is_root = _folder_facts(folder)
-        levels.append((folder, names))
-        parent = os.path.dirname(folder)
-        if is_root or parent == folder:
-            break
-        folder = parent
-    repo = levels[-1][0]
-    files = tuple(os.path.relpath(os.path.join(d, n), repo).replace(os.sep, "/")
-                  for d, names in levels for n in names)
+    repo, files = _compose_files_up(folder)
     if not files:
         return None
     got = _contexts(repo, files)
@@ -357,17 +364,7 @@ def dockerfiles_building_from(context: str) -> list[str]:
     their build context: the compose files of *context* and of each parent up to the
     repository root (as ``build_for_dockerfile`` looks), read together."""
     folder = os.path.abspath(context)
-    levels: list[tuple[str, tuple[str, ...]]] = []
-    for _ in range(MAX_LEVELS):
-        names, is_root = _folder_facts(folder)
-        levels.append((folder, names))
-        parent = os.path.dirname(folder)
-        if is_root or parent == folder:
-            break
-        folder = parent
-    repo = levels[-1][0]
-    files = tuple(os.path.relpath(os.path.join(d, n), repo).replace(os.sep, "/")
-                  for d, names in levels for n in names)
+    repo, files = _compose_files_up(folder)
     if not files:
         return []
     want = os.path.relpath(os.path.abspath(context), repo).replace(os.sep, "/")

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from dockopt.rewriter.shell import Step
-from dockopt.rewriter.syntax import Instruction
+from dockopt.rewriter.syntax import Dockerfile, Instruction
 from dockopt.transforms.base import Context, Finding, Transform
 from dockopt.transforms.shellfix import shell_runs
 
@@ -65,6 +65,16 @@ class MissingHealthcheck(Transform):
 _ARG_REF = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 
 
+def global_arg_defaults(tree: Dockerfile) -> dict[str, str | None]:
+    """The global ARGs (before the first FROM) and their defaults (None: no default)."""
+    defaults: dict[str, str | None] = {}
+    for arg in tree.global_args:
+        for item in arg.value:
+            key, eq, value = item.partition("=")
+            defaults[key] = value.strip("\"'") if eq else None
+    return defaults
+
+
 class LatestBaseImage(Transform):
     """A base image without a tag, or tagged `latest`.
 
@@ -94,11 +104,7 @@ class LatestBaseImage(Transform):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         tree = ctx.tree
-        defaults: dict[str, str | None] = {}
-        for arg in tree.global_args:
-            for item in arg.value:
-                key, eq, value = item.partition("=")
-                defaults[key] = value.strip("\"'") if eq else None
+        defaults = global_arg_defaults(tree)
         names: set[str] = set()
         for stage in tree.stages:
             image = self._resolve(stage.base, defaults)
@@ -175,11 +181,7 @@ class UntrustedRegistry(Transform):
         from dockopt.transforms.images import parse_image_ref
 
         tree = ctx.tree
-        defaults: dict[str, str | None] = {}
-        for arg in tree.global_args:
-            for item in arg.value:
-                key, eq, value = item.partition("=")
-                defaults[key] = value.strip("\"'") if eq else None
+        defaults = global_arg_defaults(tree)
         names: set[str] = set()
         for stage in tree.stages:
             image = LatestBaseImage._resolve(stage.base, defaults)
