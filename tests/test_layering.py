@@ -78,7 +78,7 @@ def test_the_walk_sees_the_whole_tree() -> None:
     # A broken walk must fail loudly instead of checking nothing.
     assert len(GRAPH) > 60
     assert "dockopt.transforms.split.single_stage" in GRAPH
-    assert "dockopt.rewriter.cli.fix" in GRAPH["dockopt.rewriter.cli.main"]
+    assert "dockopt.rewriter.cli.common" in GRAPH["dockopt.rewriter.cli.fix"]
     assert "dockopt.transforms" in GRAPH["dockopt.rewriter.pipeline"]
 
 

@@ -13,25 +13,42 @@ to stdout; messages, summaries and errors go to stderr.
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from dockopt.rewriter.cli.bulk import bulk
-from dockopt.rewriter.cli.check import check
-from dockopt.rewriter.cli.debug import debug
-from dockopt.rewriter.cli.fix import fix
-from dockopt.rewriter.cli.rules import rule_command, rules_command
-from dockopt.rewriter.cli.server import server
-from dockopt.rewriter.cli.verify import verify
+# Each command's module is imported only when that command runs (or for --help): an
+# editor or pre-commit starts `dockopt fix` per file and should not pay for the other
+# commands' modules.
+_COMMANDS = {
+    "bulk": ("dockopt.rewriter.cli.bulk", "bulk"),
+    "check": ("dockopt.rewriter.cli.check", "check"),
+    "debug": ("dockopt.rewriter.cli.debug", "debug"),
+    "fix": ("dockopt.rewriter.cli.fix", "fix"),
+    "rule": ("dockopt.rewriter.cli.rules", "rule_command"),
+    "rules": ("dockopt.rewriter.cli.rules", "rules_command"),
+    "server": ("dockopt.rewriter.cli.server", "server"),
+    "verify": ("dockopt.rewriter.cli.verify", "verify"),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in _COMMANDS:
+            return None
+        module, attr = _COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(module), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(
     None, "--version", "-V", package_name="dockopt", prog_name="dockopt",
     message="%(prog)s %(version)s"
 )
 def main() -> None:
     """dockopt: rewrite Dockerfiles for faster, smaller, safer images."""
-
-
-for _command in (bulk, check, debug, fix, rule_command, rules_command, server, verify):
-    main.add_command(_command)
