@@ -641,10 +641,12 @@ def _folders(ctx: Context, ins: Instruction, workdir: str | None, made: list[str
 def _merge_insertions(edits: list[Edit]) -> list[Edit]:
     """Insertions at one point joined into one edit, in the order they were made."""
     out: list[Edit] = []
+    at: dict[int, int] = {}  # insertion point -> its index in out (a scan was quadratic)
     for e in edits:
-        same = next((i for i, o in enumerate(out) if e.start == e.end == o.start == o.end),
-                    None)
+        same = at.get(e.start) if e.start == e.end else None
         if same is None:
+            if e.start == e.end:
+                at[e.start] = len(out)
             out.append(e)
         else:
             out[same] = Edit(e.start, e.end, out[same].content + e.content)

@@ -96,21 +96,30 @@ def cmds_reaching_entrypoint(tree: Dockerfile) -> dict[int, Instruction | None]:
         parent[stage.index] = up if up is not None and up.index < stage.index else None
         if stage.name:
             by_name[stage.name] = stage
+    # The first later stage (file order) built on each stage that has a CMD: each
+    # CMD stage marks its ancestors that have none yet; an ancestor already marked
+    # has its own ancestors marked too, so each stage is visited once (a search of the
+    # later stages per stage was quadratic in the number of stages).
+    from_below: dict[int, Instruction] = {}
+    for later in tree.stages:
+        cmd = _cmd_in(later)
+        if cmd is None:
+            continue
+        st = parent[later.index]
+        while st is not None and st.index not in from_below:
+            from_below[st.index] = cmd
+            st = parent[st.index]
+    # Own CMD, else the nearest ancestor's: parents come first in file order, so each
+    # stage reads its parent's answer (no walk up the chain per stage).
+    from_above: dict[int, Instruction | None] = {}
     out: dict[int, Instruction | None] = {}
     for stage in tree.stages:
-        found = _cmd_in(stage)
         up = parent[stage.index]
-        while found is None and up is not None:
-            found = _cmd_in(up)
-            up = parent[up.index]
-        if found is None:
-            for later in tree.stages[stage.index + 1:]:
-                st: Stage | None = later
-                while st is not None and st.index > stage.index:
-                    st = parent[st.index]
-                if st is stage and (found := _cmd_in(later)) is not None:
-                    break
-        out[stage.index] = found
+        found = _cmd_in(stage)
+        if found is None and up is not None:
+            found = from_above[up.index]
+        from_above[stage.index] = found
+        out[stage.index] = found if found is not None else from_below.get(stage.index)
     return out
 
 

@@ -427,14 +427,17 @@ def _refresh_edit(ctx: Context, run: RunShell, cmd: SimpleCommand) -> Edit | Non
 
 def _earlier_disables_recommends(ctx: Context, ins: Instruction) -> bool:
     """An earlier RUN writes ``APT::Install-Recommends "false"`` (or "0") into apt.conf."""
-    pattern = re.compile(r"APT::Install-Recommends[\\\s\"'=]+(false|0|no)\b", re.IGNORECASE)
-    for other in ctx.tree.instructions:
-        if other.start >= ins.start:
-            break
-        if other.keyword == "RUN" and "/etc/apt/apt.conf" in other.text \
-                and pattern.search(other.text):
-            return True
-    return False
+    # The first such RUN of the file, found once per pass (a scan per install was
+    # quadratic in the number of RUNs).
+    if "apt.recommends_off" not in ctx.memo:
+        pattern = re.compile(r"APT::Install-Recommends[\\\s\"'=]+(false|0|no)\b",
+                             re.IGNORECASE)
+        ctx.memo["apt.recommends_off"] = next(
+            (other.start for other in ctx.tree.instructions
+             if other.keyword == "RUN" and "/etc/apt/apt.conf" in other.text
+             and pattern.search(other.text)), None)
+    first: int | None = ctx.memo["apt.recommends_off"]
+    return first is not None and first < ins.start
 
 
 class AptInstallRecommends(Transform):
