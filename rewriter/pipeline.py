@@ -15,7 +15,6 @@ file that BuildKit rejects is checked but never rewritten.
 from __future__ import annotations
 
 import bisect
-import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,15 +22,21 @@ from dataclasses import dataclass, field
 from dockopt.rewriter.config import Settings
 from dockopt.rewriter.diff import unified_diff
 from dockopt.rewriter.syntax import Comment, Diagnostic, Dockerfile, Instruction, parse
-from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
+from dockopt.transforms.base import (
+    SUPPRESSION,
+    Context,
+    Edit,
+    Finding,
+    Fix,
+    Safety,
+    Transform,
+)
 
 NOT_CONVERGED = "DO001"
 REVERTED = "DO002"
 INTERNAL_ERROR = "DO003"
 
-_IGNORE = re.compile(
-    r"^(dockopt|hadolint):?\s*(global\s+)?ignore\s*=\s*"
-    r"([A-Za-z0-9_\-]+(?:\s*,\s*[A-Za-z0-9_\-]+)*)(?:\s+\S.*)?$")
+_IGNORE = SUPPRESSION
 
 
 @dataclass(frozen=True)

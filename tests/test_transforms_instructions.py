@@ -479,3 +479,20 @@ def test_findings_only_rules() -> None:
     assert _findings(text, "DO501") == [(12, None)]
     with_check = text + "HEALTHCHECK CMD true\n"
     assert _findings(with_check, "DO501") == []
+
+
+def test_unknown_suppression_codes_are_reported() -> None:
+    from dockopt.rewriter.config import Settings
+    from dockopt.rewriter.pipeline import check
+
+    text = ("FROM debian:12\n"
+            "# dockopt: ignore=DO2O1,DO204 typo in the first\n"
+            "RUN apt-get update && apt-get install -y curl\n"
+            "# dockopt: global ignore=apt-install-recommends,DL3059,DO5,bogus-name\n"
+            "# hadolint ignore=DL9999\n"
+            "CMD [\"curl\"]\n")
+    findings, _ = check(text, settings=Settings(select=("DO510",)))
+    got = [(f.line, f.column, f.message.split("`")[1]) for f in findings]
+    # DO204, the rule name, a covered hadolint code and a code prefix are known;
+    # hadolint's own comment is not dockopt's to judge.
+    assert got == [(2, 19, "DO2O1"), (4, 60, "bogus-name")]

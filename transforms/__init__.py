@@ -31,6 +31,7 @@ from dockopt.transforms.instructions.findings import (
     MissingHealthcheck,
     SecretInEnv,
     Sudo,
+    UnknownSuppression,
     UntrustedRegistry,
 )
 from dockopt.transforms.instructions.maintainer import MaintainerDeprecated
@@ -70,6 +71,7 @@ INSTRUCTION_FINDINGS: tuple[type[Transform], ...] = (
     CurlPipeShell,
     SecretInEnv,
     UntrustedRegistry,
+    UnknownSuppression,
 )
 
 # --- build context and stages (context/, split/) ---

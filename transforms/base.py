@@ -10,6 +10,7 @@ re-parses and repeats until nothing changes.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -24,6 +25,12 @@ if TYPE_CHECKING:
 # default it is shown but does not fail a run (the failure threshold is `info`).
 Level = Literal["error", "warning", "info", "style"]
 DOCS_URL = "https://github.com/dockopt/dockopt/blob/main/docs/rules/{code}.md"
+# An own-line suppression comment (the text after `#`): `dockopt: ignore=DO201,DO204
+# reason`, `dockopt: global ignore=...`, and hadolint's `hadolint ignore=DL3015`. The
+# engine applies them; DO510 reports codes in dockopt's own that name no rule.
+SUPPRESSION = re.compile(
+    r"^(dockopt|hadolint):?\s*(global\s+)?ignore\s*=\s*"
+    r"([A-Za-z0-9_\-]+(?:\s*,\s*[A-Za-z0-9_\-]+)*)(?:\s+\S.*)?$")
 
 
 class Safety(enum.IntEnum):

@@ -197,6 +197,63 @@ class UntrustedRegistry(Transform):
                 names.add(stage.name.lower())
 
 
+class UnknownSuppression(Transform):
+    """A `# dockopt: ignore=` comment names a code that is no rule.
+
+    What it does:
+        Reports each code in an own-line `# dockopt: ignore=...` or
+        `# dockopt: global ignore=...` comment that is not a rule's code, a rule's
+        name, a prefix of rule codes, or a hadolint code a rule covers (ruff's
+        RUF100 idea, for the unknown half). `# hadolint ignore=` comments are
+        hadolint's: their codes are not checked.
+
+    Why:
+        A typo (`DO2O1`) or a rule that was renamed silently suppresses nothing: the
+        finding the comment was meant to hide comes back, or worse, the comment
+        looks like a reviewed exception that does not exist.
+
+    Example:
+        `# dockopt: ignore=DO2O1` above a RUN: "`DO2O1` is not a dockopt rule".
+
+    Fix safety:
+        No fix: the intended code cannot be known.
+
+    References:
+        https://docs.astral.sh/ruff/rules/unused-noqa/
+    """
+
+    code = "DO510"
+    name = "unknown-suppression"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        from dockopt.rewriter.syntax import Comment
+        from dockopt.transforms import REGISTRY
+        from dockopt.transforms.base import SUPPRESSION
+
+        known: set[str] = set()
+        for cls in REGISTRY:
+            known.update((cls.code, cls.name, *cls.hadolint_codes()))
+        codes = {cls.code for cls in REGISTRY}
+        for item in ctx.tree.items:
+            if not isinstance(item, Comment):
+                continue
+            m = SUPPRESSION.match(item.content)
+            if m is None or m.group(1) != "dockopt":
+                continue
+            for raw in m.group(3).split(","):
+                code = raw.strip()
+                if not code or code in known or code == "ALL" or \
+                        any(c.startswith(code) for c in codes):
+                    continue
+                at = item.text.find(code, item.text.find("ignore"))
+                line, col = ctx.tree.line_col(item.start + max(at, 0))
+                yield Finding(self.code, self.name,
+                              f"`{code}` in a suppression comment is not a dockopt rule "
+                              "(a code, a name, or a hadolint code a rule covers): it "
+                              "suppresses nothing", line, col, line, col + len(code),
+                              self.level)
+
+
 class Sudo(Transform):
     """`sudo` in a RUN.
 
