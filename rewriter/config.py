@@ -28,7 +28,24 @@ def fails(level: str, threshold: str) -> bool:
     return LEVELS.index(level) <= LEVELS.index(threshold)
 _CONFIG_NAMES = (".dockopt.toml", "dockopt.toml", "pyproject.toml")
 _KNOWN_KEYS = {"select", "ignore", "extend-select", "unsafe-fixes", "cache", "rules",
-               "max-passes", "failure-threshold", "severity", "trusted-registries"}
+               "max-passes", "failure-threshold", "severity", "trusted-registries",
+               "fixable", "unfixable", "extend-safe-fixes", "extend-unsafe-fixes"}
+FixPolicy = Literal["off", "safe", "unsafe"]
+
+
+def _specificity(patterns: tuple[str, ...], code: str, name: str,
+                 aliases: tuple[str, ...]) -> int:
+    """How specifically ``patterns`` name a rule: -1 not at all, 0 ALL, the length of
+    the longest matching code prefix or hadolint code, 99 for the rule's name."""
+    best = -1
+    for p in patterns:
+        if p == "ALL":
+            best = max(best, 0)
+        elif p == name or code.startswith(p):
+            best = max(best, len(p) if p != name else 99)
+        elif len(p) >= 3 and any(a.startswith(p) for a in aliases):
+            best = max(best, len(p))
+    return best
 
 
 class ConfigError(Exception):
@@ -50,6 +67,12 @@ class Settings:
     severity: dict[str, str] = field(default_factory=dict)
     # Registries base images may come from (DO509); empty: the rule is off.
     trusted_registries: tuple[str, ...] = ()
+    # ruff's fix settings: which rules' fixes apply at all, and which are promoted to
+    # safe or demoted to unsafe (selectors, as select/ignore).
+    fixable: tuple[str, ...] = ("ALL",)
+    unfixable: tuple[str, ...] = ()
+    extend_safe_fixes: tuple[str, ...] = ()
+    extend_unsafe_fixes: tuple[str, ...] = ()
     source: str | None = None  # the config file these came from
 
     def selects(self, code: str, name: str, aliases: tuple[str, ...] = ()) -> bool:
@@ -57,21 +80,28 @@ class Settings:
         the hadolint codes a rule covers (``DL3015``), matched whole or by a prefix
         of at least ``DL`` and one digit, so a hadolint config's list works as is."""
         def hit(patterns: tuple[str, ...]) -> int:
-            best = -1
-            for p in patterns:
-                if p == "ALL":
-                    best = max(best, 0)
-                elif p == name or code.startswith(p):
-                    best = max(best, len(p) if p != name else 99)
-                elif len(p) >= 3 and any(a.startswith(p) for a in aliases):
-                    best = max(best, len(p))
-            return best
+            return _specificity(patterns, code, name, aliases)
 
         sel = max(hit(self.select), hit(self.extend_select))
         if sel < 0:
             return False
         ign = hit(self.ignore)
         return ign < 0 or sel > ign  # the more specific pattern wins; a tie ignores
+
+    def fix_policy(self, code: str, name: str, aliases: tuple[str, ...] = ()
+                   ) -> FixPolicy | None:
+        """What the fix settings do to this rule's fixes: "off" (not fixable),
+        "safe"/"unsafe" (promoted/demoted), None (as the rule decides).  The more
+        specific selector wins; a tie turns fixes off, or makes them unsafe."""
+        fixable = _specificity(self.fixable, code, name, aliases)
+        unfixable = _specificity(self.unfixable, code, name, aliases)
+        if fixable < 0 or (unfixable >= 0 and unfixable >= fixable):
+            return "off"
+        safe = _specificity(self.extend_safe_fixes, code, name, aliases)
+        unsafe = _specificity(self.extend_unsafe_fixes, code, name, aliases)
+        if unsafe >= 0 and unsafe >= safe:
+            return "unsafe"
+        return "safe" if safe >= 0 else None
 
     def rule_options(self, code: str, name: str) -> dict[str, Any]:
         return {**self.rules.get(name, {}), **self.rules.get(code, {})}
@@ -210,6 +240,10 @@ def settings_from_dict(data: dict[str, Any], source: str, *, text: str | None = 
         raise ConfigError(f"{where('trusted-registries')}: `trusted-registries` must be a "
                           "list of registry names")
     return Settings(
+        fixable=codes("fixable", ("ALL",)),
+        unfixable=codes("unfixable", ()),
+        extend_safe_fixes=codes("extend-safe-fixes", ()),
+        extend_unsafe_fixes=codes("extend-unsafe-fixes", ()),
         select=codes("select", ("ALL",)),
         ignore=codes("ignore", ()),
         extend_select=codes("extend-select", ()),

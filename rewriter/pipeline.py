@@ -205,8 +205,29 @@ def _collect(tree: Dockerfile, settings: Settings, path: str | None,
             diags.append(Diagnostic(INTERNAL_ERROR, 1, 1,
                                     f"{t.code} {t.name} crashed: {type(exc).__name__}: {exc}"))
             continue
-        findings += [f for f in found if not suppress.hides(f, t)]
+        kept = [f for f in found if not suppress.hides(f, t)]
+        policy = settings.fix_policy(t.code, t.name, t.hadolint_codes())
+        if policy is not None:
+            kept = [_with_policy(f, policy) for f in kept]
+        findings += kept
     return findings, diags
+
+
+def _with_policy(f: Finding, policy: str) -> Finding:
+    """The finding with its fix as the fix settings say (check and fix agree, since
+    both see the findings after this)."""
+    from dataclasses import replace
+
+    fx = f.fix
+    if fx is None:
+        return f
+    if policy == "off":
+        return replace(f, fix=None)
+    if policy == "safe" and fx.safety == Safety.UNSAFE:
+        return replace(f, fix=replace(fx, safety=Safety.SAFE))
+    if policy == "unsafe" and fx.safety == Safety.SAFE:
+        return replace(f, fix=replace(fx, safety=Safety.UNSAFE))
+    return f
 
 
 class _Taken:

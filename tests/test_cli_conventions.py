@@ -343,6 +343,29 @@ def test_check_fix_is_fix_and_fix_only_reports_nothing(cwd: Path) -> None:
     assert path.read_text() == APT
 
 
+def test_fixable_unfixable_and_safety_overrides(cwd: Path) -> None:
+    path = write(cwd / "Dockerfile", APT)
+    # DO201 (safe here) reported but not fixed; DO204 still fixed.
+    r = dockopt(cwd, "fix", "--unfixable", "DO201", "--select", "DO201,DO204")
+    assert "rm -rf /var/lib/apt/lists/*" in path.read_text()
+    assert "--no-install-recommends" not in path.read_text()
+    assert "DO201" in r.out and r.code == 1
+    path.write_text(APT)
+    r = dockopt(cwd, "check", "--fixable", "DO204", "--select", "DO201,DO204")
+    marked = {line.split()[1] for line in r.out.splitlines() if line.endswith("[*]")}
+    assert marked == {"DO204"}  # check and fix agree on what is fixable
+    # DO204's safe fix demoted: it needs --unsafe-fixes now.
+    r = dockopt(cwd, "fix", "--diff", "--extend-unsafe-fixes", "DL3009", "--select", "DO204")
+    assert (r.code, r.out) == (0, "")
+    # DO605's unsafe fix promoted: `fix` applies it without --unsafe-fixes.
+    write(cwd / ".dockopt.toml", 'extend-safe-fixes = ["full-base-image"]\n')
+    r = dockopt(cwd, "fix", "--diff", "--select", "DO605")
+    assert r.code == 1 and "debian:12-slim" in r.out
+    write(cwd / ".dockopt.toml", 'unfixable = ["DO2O4"]\n')
+    r = dockopt(cwd, "check")
+    assert r.code == 2 and "`unfixable`: unknown rule selector `DO2O4`" in r.err
+
+
 def test_stdin_uses_the_context_of_stdin_filename(cwd: Path) -> None:
     write(cwd / "app" / "node_modules" / "x.js", "x" * 4096)
     write(cwd / "app" / "Dockerfile", "FROM debian:12\nCOPY . /app\n")

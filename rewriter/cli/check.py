@@ -65,6 +65,8 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
           output_file: Path | None, exit_zero: bool, statistics: bool, context: Path | None,
           apply_fixes: bool, fix_only: bool, exit_non_zero_on_fix: bool,
           select: tuple[str, ...], ignore: tuple[str, ...], extend_select: tuple[str, ...],
+          fixable: tuple[str, ...], unfixable: tuple[str, ...],
+          extend_safe_fixes: tuple[str, ...], extend_unsafe_fixes: tuple[str, ...],
           unsafe_fixes: bool | None, cache: str | None, config: Path | None, isolated: bool,
           exclude: tuple[str, ...], extend_exclude: tuple[str, ...], force_exclude: bool,
           respect_gitignore: bool, failure_threshold: str | None,
@@ -81,6 +83,9 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
         click_ctx.invoke(fix, paths=paths, context=context, exit_zero=exit_zero,
                          exit_non_zero_on_fix=exit_non_zero_on_fix, fix_only=fix_only,
                          select=select, ignore=ignore, extend_select=extend_select,
+                         fixable=fixable, unfixable=unfixable,
+                         extend_safe_fixes=extend_safe_fixes,
+                         extend_unsafe_fixes=extend_unsafe_fixes,
                          unsafe_fixes=unsafe_fixes, cache=cache, config=config,
                          isolated=isolated, exclude=exclude, extend_exclude=extend_exclude,
                          force_exclude=force_exclude, respect_gitignore=respect_gitignore,
@@ -91,7 +96,8 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
     from dockopt.rewriter.pipeline import check as run_check
 
     selection = Selection.from_options(select, ignore, extend_select, unsafe_fixes, cache,
-                                       failure_threshold)
+                                       failure_threshold).with_fix_options(
+        fixable, unfixable, extend_safe_fixes, extend_unsafe_fixes)
     errors: list[str] = []
     inputs, rules = setup(paths, stdin_filename, config, isolated, selection, errors,
                           make_exclusion(exclude, extend_exclude, force_exclude,

@@ -104,6 +104,14 @@ def rule_options(command: F) -> F:
                      help="Skip these rules (added to the config's ignore)."),
         click.option("--extend-select", multiple=True, metavar="CODES",
                      help="Add these rules to the selection."),
+        click.option("--fixable", multiple=True, metavar="CODES",
+                     help="Only these rules' fixes apply (replaces the config's fixable)."),
+        click.option("--unfixable", multiple=True, metavar="CODES",
+                     help="These rules are reported but never fixed."),
+        click.option("--extend-safe-fixes", multiple=True, metavar="CODES",
+                     help="Treat these rules' unsafe fixes as safe."),
+        click.option("--extend-unsafe-fixes", multiple=True, metavar="CODES",
+                     help="Treat these rules' safe fixes as unsafe."),
         click.option("--unsafe-fixes/--no-unsafe-fixes", "unsafe_fixes", default=None,
                      help="Also apply (or report as fixable) fixes that may change "
                           "what the image does or contains."),
@@ -158,6 +166,10 @@ class Selection:
     unsafe_fixes: bool | None
     cache: CachePolicy | None
     failure_threshold: Threshold | None = None
+    fixable: tuple[str, ...] | None = None
+    unfixable: tuple[str, ...] = ()
+    extend_safe_fixes: tuple[str, ...] = ()
+    extend_unsafe_fixes: tuple[str, ...] = ()
 
     @classmethod
     def from_options(cls, select: Sequence[str], ignore: Sequence[str],
@@ -179,7 +191,11 @@ class Selection:
         select nothing) but only a warning in --ignore (ignoring it is harmless, and
         hadolint ignore lists are copied over whole)."""
         for option, codes in (("--select", self.select or ()), ("--ignore", self.ignore),
-                              ("--extend-select", self.extend_select)):
+                              ("--extend-select", self.extend_select),
+                              ("--fixable", self.fixable or ()),
+                              ("--unfixable", self.unfixable),
+                              ("--extend-safe-fixes", self.extend_safe_fixes),
+                              ("--extend-unsafe-fixes", self.extend_unsafe_fixes)):
             for code in codes:
                 problem = selector_problem(code, rules)
                 if problem is None:
@@ -203,7 +219,19 @@ class Selection:
             out = replace(out, cache=self.cache)
         if self.failure_threshold is not None:
             out = replace(out, failure_threshold=self.failure_threshold)
-        return out
+        if self.fixable is not None:
+            out = replace(out, fixable=self.fixable)
+        return replace(out, unfixable=out.unfixable + self.unfixable,
+                       extend_safe_fixes=out.extend_safe_fixes + self.extend_safe_fixes,
+                       extend_unsafe_fixes=out.extend_unsafe_fixes + self.extend_unsafe_fixes)
+
+    def with_fix_options(self, fixable: Sequence[str], unfixable: Sequence[str],
+                         extend_safe: Sequence[str], extend_unsafe: Sequence[str]
+                         ) -> Selection:
+        return replace(self, fixable=split_codes(fixable) or None,
+                       unfixable=split_codes(unfixable),
+                       extend_safe_fixes=split_codes(extend_safe),
+                       extend_unsafe_fixes=split_codes(extend_unsafe))
 
 
 def is_hadolint_code(code: str) -> bool:
@@ -236,7 +264,10 @@ def config_problems(settings: Settings, text: str | None,
 
     source = settings.source or "config"
     for key, codes in (("select", settings.select), ("ignore", settings.ignore),
-                       ("extend-select", settings.extend_select)):
+                       ("extend-select", settings.extend_select),
+                       ("fixable", settings.fixable), ("unfixable", settings.unfixable),
+                       ("extend-safe-fixes", settings.extend_safe_fixes),
+                       ("extend-unsafe-fixes", settings.extend_unsafe_fixes)):
         for code in codes:
             problem = selector_problem(code, rules)
             if problem is None or (key == "ignore" and is_hadolint_code(code)):

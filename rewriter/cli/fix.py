@@ -65,7 +65,9 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
         show_fixes: bool = False, fix_only: bool = False, exit_non_zero_on_fix: bool = False,
         exit_zero: bool = False, verify_builds: bool = False, engine: str = "auto",
         select: tuple[str, ...] = (), ignore: tuple[str, ...] = (),
-        extend_select: tuple[str, ...] = (), unsafe_fixes: bool | None = None,
+        extend_select: tuple[str, ...] = (), fixable: tuple[str, ...] = (),
+        unfixable: tuple[str, ...] = (), extend_safe_fixes: tuple[str, ...] = (),
+        extend_unsafe_fixes: tuple[str, ...] = (), unsafe_fixes: bool | None = None,
         cache: str | None = None, config: Path | None = None, isolated: bool = False,
         exclude: tuple[str, ...] = (), extend_exclude: tuple[str, ...] = (),
         force_exclude: bool = False, respect_gitignore: bool = True,
@@ -93,7 +95,8 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
     from dockopt.rewriter.pipeline import fix as run_fix
 
     selection = Selection.from_options(select, ignore, extend_select, unsafe_fixes, cache,
-                                       failure_threshold)
+                                       failure_threshold).with_fix_options(
+        fixable, unfixable, extend_safe_fixes, extend_unsafe_fixes)
     errors: list[str] = []
     inputs, _ = setup(paths, stdin_filename, config, isolated, selection, errors,
                       make_exclusion(exclude, extend_exclude, force_exclude, respect_gitignore))
