@@ -10,7 +10,7 @@ from dockopt.rewriter.config import settings_from_dict
 from dockopt.rewriter.pipeline import check, fix
 from dockopt.rewriter.shell import parse_shell
 from dockopt.transforms import REGISTRY
-from dockopt.transforms.packages.apt import lists_use
+from dockopt.transforms.packages.apt_lists import lists_use
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 PACKAGE_CODES = ("DO201", "DO202", "DO203", "DO204", "DO205", "DO206", "DO207", "DO208",

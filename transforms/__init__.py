@@ -37,12 +37,9 @@ from dockopt.transforms.instructions.findings import (
 from dockopt.transforms.instructions.maintainer import MaintainerDeprecated
 from dockopt.transforms.instructions.runs import CdInsteadOfWorkdir, ConsecutiveRun
 from dockopt.transforms.packages.apk import ApkCache
-from dockopt.transforms.packages.apt import (
-    AptInstallRecommends,
-    AptListsNotCleaned,
-    AptMissingYes,
-    AptUpdateSeparate,
-)
+from dockopt.transforms.packages.apt import AptMissingYes, AptUpdateSeparate
+from dockopt.transforms.packages.apt_cleanup import AptListsNotCleaned
+from dockopt.transforms.packages.apt_recommends import AptInstallRecommends
 from dockopt.transforms.packages.pinning import ApkUnpinned, AptUnpinned, PipUnpinned
 from dockopt.transforms.packages.pip import PipNoCacheDir
 from dockopt.transforms.packages.rpm import DnfClean, YumClean, ZypperClean

@@ -7,11 +7,7 @@ from collections.abc import Iterator
 from dockopt.rewriter.shell import SimpleCommand, Word
 from dockopt.transforms import shellfix
 from dockopt.transforms.base import Context, Finding, Fix, Safety, Transform
-from dockopt.transforms.packages.apt import (
-    editable_runs,
-    mount_overlaps,
-    word_span,
-)
+from dockopt.transforms.packages.apt import editable_runs, mount_overlaps, word_span
 from dockopt.transforms.shellfix import RunShell
 
 APK_VALUE = frozenset({"-t", "--virtual", "-X", "--repository", "-p", "--root",

@@ -9,12 +9,7 @@ from collections.abc import Iterator
 from dockopt.transforms import shellfix
 from dockopt.transforms.base import Context, Finding, Transform
 from dockopt.transforms.packages.apk import APK_VALUE, _apk_adds
-from dockopt.transforms.packages.apt import (
-    APT_VALUE,
-    apt_calls,
-    editable_runs,
-    word_span,
-)
+from dockopt.transforms.packages.apt import APT_VALUE, apt_calls, editable_runs, word_span
 from dockopt.transforms.packages.pip import PIP_VALUE, pip_install
 
 # --------------------------------------------------------------------------- findings
