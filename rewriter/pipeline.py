@@ -17,7 +17,7 @@ from __future__ import annotations
 import bisect
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dockopt.rewriter.config import Settings
 from dockopt.rewriter.diff import unified_diff
@@ -216,8 +216,6 @@ def _collect(tree: Dockerfile, settings: Settings, path: str | None,
 def _with_policy(f: Finding, policy: str) -> Finding:
     """The finding with its fix as the fix settings say (check and fix agree, since
     both see the findings after this)."""
-    from dataclasses import replace
-
     fx = f.fix
     if fx is None:
         return f

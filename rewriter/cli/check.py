@@ -17,11 +17,10 @@ if TYPE_CHECKING:
 from dockopt.rewriter.cli.common import (
     Selection,
     build_context_for,
-    engine_errors,
     make_exclusion,
     print_errors,
     read_input,
-    report_diagnostics,
+    report_file_diagnostics,
     rule_options,
     say_context,
     setup,
@@ -126,15 +125,11 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
                                            settings=item.settings)
             findings = list(found)
         say_context(item, quiet)
-        parse_findings, engine = engine_errors(diagnostics)
+        parse_findings, engine = report_file_diagnostics(item.shown, diagnostics, quiet,
+                                                         err_color)
         findings += parse_findings
-        shown_as_findings = {(f.code, f.line, f.column) for f in parse_findings}
-        report_diagnostics(item.shown, [d for d in diagnostics if d.severity != "error"
-                                        and (d.code, d.line, d.column) not in shown_as_findings],
-                           quiet, err_color)
         if engine:
             internal = True
-            report_diagnostics(item.shown, engine, quiet, err_color)
             notifications += [(item.shown, f"{d.code} {d.message}") for d in engine]
         report = output.FileReport(item.shown, text,
                                    output.sorted_findings(with_levels(findings, item.settings)))

@@ -587,3 +587,18 @@ def with_levels(findings: Iterable[Finding], settings: Settings,
         new = levels.get(level)  # the config's values were checked against these
         out.append(replace_finding(f, level=new) if new is not None else f)
     return out
+
+
+def report_file_diagnostics(shown: str, diagnostics: Sequence[Diagnostic], quiet: bool,
+                            color: bool) -> tuple[list[Finding], list[Diagnostic]]:
+    """One file's diagnostics, as check and fix both report them: parse errors become
+    findings (returned), warnings go to stderr (not those already a finding, such as
+    an unknown instruction), engine errors go to stderr and are returned."""
+    parse_findings, engine = engine_errors(diagnostics)
+    as_findings = {(f.code, f.line, f.column) for f in parse_findings}
+    report_diagnostics(shown, [d for d in diagnostics if d.severity != "error"
+                               and (d.code, d.line, d.column) not in as_findings],
+                       quiet, color)
+    if engine:
+        report_diagnostics(shown, engine, quiet, color)
+    return parse_findings, engine

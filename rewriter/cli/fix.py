@@ -15,12 +15,11 @@ from dockopt.rewriter.cli.common import (
     Selection,
     atomic_write,
     build_context_for,
-    engine_errors,
     fail,
     make_exclusion,
     print_errors,
     read_input,
-    report_diagnostics,
+    report_file_diagnostics,
     rule_options,
     say_context,
     setup,
@@ -161,14 +160,9 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
                 errors.append(f"{item.shown}: cannot write: {exc.strerror or exc}")
                 internal = True
                 continue
-        parse_findings, engine_diags = engine_errors(result.diagnostics)
-        shown_as_findings = {(f.code, f.line, f.column) for f in parse_findings}
-        report_diagnostics(item.shown, [d for d in result.diagnostics if d.severity != "error"
-                                        and (d.code, d.line, d.column) not in shown_as_findings],
-                           quiet, err_color)
-        if engine_diags:
-            internal = True
-            report_diagnostics(item.shown, engine_diags, quiet, err_color)
+        parse_findings, engine_diags = report_file_diagnostics(item.shown, result.diagnostics,
+                                                               quiet, err_color)
+        internal = internal or bool(engine_diags)
         if show_fixes and result.changes:
             _show_fixes(item.shown, result, err_color)
         left = sorted_findings(with_levels([*result.findings, *parse_findings], item.settings))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -197,6 +198,16 @@ class UntrustedRegistry(Transform):
                 names.add(stage.name.lower())
 
 
+@functools.cache
+def _rule_names() -> tuple[frozenset[str], frozenset[str]]:
+    """Every rule's code, name and covered hadolint codes; and the codes alone (once
+    per process: the registry does not change)."""
+    from dockopt.transforms import REGISTRY
+
+    known = {n for cls in REGISTRY for n in (cls.code, cls.name, *cls.hadolint_codes())}
+    return frozenset(known), frozenset(cls.code for cls in REGISTRY)
+
+
 class UnknownSuppression(Transform):
     """A `# dockopt: ignore=` comment names a code that is no rule.
 
@@ -227,13 +238,9 @@ class UnknownSuppression(Transform):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         from dockopt.rewriter.syntax import Comment
-        from dockopt.transforms import REGISTRY
         from dockopt.transforms.base import SUPPRESSION
 
-        known: set[str] = set()
-        for cls in REGISTRY:
-            known.update((cls.code, cls.name, *cls.hadolint_codes()))
-        codes = {cls.code for cls in REGISTRY}
+        known, codes = _rule_names()
         for item in ctx.tree.items:
             if not isinstance(item, Comment):
                 continue
