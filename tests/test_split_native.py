@@ -268,8 +268,8 @@ def test_make_install_only_output_is_a_suggestion(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("text", [
-    # A backtick escape: shell rewrites are off (Windows-style files).
-    "# escape=`\n" + MAKE,
+    # A Windows build (backtick escape and a drive path): shell rewrites are off.
+    "# escape=`\n" + MAKE.replace("WORKDIR /app", "WORKDIR C:\\app"),
     # No compiler installed: apt-jq style tool images are not builds.
     "FROM debian:bookworm\nRUN apt-get update && apt-get install -y jq\nCOPY . .\n"
     "CMD [\"./run.sh\"]\n",

@@ -117,15 +117,42 @@ def posix_shell(ctx: Context, ins: Instruction) -> bool:
     return name in ("sh", "bash", "dash", "ash", "zsh", "ksh", "busybox")
 
 
+# A Windows base image by its name (Microsoft's own tags and the common community ones).
+_WINDOWS_BASE = re.compile(r"windows|nanoserver|servercore|ltsc\d", re.I)
+# A Windows shell named by SHELL (`pwsh` is left out: PowerShell also runs on Linux).
+_WINDOWS_SHELLS = frozenset({"cmd", "cmd.exe", "powershell", "powershell.exe"})
+# A drive-letter path (`C:\app`, `c:/tools`) in an instruction's arguments.
+_DRIVE_PATH = re.compile(r"(?<![\w/])[A-Za-z]:[\\/]")
+
+
 def windows_file(ctx: Context) -> bool:
-    """Backtick escape or a Windows base image: shell rewrites do not apply."""
-    if ctx.tree.escape == "`":
+    """Whether the file builds a Windows image, so shell rewrites do not apply.
+
+    The base image decides (a Windows tag), or a SHELL that is cmd/powershell. The
+    `# escape=`` directive alone says nothing about the OS (it is also used on Linux to
+    keep backslashes literal), so it counts only together with Windows paths.
+    Computed once per file and pass: every shell rule asks.
+    """
+    known: bool | None = ctx.memo.get("shellfix.windows")
+    if known is None:
+        known = _windows(ctx)
+        ctx.memo["shellfix.windows"] = known
+    return known
+
+
+def _windows(ctx: Context) -> bool:
+    tree = ctx.tree
+    if any(_WINDOWS_BASE.search(stage.base) for stage in tree.stages):
         return True
-    for stage in ctx.tree.stages:
-        base = stage.base.lower()
-        if "windows" in base or "nanoserver" in base or "servercore" in base:
+    for ins in tree.instructions:
+        if ins.keyword == "SHELL" and ins.is_json and ins.value \
+                and ins.value[0].rsplit("\\", 1)[-1].lower() in _WINDOWS_SHELLS:
             return True
-    return False
+    if tree.escape != "`":
+        return False
+    return any(ins.keyword in ("WORKDIR", "COPY", "ADD", "ENV", "RUN", "SHELL", "CMD",
+                               "ENTRYPOINT", "VOLUME")
+               and _DRIVE_PATH.search(ins.text) for ins in tree.instructions)
 
 
 def insert_at(run: RunShell, logical: int, text: str, *, before_seam: bool = True) -> Edit:

@@ -1,0 +1,3 @@
+# escape=`
+FROM python:3.12
+RUN pip install --no-cache-dir flask

@@ -1,0 +1,3 @@
+# escape=`
+FROM centos:7
+RUN yum install -y httpd && yum clean all
