@@ -21,9 +21,8 @@ from dataclasses import dataclass, field, replace
 
 from dockopt.rewriter.config import Settings
 from dockopt.rewriter.diff import unified_diff
-from dockopt.rewriter.syntax import Comment, Diagnostic, Dockerfile, Instruction, parse
+from dockopt.rewriter.syntax import Diagnostic, Dockerfile, parse
 from dockopt.transforms.base import (
-    SUPPRESSION,
     Context,
     Edit,
     Finding,
@@ -36,7 +35,6 @@ NOT_CONVERGED = "DO001"
 REVERTED = "DO002"
 INTERNAL_ERROR = "DO003"
 
-_IGNORE = SUPPRESSION
 
 
 @dataclass(frozen=True)
@@ -68,6 +66,9 @@ class FixResult:
     passes: int = 0
     # Other build-context files the fixes change: path -> (old content or None, new).
     extra_files: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    # The findings on the text as given (what `check` reports): the CLI counts the
+    # issues fixes resolved against these, so `check` and `fix` agree on the total.
+    initial: tuple[Finding, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -146,6 +147,7 @@ def fix(text: str, *, path: str | None = None, context: object | None = None,
     diags: list[Diagnostic] = []
     findings: list[Finding] = []
     recent: list[set[str]] = []
+    initial: tuple[Finding, ...] = ()
     passes = 0
     converged = False
     while passes < settings.max_passes:
@@ -153,6 +155,8 @@ def fix(text: str, *, path: str | None = None, context: object | None = None,
         if passes > 1:
             tree = parse(current)
         findings, pass_diags = _collect(tree, settings, path, active, build, overlay)
+        if passes == 1:
+            initial = tuple(findings)
         diags += [d for d in pass_diags if d not in diags]
         if baseline:
             # BuildKit rejects this file: report, but rewrite nothing (a fix could
@@ -181,10 +185,11 @@ def fix(text: str, *, path: str | None = None, context: object | None = None,
                                 f"transforms involved: {', '.join(codes)}"))
         findings, more = _collect(original, settings, path, active, build, {})
         return FixResult(shown, text, text, (), tuple(findings),
-                         tuple(list(original.diagnostics) + diags + more), passes)
+                         tuple(list(original.diagnostics) + diags + more), passes,
+                         initial=tuple(findings))
     extra = {p: (originals[p], overlay[p]) for p in overlay if overlay[p] != originals[p]}
     return FixResult(shown, text, current, tuple(changes), tuple(findings),
-                     tuple(list(original.diagnostics) + diags), passes, extra)
+                     tuple(list(original.diagnostics) + diags), passes, extra, initial)
 
 
 def _error_keys(tree: Dockerfile) -> set[tuple[str, str]]:
@@ -194,8 +199,11 @@ def _error_keys(tree: Dockerfile) -> set[tuple[str, str]]:
 def _collect(tree: Dockerfile, settings: Settings, path: str | None,
              active: Sequence[Transform], build: object | None = None,
              overlay: dict[str, str] | None = None) -> tuple[list[Finding], list[Diagnostic]]:
+    from dockopt.transforms.instructions.suppressions import Suppressions
+
     ctx = Context(tree, settings, path, build, overlay if overlay is not None else {})
     suppress = Suppressions(tree)
+    ctx.suppressions = suppress
     findings: list[Finding] = []
     diags: list[Diagnostic] = []
     for t in active:
@@ -205,6 +213,7 @@ def _collect(tree: Dockerfile, settings: Settings, path: str | None,
             diags.append(Diagnostic(INTERNAL_ERROR, 1, 1,
                                     f"{t.code} {t.name} crashed: {type(exc).__name__}: {exc}"))
             continue
+        suppress.ran.add(t.code)
         kept = [f for f in found if not suppress.hides(f, t)]
         policy = settings.fix_policy(t.code, t.name, t.hadolint_codes())
         if policy is not None:
@@ -339,45 +348,3 @@ def _apply(text: str, steps: list[tuple[Transform, list[Fix]]], path: str,
                               explanation, diff, len(fixes)))
         prev = new
     return prev, changes
-
-
-class Suppressions:
-    """``# dockopt: ignore=...`` and ``# hadolint ignore=...`` comments.
-
-    Own-line comments only: a ``#`` after an instruction is part of its arguments.
-    ``ignore=`` in the comment block directly above an instruction applies to that
-    instruction; ``global ignore=`` anywhere applies to the whole file.
-    """
-
-    def __init__(self, tree: Dockerfile) -> None:
-        self.global_codes: set[str] = set()
-        self.starts: list[int] = []
-        self.spans: list[tuple[int, int, frozenset[str]]] = []
-        pending: set[str] = set()
-        for item in tree.items:
-            if isinstance(item, Comment):
-                m = _IGNORE.match(item.content)
-                if m is not None:
-                    codes = {c.strip() for c in m.group(3).split(",") if c.strip()}
-                    if m.group(2):
-                        self.global_codes |= codes
-                    else:
-                        pending |= codes
-                continue
-            if isinstance(item, Instruction) and pending:
-                self.starts.append(item.start_line)
-                self.spans.append((item.start_line, item.end_line, frozenset(pending)))
-            pending = set()
-
-    def hides(self, finding: Finding, transform: Transform) -> bool:
-        codes = self.global_codes
-        i = bisect.bisect_right(self.starts, finding.line) - 1
-        if i >= 0:
-            start, end, local = self.spans[i]
-            if start <= finding.line <= end:
-                codes = codes | local
-        if not codes:
-            return False
-        if transform.code in codes or transform.name in codes:
-            return True
-        return any(u.split(":", 1)[-1] in codes for u in transform.upstream)

@@ -488,7 +488,7 @@ def test_unknown_suppression_codes_are_reported() -> None:
     text = ("FROM debian:12\n"
             "# dockopt: ignore=DO2O1,DO204 typo in the first\n"
             "RUN apt-get update && apt-get install -y curl\n"
-            "# dockopt: global ignore=apt-install-recommends,DL3059,DO5,bogus-name\n"
+            "# dockopt: global ignore=apt-install-recommends,DL3059,DO6,bogus-name\n"
             "# hadolint ignore=DL9999\n"
             "CMD [\"curl\"]\n")
     findings, _ = check(text, settings=Settings(select=("DO510",)))

@@ -31,11 +31,11 @@ from dockopt.transforms.instructions.findings import (
     MissingHealthcheck,
     SecretInEnv,
     Sudo,
-    UnknownSuppression,
     UntrustedRegistry,
 )
 from dockopt.transforms.instructions.maintainer import MaintainerDeprecated
 from dockopt.transforms.instructions.runs import CdInsteadOfWorkdir, ConsecutiveRun
+from dockopt.transforms.instructions.suppressions import UnknownSuppression, UnusedSuppression
 from dockopt.transforms.packages.apk import ApkCache
 from dockopt.transforms.packages.apt import AptMissingYes, AptUpdateSeparate
 from dockopt.transforms.packages.apt_cleanup import AptListsNotCleaned
@@ -86,6 +86,9 @@ CONTEXT_FIXES: tuple[type[Transform], ...] = (
 IMAGE_FIXES: tuple[type[Transform], ...] = (FullBaseImage,)  # slimmer bases
 USER_FIXES: tuple[type[Transform], ...] = (RootUser,)  # non-root USER
 
+# --- about the other rules' findings: last, after every rule it judges ran ---
+SUPPRESSION_FINDINGS: tuple[type[Transform], ...] = (UnusedSuppression,)
+
 REGISTRY: tuple[type[Transform], ...] = (
     *CONTEXT_MANIFESTS,
     *CONTEXT_STRUCTURE,
@@ -99,4 +102,5 @@ REGISTRY: tuple[type[Transform], ...] = (
     *USER_FIXES,
     *PACKAGE_FINDINGS,
     *INSTRUCTION_FINDINGS,
+    *SUPPRESSION_FINDINGS,
 )

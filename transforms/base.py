@@ -129,6 +129,9 @@ class Context:
     _shell: dict[int, ShellScript | None] = field(default_factory=dict, repr=False)
     # Per-pass results shared between transforms (e.g. the editable RUNs).
     memo: dict[str, Any] = field(default_factory=dict, repr=False)
+    # The pass's suppression comments and their use so far (instructions.suppressions
+    # .Suppressions; set by the engine, read by DO511 after every other rule ran).
+    suppressions: Any = field(default=None, repr=False)
     _style: Style | None = field(default=None, repr=False)
 
     @property
@@ -189,6 +192,9 @@ class Transform:
     # The `[rules.<code or name>]` options the rule reads, with their types: unknown
     # keys in a config file are errors.
     options: ClassVar[dict[str, type]] = {}
+    # Whether the findings depend on the build context (silent without one): DO511
+    # then cannot judge a suppression of the rule in a context-less run.
+    reads_context: ClassVar[bool] = False
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         raise NotImplementedError

@@ -131,6 +131,7 @@ class FullBaseImage(Transform):
     """
 
     code = "DO605"
+    reads_context = True
     name = "full-base-image"
     fix_title = "Use the -slim variant of the base image"
     default_safety = Safety.UNSAFE

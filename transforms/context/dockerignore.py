@@ -143,6 +143,7 @@ class DockerignoreMissing(Transform):
     """
 
     code = "DO603"
+    reads_context = True
     name = "dockerignore-missing"
     fix_title = "Add .dockerignore entries for the build context"
     default_safety = Safety.UNSAFE

@@ -78,6 +78,7 @@ class LockfileIgnored(Transform):
     """
 
     code = "DO602"
+    reads_context = True
     name = "lockfile-ignored"
     fix_title = "Install exactly what the lockfile pins"
     default_safety = Safety.UNSAFE

@@ -384,6 +384,7 @@ class AddForLocalFile(Transform):
     """
 
     code = "DO402"
+    reads_context = True
     name = "add-for-local-file"
     fix_title = "Use COPY instead of ADD"
     upstream = ("hadolint:DL3020",)

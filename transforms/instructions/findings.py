@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator
 
@@ -196,69 +195,6 @@ class UntrustedRegistry(Transform):
                                        f"trusted registry ({', '.join(trusted)})")
             if stage.name:
                 names.add(stage.name.lower())
-
-
-@functools.cache
-def _rule_names() -> tuple[frozenset[str], frozenset[str]]:
-    """Every rule's code, name and covered hadolint codes; and the codes alone (once
-    per process: the registry does not change)."""
-    from dockopt.transforms import REGISTRY
-
-    known = {n for cls in REGISTRY for n in (cls.code, cls.name, *cls.hadolint_codes())}
-    return frozenset(known), frozenset(cls.code for cls in REGISTRY)
-
-
-class UnknownSuppression(Transform):
-    """A `# dockopt: ignore=` comment names a code that is no rule.
-
-    What it does:
-        Reports each code in an own-line `# dockopt: ignore=...` or
-        `# dockopt: global ignore=...` comment that is not a rule's code, a rule's
-        name, a prefix of rule codes, or a hadolint code a rule covers (ruff's
-        RUF100 idea, for the unknown half). `# hadolint ignore=` comments are
-        hadolint's: their codes are not checked.
-
-    Why:
-        A typo (`DO2O1`) or a rule that was renamed silently suppresses nothing: the
-        finding the comment was meant to hide comes back, or worse, the comment
-        looks like a reviewed exception that does not exist.
-
-    Example:
-        `# dockopt: ignore=DO2O1` above a RUN: "`DO2O1` is not a dockopt rule".
-
-    Fix safety:
-        No fix: the intended code cannot be known.
-
-    References:
-        https://docs.astral.sh/ruff/rules/unused-noqa/
-    """
-
-    code = "DO510"
-    name = "unknown-suppression"
-
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        from dockopt.rewriter.syntax import Comment
-        from dockopt.transforms.base import SUPPRESSION
-
-        known, codes = _rule_names()
-        for item in ctx.tree.items:
-            if not isinstance(item, Comment):
-                continue
-            m = SUPPRESSION.match(item.content)
-            if m is None or m.group(1) != "dockopt":
-                continue
-            for raw in m.group(3).split(","):
-                code = raw.strip()
-                if not code or code in known or code == "ALL" or \
-                        any(c.startswith(code) for c in codes):
-                    continue
-                at = item.text.find(code, item.text.find("ignore"))
-                line, col = ctx.tree.line_col(item.start + max(at, 0))
-                yield Finding(self.code, self.name,
-                              f"`{code}` in a suppression comment is not a dockopt rule "
-                              "(a code, a name, or a hadolint code a rule covers): it "
-                              "suppresses nothing", line, col, line, col + len(code),
-                              self.level)
 
 
 class Sudo(Transform):

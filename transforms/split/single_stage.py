@@ -323,6 +323,7 @@ class SingleStageBuild(Transform):
     """
 
     code = "DO101"
+    reads_context = True
     name = "single-stage-build"
     fix_title = "Split into a builder and a runtime stage"
     default_safety = Safety.UNSAFE

@@ -129,6 +129,7 @@ class ManifestsAfterSource(Transform):
     """
 
     code = "DO601"
+    reads_context = True
     name = "manifests-after-source"
     fix_title = "Copy dependency manifests and install before copying the source"
     default_safety = Safety.UNSAFE
