@@ -8,6 +8,7 @@ ruff.  A ``pyproject.toml`` without ``[tool.dockopt]`` does not count.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,7 +28,7 @@ def fails(level: str, threshold: str) -> bool:
         return False
     return LEVELS.index(level) <= LEVELS.index(threshold)
 _CONFIG_NAMES = (".dockopt.toml", "dockopt.toml", "pyproject.toml")
-_KNOWN_KEYS = {"select", "ignore", "extend-select", "unsafe-fixes", "cache", "rules",
+_KNOWN_KEYS = {"extend", "select", "ignore", "extend-select", "unsafe-fixes", "cache", "rules",
                "max-passes", "failure-threshold", "severity", "trusted-registries",
                "fixable", "unfixable", "extend-safe-fixes", "extend-unsafe-fixes"}
 FixPolicy = Literal["off", "safe", "unsafe"]
@@ -134,22 +135,121 @@ def _has_tool_section(path: Path) -> bool:
     return re.search(r"^\s*\[tool\.dockopt(\.|\])", text, re.M) is not None
 
 
-def load_settings(path: Path, *, hadolint: Path | None = None) -> Settings:
-    """Read one config file (and a hadolint config under it, whose settings it
-    overrides). Raises ConfigError with ``file:line:col: message``."""
-    data, text = read_config(path)
+def load_settings(path: Path, *, hadolint: Path | None = None,
+                  overrides: dict[str, Any] | None = None) -> Settings:
+    """Read one config file, with the files it ``extend``s under it and a hadolint
+    config under those (whose settings it overrides), then ``overrides`` (``--config
+    KEY=VALUE``) on top. Raises ConfigError with ``file:line:col: message``."""
+    chain = config_chain(path)
+    data: dict[str, Any] = {}
+    for _, layer, _ in chain:
+        data = layered(data, layer)
     if hadolint is not None:
         from dockopt.rewriter.hadolint_config import load_hadolint, merge
 
         data = merge(load_hadolint(hadolint), data)
+    if overrides:
+        data = layered(data, overrides)
+    _, _, text = chain[-1]
     return settings_from_dict(data, str(path), text=text)
 
 
-def hadolint_settings(path: Path) -> Settings:
-    """Settings from a hadolint config alone (no dockopt config applies)."""
+def config_chain(path: Path) -> list[tuple[Path, dict[str, Any], str]]:
+    """The config file and those it extends, the most basic first: (path, table
+    without `extend`, text). Each file is checked on its own, so an error names the
+    file and line it is in. ``extend`` is relative to the file that says it (ruff)."""
+    chain: list[tuple[Path, dict[str, Any], str]] = []
+    seen: list[Path] = []
+    current: Path | None = path
+    while current is not None:
+        resolved = current.resolve()
+        if resolved in seen:
+            cycle = " -> ".join(str(p) for p in [*seen, resolved])
+            raise ConfigError(f"{current}:1:1: `extend` forms a cycle: {cycle}")
+        seen.append(resolved)
+        data, text = read_config(current)
+        nxt = data.pop("extend", None)
+        settings_from_dict(data, str(current), text=text)  # its own keys, its own lines
+        chain.append((current, data, text))
+        if nxt is None:
+            break
+        if not isinstance(nxt, str) or not nxt:
+            raise ConfigError(f"{current}:{locate(text, key_pattern('extend'))}: `extend` "
+                              "must be the path of another config file")
+        target = Path(nxt).expanduser()
+        if not target.is_absolute():
+            target = Path(os.path.normpath(current.parent / target))
+        if not target.is_file():
+            raise ConfigError(f"{current}:{locate(text, key_pattern('extend'))}: `extend`: "
+                              f"{target}: config file not found")
+        current = target
+    return chain[::-1]
+
+
+# Lists that add to what the layer below selected unless this layer sets the base
+# list itself (ruff's layering of `select` / `extend-select` / `ignore`).
+_ADDITIVE = {"extend-select": "select", "ignore": "select", "unfixable": "fixable",
+             "extend-safe-fixes": None, "extend-unsafe-fixes": None}
+
+
+def layered(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """Config table ``top`` over ``base`` (an extended file, or a config under
+    ``--config KEY=VALUE`` overrides): a key in ``top`` replaces the one below, except
+    that `extend-select`, `ignore`, `unfixable` and the `extend-*-fixes` lists add up
+    (until ``top`` sets the `select`/`fixable` they refine), and `rules` and
+    `severity` merge per rule."""
+    out = dict(base)
+    for key, value in top.items():
+        below = base.get(key)
+        if key in _ADDITIVE and isinstance(below, list) and isinstance(value, list):
+            resets = _ADDITIVE[key]
+            out[key] = value if resets is not None and resets in top else below + value
+        elif key == "rules" and isinstance(below, dict) and isinstance(value, dict):
+            out[key] = {**below, **{r: {**below.get(r, {}), **opts} if
+                                    isinstance(opts, dict) and isinstance(below.get(r), dict)
+                                    else opts for r, opts in value.items()}}
+        elif key == "severity" and isinstance(below, dict) and isinstance(value, dict):
+            out[key] = {**below, **value}
+        else:
+            out[key] = value
+    for key, resets in _ADDITIVE.items():
+        # `select` set above drops what the layers below added to the old selection.
+        if resets is not None and resets in top and key not in top and key in out:
+            del out[key]
+    return out
+
+
+def parse_override(option: str) -> dict[str, Any]:
+    """One ``--config 'KEY = VALUE'`` (ruff's syntax: a TOML line, dotted keys allowed:
+    ``rules.DO204.option = 1``) as a table. Raises ConfigError."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(option)
+    except tomllib.TOMLDecodeError as exc:
+        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise ConfigError(f"--config {option!r}: neither a config file nor a TOML "
+                          f"`key = value` ({msg})") from None
+    if not data:
+        raise ConfigError(f"--config {option!r}: neither a config file nor a TOML "
+                          "`key = value`")
+    if "extend" in data:
+        raise ConfigError(f"--config {option!r}: `extend` is for config files; pass the "
+                          "file itself as --config")
+    try:
+        settings_from_dict(data, "--config")  # unknown keys and wrong types, at once
+    except ConfigError as exc:
+        raise ConfigError(f"--config {option!r}: "
+                          f"{str(exc).removeprefix('--config:1:1: ')}") from None
+    return data
+
+
+def hadolint_settings(path: Path, overrides: dict[str, Any] | None = None) -> Settings:
+    """Settings from a hadolint config alone (no dockopt config applies), and
+    ``--config KEY=VALUE`` overrides on top."""
     from dockopt.rewriter.hadolint_config import load_hadolint
 
-    return settings_from_dict(load_hadolint(path), str(path))
+    return settings_from_dict(layered(load_hadolint(path), overrides or {}), str(path))
 
 
 def read_config(path: Path) -> tuple[dict[str, Any], str]:
@@ -259,16 +359,19 @@ def settings_from_dict(data: dict[str, Any], source: str, *, text: str | None = 
 
 
 def settings_for(path: Path | None, *, config: Path | None = None,
-                 isolated: bool = False) -> Settings:
-    """Settings for a Dockerfile: ``--config`` if given, else the closest file."""
+                 isolated: bool = False, overrides: dict[str, Any] | None = None
+                 ) -> Settings:
+    """Settings for a Dockerfile: ``--config`` if given, else the closest file;
+    ``overrides`` (``--config KEY=VALUE``) on top of either."""
     if config is not None:
-        return load_settings(config)
+        return load_settings(config, overrides=overrides)
     if isolated or path is None:
-        return Settings()
+        return settings_from_dict(overrides or {}, "--config")
     from dockopt.rewriter.hadolint_config import find_hadolint_config
 
     found = find_config(path)
     hadolint = find_hadolint_config(path)
     if found is not None:
-        return load_settings(found, hadolint=hadolint)
-    return hadolint_settings(hadolint) if hadolint is not None else Settings()
+        return load_settings(found, hadolint=hadolint, overrides=overrides)
+    return hadolint_settings(hadolint, overrides) if hadolint is not None \
+        else settings_from_dict(overrides or {}, "--config")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -188,6 +189,65 @@ def test_unknown_selectors_keys_and_rule_options_have_file_and_line(cwd: Path) -
     (cwd / ".dockopt.toml").unlink()
     r = dockopt(cwd, "check")
     assert r.code == 2 and "pyproject.toml:" in r.err and "invalid TOML" in r.err
+
+
+def _codes(out: str) -> set[str]:
+    return {line.split(": ")[1].split()[0] for line in out.splitlines() if ": DO" in line}
+
+
+def test_config_extend_layers_like_ruff(cwd: Path) -> None:
+    """`extend`: relative to the file that says it; the child's keys win, `ignore` and
+    `extend-select` add up until the child sets `select`; errors name the right file."""
+    write(cwd / "Dockerfile", APT)
+    write(cwd / "shared" / "base.toml", 'select = ["DO2", "DO6"]\nignore = ["DO201"]\n'
+                                        'failure-threshold = "none"\n')
+    write(cwd / ".dockopt.toml", 'extend = "shared/base.toml"\nextend-select = ["DO5"]\n'
+                                 'ignore = ["DO603"]\n')
+    r = dockopt(cwd, "check")
+    assert r.code == 0, r.err  # the threshold comes from the extended file
+    assert _codes(r.out) == {"DO204", "DO503", "DO501", "DO605", "DO604"}, r.out
+    write(cwd / ".dockopt.toml", 'extend = "shared/base.toml"\nselect = ["DO204"]\n')
+    r = dockopt(cwd, "check")
+    assert _codes(r.out) == {"DO204"} and r.code == 0
+    # An error in the extended file names that file and its line.
+    write(cwd / "shared" / "base.toml", 'cache = "clean"\nselect = ["DO2X"]\n')
+    r = dockopt(cwd, "check")
+    assert r.code == 2 and r.err.startswith("shared/base.toml:2:11: `select`: unknown"), r.err
+    write(cwd / ".dockopt.toml", 'extend = "nowhere.toml"\n')
+    r = dockopt(cwd, "check")
+    assert r.code == 2 and "`extend`: nowhere.toml: config file not found" in r.err, r.err
+    write(cwd / ".dockopt.toml", 'extend = "shared/base.toml"\n')
+    write(cwd / "shared" / "base.toml", 'extend = "../.dockopt.toml"\n')
+    r = dockopt(cwd, "check")
+    assert r.code == 2 and "`extend` forms a cycle" in r.err
+
+
+def test_config_key_value_overrides(cwd: Path) -> None:
+    """ruff's `--config KEY=VALUE`: over whichever config applies; bad ones exit 2."""
+    write(cwd / "Dockerfile", APT)
+    write(cwd / ".dockopt.toml", 'select = ["DO2"]\n')
+    r = dockopt(cwd, "check", "--config", 'ignore = ["DO201", "DO202"]')
+    assert _codes(r.out) == {"DO204"}, r.out
+    r = dockopt(cwd, "check", "--config", 'select = ["DO503"]',
+                "--config", 'failure-threshold = "none"')
+    assert (r.code, _codes(r.out)) == (0, {"DO503"})
+    # With a config file given as --config too (one file at most).
+    write(cwd / "other.toml", 'select = ["DO605"]\n')
+    r = dockopt(cwd, "check", "--config", "other.toml", "--config", "unsafe-fixes = true")
+    assert _codes(r.out) == {"DO605"} and "[*]" in r.out
+    r = dockopt(cwd, "check", "--config", "other.toml", "--config", ".dockopt.toml")
+    assert r.code == 2 and "only one config file" in r.err
+    for bad, why in (("selekt = 1", "unknown setting(s): selekt"),
+                     ('select = ["DO9"]', "unknown rule selector `DO9`"),
+                     ("select = [", "neither a config file nor a TOML"),
+                     ('cache = "sometimes"', "`cache` must be")):
+        r = dockopt(cwd, "check", "--config", bad)
+        assert r.code == 2 and why in r.err, (bad, r.err)
+    r = dockopt(cwd, "check", "--config", "missing.toml")
+    assert r.code == 2 and r.err.startswith("missing.toml:1:1: config file not found")
+    # Dotted keys reach rule options.
+    r = dockopt(cwd, "check", "--config", "rules.DO999.x = 1")
+    assert r.code == 2 and "`[rules.DO999]`: no rule has this code or name" in r.err
 
 
 def test_hadolint_codes_are_accepted_wherever_a_rule_is_named(cwd: Path) -> None:
@@ -383,6 +443,19 @@ def test_version_comes_from_the_package_metadata(cwd: Path) -> None:
     assert dockopt(cwd, "--version").out == f"dockopt {version('dockopt')}\n"
 
 
+def test_python_dash_m_dockopt_runs_the_cli(cwd: Path) -> None:
+    """`python -m dockopt` (the namespace package's own __main__, package/)."""
+    from importlib.metadata import version
+
+    run = subprocess.run([sys.executable, "-m", "dockopt", "--version"], cwd=cwd,
+                         capture_output=True, text=True, timeout=60)
+    assert (run.returncode, run.stdout) == (0, f"dockopt {version('dockopt')}\n"), run.stderr
+    run = subprocess.run([sys.executable, "-m", "dockopt", "check", "--isolated", "-"],
+                         cwd=cwd, input="FROM debian:12-slim\nRUN apt-get update\n",
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and "DO204" in run.stdout, run.stderr
+
+
 # --- snapshots -------------------------------------------------------------------------
 
 SNAPSHOT_CASES = ("apt-install-recommends/basic", "root-user/python-useradd",
@@ -419,3 +492,27 @@ def test_output_snapshots(case: str, fmt: str, cwd: Path) -> None:
         snapshot.parent.mkdir(exist_ok=True)
         snapshot.write_text(got)
     assert got == snapshot.read_text(), f"{snapshot.name} changed (review, then update)"
+
+
+def test_check_and_fix_count_the_same_issues(cwd: Path) -> None:
+    """One source of truth: `fix`'s total is `check`'s count of the file as it is, and
+    its "fixed" counts issues resolved, also those a first fix made fixable (DO204
+    once DO202 merged the update), never more than the total."""
+    text = ("FROM debian:12-slim\nRUN apt-get update\n"
+            "RUN apt-get install -y --no-install-recommends curl\nRUN echo hi\n"
+            "USER nobody\nCMD [\"curl\"]\n")
+    write(cwd / "Dockerfile", text)
+    write(cwd / ".dockerignore", ".git\n")
+    check = dockopt(cwd, "check")
+    total = int(re.search(r"Found (\d+) issues", check.err + check.out).group(1))
+    fixable = int(re.search(r"\[\*\] (\d+) fixable", check.err + check.out).group(1))
+    diff = dockopt(cwd, "fix", "--diff")
+    m = re.search(r"Found (\d+) issues \((\d+) fixable, (\d+) remaining\)", diff.err)
+    assert m, diff.err
+    assert int(m.group(1)) == total
+    assert fixable <= int(m.group(2)) <= total
+    applied = dockopt(cwd, "fix")
+    assert f"Found {total} issues ({m.group(2)} fixed, {m.group(3)} remaining)" in applied.err
+    after = dockopt(cwd, "check")
+    left = re.search(r"Found (\d+) issues?", after.err + after.out)
+    assert left and int(left.group(1)) == int(m.group(3))

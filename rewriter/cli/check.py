@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from dockopt.rewriter.cli.output import FileReport
     from dockopt.rewriter.syntax import Diagnostic
 from dockopt.rewriter.cli.common import (
+    ConfigOption,
     Selection,
     build_context_for,
     make_exclusion,
@@ -66,7 +67,7 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
           select: tuple[str, ...], ignore: tuple[str, ...], extend_select: tuple[str, ...],
           fixable: tuple[str, ...], unfixable: tuple[str, ...],
           extend_safe_fixes: tuple[str, ...], extend_unsafe_fixes: tuple[str, ...],
-          unsafe_fixes: bool | None, cache: str | None, config: Path | None, isolated: bool,
+          unsafe_fixes: bool | None, cache: str | None, config: ConfigOption, isolated: bool,
           exclude: tuple[str, ...], extend_exclude: tuple[str, ...], force_exclude: bool,
           respect_gitignore: bool, failure_threshold: str | None,
           stdin_filename: str | None, color: str, quiet: bool) -> None:

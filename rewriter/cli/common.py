@@ -118,9 +118,11 @@ def rule_options(command: F) -> F:
         click.option("--cache", "cache", type=click.Choice(["clean", "mount"]),
                      default=None, help="Cache policy: clean up package caches, or "
                                         "use BuildKit cache mounts (overrides the config)."),
-        click.option("--config", "config", metavar="FILE",
-                     type=click.Path(dir_okay=False, path_type=Path),
-                     help="Use this config file instead of searching for one."),
+        click.option("--config", "config", metavar="FILE|KEY=VALUE", multiple=True,
+                     callback=_config_option,
+                     help="A config file to use instead of searching for one, or a "
+                          "TOML `key = value` overriding one setting of whichever "
+                          "config applies (repeatable; ruff's syntax)."),
         click.option("--isolated", is_flag=True,
                      help="Ignore all config files."),
         click.option("--exclude", multiple=True, metavar="PATTERNS",
@@ -303,16 +305,19 @@ class SettingsFinder:
     config: Path | None
     isolated: bool
     selection: Selection
+    # `--config KEY=VALUE` tables, applied in order over whichever config applies.
+    overrides: tuple[dict[str, Any], ...] = ()
     _by_folder: dict[str, tuple[Path | None, Path | None]] = field(default_factory=dict)
     _by_file: dict[tuple[Path | None, Path | None], Settings] = field(default_factory=dict)
 
     def for_path(self, path: Path) -> Settings:
         """Raises ConfigError."""
         from dockopt.rewriter.config import (
-            Settings,
             find_config,
             hadolint_settings,
+            layered,
             load_settings,
+            settings_from_dict,
         )
 
         if self.config is not None:
@@ -335,23 +340,80 @@ class SettingsFinder:
             # working directory); find_config resolved them.
             source = Path(display_path(str(source))) if source is not None else None
             hadolint = Path(display_path(str(hadolint))) if hadolint is not None else None
+            overrides: dict[str, Any] = {}
+            for table in self.overrides:
+                overrides = layered(overrides, table)
             if source is not None:
-                base = load_settings(source, hadolint=hadolint)
+                self._check_chain(source)
+                base = load_settings(source, hadolint=hadolint, overrides=overrides)
             elif hadolint is not None:
-                base = hadolint_settings(hadolint)
+                base = hadolint_settings(hadolint, overrides)
+                self._check(base, hadolint.read_text(encoding="utf-8", errors="replace"))
             else:
-                base = Settings()
-            checked = source or hadolint
-            if checked is not None:
-                from dockopt.rewriter.config import ConfigError
-                from dockopt.transforms import REGISTRY
-
-                text = checked.read_text(encoding="utf-8", errors="replace")
-                problem = config_problems(base, text, REGISTRY)
-                if problem is not None:
-                    raise ConfigError(problem)
+                base = settings_from_dict(overrides, "--config")
             self._by_file[sources] = self.selection.apply(base)
         return self._by_file[sources]
+
+    @staticmethod
+    def _check(settings: Settings, text: str | None) -> None:
+        from dockopt.rewriter.config import ConfigError
+        from dockopt.transforms import REGISTRY
+
+        problem = config_problems(settings, text, REGISTRY)
+        if problem is not None:
+            raise ConfigError(problem)
+
+    def _check_chain(self, source: Path) -> None:
+        """Selectors and rule options of a config file and each file it extends, each
+        checked alone so an error names the file and line it is in."""
+        from dockopt.rewriter.config import config_chain, settings_from_dict
+
+        for path, data, text in config_chain(source):
+            self._check(settings_from_dict(data, str(path), text=text), text)
+
+
+@dataclass(frozen=True)
+class ConfigOption:
+    """What the repeated `--config` options said: at most one file, and overrides."""
+
+    file: Path | None = None
+    overrides: tuple[dict[str, Any], ...] = ()
+
+
+NO_CONFIG = ConfigOption()
+
+
+def _config_option(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+                   ) -> ConfigOption:
+    """ruff's `--config`: an existing file, or a TOML `key = value` (a value that is
+    neither is an error naming both readings)."""
+    from dockopt.rewriter.config import ConfigError, parse_override, settings_from_dict
+
+    file: Path | None = None
+    overrides: list[dict[str, Any]] = []
+    for value in values:
+        path = Path(value)
+        if path.is_file():
+            if file is not None:
+                raise click.BadParameter(f"only one config file may be given ({file}, "
+                                         f"{value}); use KEY=VALUE for single settings")
+            file = path
+            continue
+        if "=" not in value:
+            write_to(sys.stderr, f"{value}:1:1: config file not found\n")
+            sys.exit(2)
+        try:
+            table = parse_override(value)
+        except ConfigError as exc:
+            raise click.BadParameter(str(exc)) from None
+        from dockopt.transforms import REGISTRY
+
+        problem = config_problems(settings_from_dict(table, "--config"), None, REGISTRY)
+        if problem is not None:
+            raise click.BadParameter(f"{value!r}: "
+                                     f"{problem.removeprefix('--config:1:1: ')}")
+        overrides.append(table)
+    return ConfigOption(file, tuple(overrides))
 
 
 @dataclass
@@ -463,7 +525,7 @@ def atomic_write(path: str, data: bytes) -> None:
     write(path, data)
 
 
-def setup(paths: tuple[str, ...], stdin_filename: str | None, config: Path | None,
+def setup(paths: tuple[str, ...], stdin_filename: str | None, config: ConfigOption,
            isolated: bool, selection: Selection, errors: list[str],
            exclusion: Exclusion | None = None
            ) -> tuple[list[Input], tuple[type[Transform], ...]]:
@@ -471,10 +533,7 @@ def setup(paths: tuple[str, ...], stdin_filename: str | None, config: Path | Non
 
     rules = all_rules()
     selection.validate(rules)
-    if config is not None and not config.is_file():
-        write_to(sys.stderr, f"{config}:1:1: config file not found\n")
-        sys.exit(2)
-    finder = SettingsFinder(config, isolated, selection)
+    finder = SettingsFinder(config.file, isolated, selection, config.overrides)
     return inputs(paths, stdin_filename, finder, errors, exclusion), rules
 
 

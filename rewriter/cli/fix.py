@@ -9,8 +9,13 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from dockopt.rewriter.pipeline import FixResult
+    from dockopt.transforms.base import Finding
 from dockopt.rewriter.cli.common import (
+    NO_CONFIG,
+    ConfigOption,
     Input,
     Selection,
     atomic_write,
@@ -67,7 +72,8 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
         extend_select: tuple[str, ...] = (), fixable: tuple[str, ...] = (),
         unfixable: tuple[str, ...] = (), extend_safe_fixes: tuple[str, ...] = (),
         extend_unsafe_fixes: tuple[str, ...] = (), unsafe_fixes: bool | None = None,
-        cache: str | None = None, config: Path | None = None, isolated: bool = False,
+        cache: str | None = None, config: ConfigOption = NO_CONFIG,
+        isolated: bool = False,
         exclude: tuple[str, ...] = (), extend_exclude: tuple[str, ...] = (),
         force_exclude: bool = False, respect_gitignore: bool = True,
         failure_threshold: str | None = None, stdin_filename: str | None = None,
@@ -102,7 +108,7 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
     out_color = stream_color(color, sys.stdout)
     err_color = stream_color(color, sys.stderr)
     internal = bool(errors)
-    fixed = remaining = held = 0
+    fixed = remaining = held = applied = 0
     any_diff = findings_fail = False
     for item in inputs:
         text = read_input(item, errors)
@@ -171,7 +177,8 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
                 write_to(report_stream, finding_line(item.shown, f, color=report_color,
                                                      unsafe_fixes=item.settings.unsafe_fixes,
                                                      marker=False) + "\n")
-        fixed += sum(c.fixes for c in result.changes)
+        applied += sum(c.fixes for c in result.changes)
+        fixed += resolved(with_levels(result.initial, item.settings), left)
         remaining += len(left)
         held += result.held_back
         findings_fail = findings_fail or threshold_failed(left, item.settings)
@@ -187,8 +194,19 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
         if any_diff:
             sys.exit(1)
         return
-    if (findings_fail and not fix_only) or (exit_non_zero_on_fix and fixed):
+    if (findings_fail and not fix_only) or (exit_non_zero_on_fix and applied):
         sys.exit(1)
+
+
+def resolved(before: Sequence[Finding], after: Sequence[Finding]) -> int:
+    """How many of the findings on the original text the fixes resolved, per rule
+    (a count, since fixes move lines): what `check` reported minus what remains, so
+    `fix`'s total equals `check`'s count. It includes findings `check` could not
+    mark fixable because another fix had to come first (DO204 after DO202)."""
+    from collections import Counter
+
+    left = Counter(f.code for f in after)
+    return sum(max(0, n - left[code]) for code, n in Counter(f.code for f in before).items())
 
 
 def _verified_fix(item: Input, context: Path | None, engine: str) -> FixResult | None:
