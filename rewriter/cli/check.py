@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import click
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
     from dockopt.rewriter.cli.output import FileReport
+    from dockopt.rewriter.config import Settings
     from dockopt.rewriter.syntax import Diagnostic
+    from dockopt.transforms.base import Finding
 from dockopt.rewriter.cli.common import (
     ConfigOption,
+    Input,
     Selection,
     build_context_for,
+    jobs_option,
     make_exclusion,
     print_errors,
     read_input,
@@ -33,6 +37,26 @@ from dockopt.rewriter.cli.common import (
     with_levels,
     write_to,
 )
+
+
+class CheckTask(NamedTuple):
+    """One file's engine work, as sent to a worker (plain, picklable data)."""
+
+    text: str
+    path: str | None
+    context: Path | None
+    settings: Settings
+
+
+def check_task(task: CheckTask | None) -> tuple[list[Finding], list[Diagnostic]] | None:
+    """The findings and diagnostics of one file (run in a worker with --jobs)."""
+    if task is None:  # unreadable or not text: nothing for the engine to do
+        return None
+    from dockopt.rewriter.pipeline import check as run_check
+
+    return run_check(task.text, path=task.path, context=task.context,
+                     settings=task.settings)
+
 
 FORMATS = ("text", "full", "concise", "json", "json-lines", "sarif", "github", "gitlab",
            "junit", "checkstyle")
@@ -59,6 +83,7 @@ FORMATS = ("text", "full", "concise", "json", "json-lines", "sarif", "github", "
                    "--exit-non-zero-on-fix.")
 @click.option("--exit-non-zero-on-fix", is_flag=True,
               help="With --fix/--fix-only: exit 1 when anything was fixed.")
+@jobs_option
 @rule_options
 @click.pass_context
 def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
@@ -70,7 +95,7 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
           unsafe_fixes: bool | None, cache: str | None, config: ConfigOption, isolated: bool,
           exclude: tuple[str, ...], extend_exclude: tuple[str, ...], force_exclude: bool,
           respect_gitignore: bool, failure_threshold: str | None,
-          stdin_filename: str | None, color: str, quiet: bool) -> None:
+          stdin_filename: str | None, color: str, quiet: bool, jobs: int | None) -> None:
     """Report findings without changing any file.
 
     `[*]` marks a finding that `dockopt fix` would fix (with --unsafe-fixes, unsafe
@@ -90,10 +115,11 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
                          isolated=isolated, exclude=exclude, extend_exclude=extend_exclude,
                          force_exclude=force_exclude, respect_gitignore=respect_gitignore,
                          failure_threshold=failure_threshold,
-                         stdin_filename=stdin_filename, color=color, quiet=quiet)
+                         stdin_filename=stdin_filename, color=color, quiet=quiet,
+                         jobs=jobs)
         return
     from dockopt.rewriter.cli import output
-    from dockopt.rewriter.pipeline import check as run_check
+    from dockopt.rewriter.cli.parallel import ordered_map, worker_count
 
     selection = Selection.from_options(select, ignore, extend_select, unsafe_fixes, cache,
                                        failure_threshold).with_fix_options(
@@ -110,20 +136,28 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
     notifications: list[tuple[str, str]] = []
     findings_fail = False
     unsafe = any(item.settings.unsafe_fixes for item in inputs)
-    for item in inputs:
-        text = read_input(item, errors)
+    def tasks() -> Iterator[tuple[tuple[Input, str | None], CheckTask | None]]:
+        # Files are read here, in input order (so are read errors); only the engine's
+        # work goes to the pool.
+        for item in inputs:
+            text = read_input(item, errors)
+            task = None
+            if text is not None and unreadable_finding(text) is None:
+                task = CheckTask(text, item.shown if item.shown != "-" else None,
+                                 build_context_for(item, context), item.settings)
+            yield (item, text), task
+
+    workers = worker_count(jobs, len(inputs))
+    for (item, text), outcome in ordered_map(check_task, tasks(), workers):
         if text is None:
             internal = True
             continue
         not_text = unreadable_finding(text)
         diagnostics: Sequence[Diagnostic] = ()
-        if not_text is not None:
-            findings = [not_text]
+        if not_text is not None or outcome is None:
+            findings = [not_text] if not_text is not None else []
         else:
-            path_arg = item.shown if item.shown != "-" else None
-            found, diagnostics = run_check(text, path=path_arg,
-                                           context=build_context_for(item, context),
-                                           settings=item.settings)
+            found, diagnostics = outcome
             findings = list(found)
         say_context(item, quiet)
         parse_findings, engine = report_file_diagnostics(item.shown, diagnostics, quiet,

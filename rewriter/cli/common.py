@@ -158,6 +158,15 @@ def rule_options(command: F) -> F:
     return command
 
 
+def jobs_option(command: F) -> F:
+    """`--jobs N` for check and fix (as bulk's): worker processes for many files."""
+    return click.option(
+        "--jobs", "-j", "jobs", type=click.IntRange(min=1), default=None, metavar="N",
+        help="Worker processes for many files (default: the number of cores; 1: all "
+             "in this process). Small runs stay in one process; the output is the "
+             "same, in the same order, whatever N.")(command)
+
+
 @dataclass(frozen=True)
 class Selection:
     """What the command line says about settings (None: not given)."""

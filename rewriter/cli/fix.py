@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import click
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
+    from dockopt.rewriter.config import Settings
     from dockopt.rewriter.pipeline import FixResult
     from dockopt.transforms.base import Finding
 from dockopt.rewriter.cli.common import (
@@ -21,6 +23,7 @@ from dockopt.rewriter.cli.common import (
     atomic_write,
     build_context_for,
     fail,
+    jobs_option,
     make_exclusion,
     print_errors,
     read_input,
@@ -37,6 +40,27 @@ from dockopt.rewriter.cli.common import (
 )
 
 # --- fix ---------------------------------------------------------------------------
+
+
+class FixTask(NamedTuple):
+    """One file's engine work, as sent to a worker (plain, picklable data)."""
+
+    text: str
+    path: str | None
+    context: Path | None
+    settings: Settings
+    diff_path: str | None
+
+
+def fix_task(task: FixTask | None) -> FixResult | None:
+    """One file fixed (run in a worker with --jobs); None when there is nothing to fix
+    (unreadable, not text, or --verify, which the parent runs itself)."""
+    if task is None:
+        return None
+    from dockopt.rewriter.pipeline import fix as run_fix
+
+    return run_fix(task.text, path=task.path, context=task.context, settings=task.settings,
+                   diff_path=task.diff_path)
 
 
 @click.command()
@@ -64,6 +88,7 @@ from dockopt.rewriter.cli.common import (
                    "transforms that fail are left out (found by bisection).")
 @click.option("--engine", type=click.Choice(["auto", "docker", "podman", "buildah"]),
               default="auto", show_default=True, help="Container engine for --verify.")
+@jobs_option
 @rule_options
 def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = None,
         show_fixes: bool = False, fix_only: bool = False, exit_non_zero_on_fix: bool = False,
@@ -77,7 +102,7 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
         exclude: tuple[str, ...] = (), extend_exclude: tuple[str, ...] = (),
         force_exclude: bool = False, respect_gitignore: bool = True,
         failure_threshold: str | None = None, stdin_filename: str | None = None,
-        color: str = "auto", quiet: bool = False) -> None:
+        color: str = "auto", quiet: bool = False, jobs: int | None = None) -> None:
     """Fix Dockerfiles in place (or print the diffs with --diff).
 
     PATHS are files, or folders searched for Dockerfile, Containerfile, *.Dockerfile,
@@ -97,7 +122,7 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
         sorted_findings,
         terminal_safe,
     )
-    from dockopt.rewriter.pipeline import fix as run_fix
+    from dockopt.rewriter.cli.parallel import ordered_map, worker_count
 
     selection = Selection.from_options(select, ignore, extend_select, unsafe_fixes, cache,
                                        failure_threshold).with_fix_options(
@@ -110,8 +135,25 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
     internal = bool(errors)
     fixed = remaining = held = applied = 0
     any_diff = findings_fail = False
-    for item in inputs:
-        text = read_input(item, errors)
+
+    def tasks() -> Iterator[tuple[tuple[Input, str | None], FixTask | None]]:
+        # Files are read here, in input order; only the engine's work goes to the pool
+        # (the writes and every message stay in this process, in input order).
+        for item in inputs:
+            text = read_input(item, errors)
+            task = None
+            if text is not None and unreadable_finding(text) is None and not verify_builds:
+                task = FixTask(text, item.shown if item.shown != "-" else None,
+                               build_context_for(item, context), item.settings,
+                               item.patch_name)
+            yield (item, text), task
+
+    # --verify builds images: one file at a time, in this process.
+    workers = 1 if verify_builds else worker_count(jobs, len(inputs))
+    # Writing fixes: one Dockerfile of a build context at a time, so the next sees the
+    # .dockerignore the previous one wrote (as in one process).
+    serial = None if show_diff else _writes_into
+    for (item, text), fixed_here in ordered_map(fix_task, tasks(), workers, serial):
         if text is None:
             internal = True
             continue
@@ -128,7 +170,6 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
             remaining += 1
             findings_fail = True
             continue
-        path_arg = item.shown if item.shown != "-" else None
         if verify_builds:
             if item.source == "-":
                 fail("--verify needs a file: it builds the image from its context")
@@ -138,8 +179,8 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
                 continue
             result = verified
         else:
-            result = run_fix(text, path=path_arg, context=build_context_for(item, context),
-                             settings=item.settings, diff_path=item.patch_name)
+            assert fixed_here is not None  # a readable text always gets a task
+            result = fixed_here
         say_context(item, quiet)
         diff = result.diff()
         any_diff = any_diff or bool(diff)
@@ -207,6 +248,13 @@ def resolved(before: Sequence[Finding], after: Sequence[Finding]) -> int:
 
     left = Counter(f.code for f in after)
     return sum(max(0, n - left[code]) for code, n in Counter(f.code for f in before).items())
+
+
+def _writes_into(task: FixTask | None) -> str | None:
+    """The folder a fix of ``task`` may write context files into (its build context)."""
+    if task is None or task.context is None:
+        return None
+    return os.path.realpath(task.context)
 
 
 def _verified_fix(item: Input, context: Path | None, engine: str) -> FixResult | None:

@@ -1,0 +1,160 @@
+"""`--jobs N` for `check` and `fix` (issue 15): the output of a run on a process pool
+is byte for byte that of `--jobs 1`, in every output format, and `fix` writes the
+same files.
+
+The inputs are every golden case's Dockerfile laid out as one folder per case (its
+context files beside it, so the context rules have something to read), plus a few
+files that take the other paths through the loop: a file BuildKit rejects, a binary
+file, a folder where two Dockerfiles share one build context (the second one's fix
+must see the `.dockerignore` the first one wrote), and a file with a parse warning.
+The commands run as subprocesses, as users run them, so the pool really forks.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dockopt.rewriter.cli.output import OUTPUT_FORMATS
+from dockopt.rewriter.cli.parallel import ordered_map, worker_count
+
+GOLDEN = Path(__file__).resolve().parent.parent / "golden"
+
+
+def _layout(root: Path) -> list[Path]:
+    """The golden inputs as a tree of small projects; the Dockerfiles, sorted."""
+    for case in sorted(p.parent for p in GOLDEN.glob("*/*/Dockerfile")):
+        dest = root / f"{case.parent.name}--{case.name}"
+        if (case / "context").is_dir():
+            shutil.copytree(case / "context", dest)
+        else:
+            dest.mkdir()
+        shutil.copyfile(case / "Dockerfile", dest / "Dockerfile")
+    odd = root / "zz-odd"
+    odd.mkdir()
+    (odd / "Dockerfile").write_text("FROMM alpine\nRUN echo hi\n")  # BuildKit rejects it
+    (odd / "Dockerfile.bin").write_bytes(b"FROM alpine\x00\x01\x02\n")  # not text
+    (odd / "Dockerfile.warn").write_text("FROM alpine\nONBUILD RUN x\nFROB x\n")
+    shared = root / "zz-shared"  # two Dockerfiles, one context: both want .dockerignore
+    shared.mkdir()
+    (shared / "package.json").write_text('{"name": "x", "version": "1.0.0"}\n')
+    (shared / "package-lock.json").write_text('{"name": "x", "lockfileVersion": 3}\n')
+    (shared / "node_modules").mkdir()
+    (shared / "node_modules" / "left-pad.js").write_text("module.exports = 1\n")
+    for name in ("Dockerfile", "Dockerfile.dev"):
+        (shared / name).write_text("FROM node:20\nWORKDIR /app\nCOPY . .\n"
+                                   "RUN npm install\nCMD node index.js\n")
+    return sorted(p for p in root.rglob("Dockerfile*") if p.is_file())
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("jobs") / "projects"
+    root.mkdir()
+    files = _layout(root)
+    # The comparison means something only if --jobs 2 really runs a pool here.
+    assert worker_count(2, len(files)) == 2, len(files)
+    return root
+
+
+def _dockopt(*args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DOCKOPT_OUTPUT_FORMAT", "NO_COLOR", "FORCE_COLOR")}
+    return subprocess.run([sys.executable, "-m", "dockopt.rewriter", *args], cwd=cwd,
+                          capture_output=True, env=env, timeout=600, check=False)
+
+
+def _same_run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    serial = _dockopt(*args, "--jobs", "1", cwd=cwd)
+    pooled = _dockopt(*args, "--jobs", "2", cwd=cwd)
+    assert serial.returncode in (0, 1, 2), serial.stderr.decode()[-2000:]
+    assert pooled.stdout == serial.stdout
+    assert pooled.stderr == serial.stderr
+    assert pooled.returncode == serial.returncode
+    return serial
+
+
+@pytest.mark.parametrize("fmt", OUTPUT_FORMATS)
+def test_check_output_is_the_same_with_a_pool(tree: Path, fmt: str) -> None:
+    run = _same_run(["check", "--unsafe-fixes", "--output-format", fmt, "."], tree.parent)
+    # Every file is in the report (not an empty run that trivially agrees).
+    assert b"zz-odd" in run.stdout and b"manifests-after-source" in run.stdout
+
+
+def test_check_statistics_are_the_same_with_a_pool(tree: Path) -> None:
+    run = _same_run(["check", "--statistics", "--unsafe-fixes", "."], tree.parent)
+    assert b"DO201" in run.stdout
+
+
+def test_fix_diff_is_the_same_with_a_pool(tree: Path) -> None:
+    run = _same_run(["fix", "--diff", "--unsafe-fixes", "."], tree.parent)
+    assert run.stdout.count(b"diff --git") > 200
+
+
+def test_fix_writes_the_same_files_with_a_pool(tree: Path, tmp_path: Path) -> None:
+    runs = []
+    for jobs in ("1", "2"):
+        copy = tmp_path / f"jobs{jobs}" / "projects"
+        shutil.copytree(tree, copy)
+        runs.append(_dockopt("fix", "--unsafe-fixes", "--show-fixes", "--jobs", jobs, ".",
+                             cwd=copy.parent))
+    serial, pooled = runs
+    assert (pooled.stdout, pooled.stderr, pooled.returncode) == \
+        (serial.stdout, serial.stderr, serial.returncode)
+    one, two = tmp_path / "jobs1", tmp_path / "jobs2"
+    _assert_same_tree(one, two)
+    # Files were written, Dockerfiles and context files (here: one ignore file per
+    # Dockerfile of the shared folder).
+    shared = one / "projects" / "zz-shared"
+    assert not filecmp.cmp(tree / "zz-shared" / "Dockerfile", shared / "Dockerfile",
+                           shallow=False)
+    assert (shared / "Dockerfile.dockerignore").is_file()
+    assert (shared / "Dockerfile.dev.dockerignore").is_file()
+
+
+def _assert_same_tree(a: Path, b: Path) -> None:
+    names_a = sorted(p.relative_to(a) for p in a.rglob("*"))
+    names_b = sorted(p.relative_to(b) for p in b.rglob("*"))
+    assert names_a == names_b
+    differ = [str(n) for n in names_a if (a / n).is_file()
+              and (a / n).read_bytes() != (b / n).read_bytes()]
+    assert not differ, differ
+
+
+def _read_counter(path: str) -> int:
+    return int(Path(path).read_text())
+
+
+def test_ordered_map_runs_tasks_of_one_key_one_at_a_time(tmp_path: Path) -> None:
+    """The consumer's write after each result is seen by the next task of the same
+    key (as fix's .dockerignore writes are by the next Dockerfile of a context), and
+    results come in task order; tasks of other keys still run on the pool."""
+    counter = tmp_path / "counter"
+    counter.write_text("0")
+    other = tmp_path / "other"
+    other.write_text("7")
+    tasks = [(i, str(counter if i % 3 else other)) for i in range(30)]
+    seen = []
+    for i, value in ordered_map(_read_counter, tasks, 2, one_at_a_time=lambda p: p):
+        seen.append((i, value))
+        if i % 3:
+            counter.write_text(str(value + 1))
+    assert [i for i, _ in seen] == list(range(30))
+    assert [v for i, v in seen if i % 3] == list(range(20))
+    assert all(v == 7 for i, v in seen if not i % 3)
+
+
+def test_worker_count_keeps_small_runs_in_one_process() -> None:
+    assert worker_count(1, 10_000) == 1
+    assert worker_count(8, 1, "fork") == 1
+    assert worker_count(8, 7, "fork") == 1  # 3 files per worker would not pay
+    assert worker_count(8, 8, "fork") == 2
+    assert worker_count(2, 500, "fork") == 2
+    assert worker_count(4, 500, "spawn") == 4
+    assert worker_count(4, 40, "spawn") == 1
