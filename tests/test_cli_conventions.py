@@ -516,3 +516,31 @@ def test_check_and_fix_count_the_same_issues(cwd: Path) -> None:
     after = dockopt(cwd, "check")
     left = re.search(r"Found (\d+) issues?", after.err + after.out)
     assert left and int(left.group(1)) == int(m.group(3))
+
+
+def test_fix_json_reports_what_was_fixed_and_what_remains(cwd: Path) -> None:
+    write(cwd / "Dockerfile", APT)
+    write(cwd / ".dockerignore", ".git\n")
+    before = dockopt(cwd, "check", "--output-format", "json")
+    r = dockopt(cwd, "fix", "--output-format", "json")
+    assert r.code == 1, r.err  # findings remain at or above the threshold
+    doc = json.loads(r.out)  # stdout is the JSON document and nothing else
+    [entry] = doc["files"]
+    assert entry["file"] == "Dockerfile" and entry["changed"] is True
+    assert {f["code"] for f in entry["fixes"]} >= {"DO204"}
+    assert all(f["diff"].startswith("diff --git a/Dockerfile b/Dockerfile\n")
+               for f in entry["fixes"])
+    # What remains is what `check` now says about the written file (DO603's message
+    # counts the context's bytes, which the write changed: compared by place and code).
+    after = json.loads(dockopt(cwd, "check", "--output-format", "json").out)
+
+    def key(rec: dict[str, object]) -> tuple[object, ...]:
+        return (rec["code"], rec["line"], rec["column"], rec["level"])
+    assert [key(x) for x in entry["remaining"]] == [key(x) for x in after]
+    summary = doc["summary"]
+    assert summary["issues"] == len(json.loads(before.out))
+    assert summary["remaining"] == len(after)
+    assert summary["fixed"] == summary["issues"] - summary["remaining"]
+    for args in (("--diff",), ("-",)):
+        bad = dockopt(cwd, "fix", "--output-format", "json", *args, input=APT)
+        assert bad.code == 2 and "cannot be combined" in bad.err and bad.out == ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
@@ -88,9 +88,15 @@ def fix_task(task: FixTask | None) -> FixResult | None:
                    "transforms that fail are left out (found by bisection).")
 @click.option("--engine", type=click.Choice(["auto", "docker", "podman", "buildah"]),
               default="auto", show_default=True, help="Container engine for --verify.")
+@click.option("--output-format", "output_format", type=click.Choice(["text", "json"]),
+              default="text", show_default=True,
+              help="json: one document on stdout with, per file, the fixes applied and "
+                   "the findings that remain (not with --diff or stdin, whose stdout "
+                   "carries the patch or the text).")
 @jobs_option
 @rule_options
 def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = None,
+        output_format: str = "text",
         show_fixes: bool = False, fix_only: bool = False, exit_non_zero_on_fix: bool = False,
         exit_zero: bool = False, verify_builds: bool = False, engine: str = "auto",
         select: tuple[str, ...] = (), ignore: tuple[str, ...] = (),
@@ -124,10 +130,15 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
     )
     from dockopt.rewriter.cli.parallel import ordered_map, worker_count
 
+    as_json = output_format == "json"
+    if as_json and (show_diff or "-" in paths or (not paths and stdin_filename)):
+        fail("--output-format json cannot be combined with --diff or stdin: their stdout "
+             "carries the patch or the fixed text (the JSON holds each fix's diff)")
     selection = Selection.from_options(select, ignore, extend_select, unsafe_fixes, cache,
                                        failure_threshold).with_fix_options(
         fixable, unfixable, extend_safe_fixes, extend_unsafe_fixes)
     errors: list[str] = []
+    records: list[dict[str, Any]] = []
     inputs, _ = setup(paths, stdin_filename, config, isolated, selection, errors,
                       make_exclusion(exclude, extend_exclude, force_exclude, respect_gitignore))
     out_color = stream_color(color, sys.stdout)
@@ -164,7 +175,9 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
         if not_text is not None:
             if item.source == "-":
                 write_to(sys.stdout, text)  # stdin mode always echoes what it cannot fix
-            if not fix_only:
+            if as_json:
+                records.append(fix_record(item.shown, text, None, (not_text,)))
+            elif not fix_only:
                 write_to(report_stream, finding_line(item.shown, not_text,
                                                      color=report_color) + "\n")
             remaining += 1
@@ -213,7 +226,10 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
         if show_fixes and result.changes:
             _show_fixes(item.shown, result, err_color)
         left = sorted_findings(with_levels([*result.findings, *parse_findings], item.settings))
-        if not fix_only:
+        if as_json:
+            records.append(fix_record(item.shown, result.text, result,
+                                      () if fix_only else left))
+        elif not fix_only:
             for f in left:
                 write_to(report_stream, finding_line(item.shown, f, color=report_color,
                                                      unsafe_fixes=item.settings.unsafe_fixes,
@@ -223,6 +239,14 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
         remaining += len(left)
         held += result.held_back
         findings_fail = findings_fail or threshold_failed(left, item.settings)
+    if as_json:
+        import json  # here: the text path does not pay for the import
+
+        write_to(sys.stdout, json.dumps({
+            "files": records,
+            "summary": {"issues": fixed + remaining, "fixed": fixed,
+                        "remaining": remaining, "hidden_fixes": held}},
+            indent=2, ensure_ascii=False) + "\n")
     print_errors(errors)
     if not quiet and not fix_only and inputs:
         write_to(sys.stderr, summary_line(fix_summary(fixed, remaining, held, diff=show_diff),
@@ -237,6 +261,24 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
         return
     if (findings_fail and not fix_only) or (exit_non_zero_on_fix and applied):
         sys.exit(1)
+
+
+def fix_record(shown: str, text: str, result: FixResult | None,
+               left: Sequence[Finding]) -> dict[str, Any]:
+    """One file of `fix --output-format json`: what was fixed (each step with its
+    diff) and what remains (check's JSON records, positions in the fixed text)."""
+    from dockopt.rewriter.cli.output import LineIndex, finding_record
+
+    index = LineIndex(text)
+    changes = result.changes if result is not None else ()
+    return {
+        "file": shown,
+        "changed": bool(result is not None and result.changed),
+        "fixes": [{"code": c.code, "name": c.name, "title": c.title, "safety": c.safety,
+                   "count": c.fixes, "diff": c.diff} for c in changes],
+        "files_written": sorted(result.extra_files) if result is not None else [],
+        "remaining": [finding_record(shown, f, index) for f in left],
+    }
 
 
 def resolved(before: Sequence[Finding], after: Sequence[Finding]) -> int:
