@@ -342,6 +342,13 @@ def context_for(dockerfile: Path) -> tuple[Path, str | None]:
 
 # One `check`/`fix` run may take thousands of files from the same folders: each
 # folder is listed once, each set of compose files read once.
+def forget_cached() -> None:
+    """Drop what this module caches about folders and compose files (an editor's
+    server calls it when files change on disk)."""
+    _folder_facts.cache_clear()
+    _contexts.cache_clear()
+
+
 @functools.lru_cache(maxsize=1024)
 def _folder_facts(folder: str) -> tuple[tuple[str, ...], bool]:
     """(the compose files in *folder*, whether it is a repository root)."""

@@ -58,10 +58,15 @@ def test_one_unused_code_among_used_ones_is_cut_out_with_its_separator() -> None
     assert out2 == out
 
 
-def test_rules_that_did_not_run_are_not_judged() -> None:
+def test_rules_not_selected_are_run_for_the_judgement_alone() -> None:
     text = "FROM debian:12-slim\n# dockopt: ignore=DO204\nRUN echo hi\n"
     assert "DO511" in _codes(text)
-    assert "DO511" not in _codes(text, settings=Settings(ignore=("DO204",)))
+    # ruff's `--select RUF100` use: DO511 alone still judges, and reports only itself.
+    assert _codes(text, settings=Settings(select=("DO511",))) == ["DO511"]
+    used = "FROM debian:12-slim\n# dockopt: ignore=DO204\nRUN apt-get update\n"
+    assert _codes(used, settings=Settings(select=("DO511",))) == []
+    fixed = fix(text, settings=Settings(select=("DO511",))).text
+    assert fixed == "FROM debian:12-slim\nRUN echo hi\n"
     # hadolint's own comments are hadolint's business; ALL and unknown codes too.
     for comment in ("# hadolint ignore=DL3009", "# dockopt: ignore=ALL",
                     "# dockopt: ignore=DO2O4"):

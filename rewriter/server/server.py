@@ -599,13 +599,9 @@ def _show_engine_diagnostics(ls: DockoptServer, uri: object) -> None:
 
 def _files_changed(ls: DockoptServer, config: bool = True) -> None:
     forget_listings()
-    try:
-        from dockopt.rewriter import compose
+    from dockopt.rewriter.compose import forget_cached
 
-        compose._folder_facts.cache_clear()
-        compose._contexts.cache_clear()
-    except AttributeError:  # pragma: no cover - compose's caches were renamed
-        pass
+    forget_cached()
     if config:
         ls.resolver.reset()
     ls.generation += 1

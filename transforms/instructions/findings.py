@@ -107,7 +107,7 @@ class LatestBaseImage(Transform):
         defaults = global_arg_defaults(tree)
         names: set[str] = set()
         for stage in tree.stages:
-            image = self._resolve(stage.base, defaults)
+            image = self.resolve(stage.base, defaults)
             if image is not None and "@" not in image:
                 low = image.lower()
                 if low != "scratch" and low not in names:
@@ -124,7 +124,7 @@ class LatestBaseImage(Transform):
                 names.add(stage.name)
 
     @staticmethod
-    def _resolve(image: str, defaults: dict[str, str | None]) -> str | None:
+    def resolve(image: str, defaults: dict[str, str | None]) -> str | None:
         missing = False
 
         def sub(m: re.Match[str]) -> str:
@@ -184,7 +184,7 @@ class UntrustedRegistry(Transform):
         defaults = global_arg_defaults(tree)
         names: set[str] = set()
         for stage in tree.stages:
-            image = LatestBaseImage._resolve(stage.base, defaults)
+            image = LatestBaseImage.resolve(stage.base, defaults)
             if image is not None and image.lower() != "scratch" \
                     and image.lower() not in names:
                 ref = parse_image_ref(image)

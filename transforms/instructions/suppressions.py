@@ -171,10 +171,11 @@ class UnusedSuppression(Transform):
 
     What it does:
         Reports each code in an own-line `# dockopt: ignore=...` comment (or a
-        `global ignore=`) whose rule ran and found nothing there to hide (ruff's
-        RUF100, the unused half). Codes of rules that did not run (not selected)
-        and, without a known build context, of rules that read the context are not
-        judged: nothing is known about them. `ALL`, unknown codes (DO510) and
+        `global ignore=`) whose rule finds nothing there to hide (ruff's RUF100, the
+        unused half). A rule the run did not select is run for this judgement alone
+        (its findings are not reported), so `--select DO511` works by itself.
+        Without a known build context, codes of rules that read the context are not
+        judged: those rules are silent then. `ALL`, unknown codes (DO510) and
         `# hadolint ignore=` comments (hadolint's own) are left alone.
 
     Why:
@@ -210,6 +211,7 @@ class UnusedSuppression(Transform):
             return
         from dockopt.transforms import REGISTRY
 
+        self._run_the_others(sup, ctx, REGISTRY)
         unused = [e for e in sup.entries if self._unused(e, sup, ctx, REGISTRY)]
         # A comment all of whose codes are unused goes whole, in one edit (each of
         # its findings carries it; the engine applies it once).
@@ -226,6 +228,24 @@ class UnusedSuppression(Transform):
                           Fix((edit,), Safety.SAFE,
                               f"Remove `{e.code}` from the suppression comment"))
 
+    def _run_the_others(self, sup: Suppressions, ctx: Context,
+                        registry: Sequence[type[Transform]]) -> None:
+        """Run the rules the comments name that this run did not, only to learn which
+        comments they use (their findings go nowhere). A crash leaves the rule
+        unjudged."""
+        wanted = {cls for e in sup.entries if e.tool == "dockopt" and e.code != "ALL"
+                  for cls in registry if matches(e.code, cls)}
+        for cls in sorted(wanted, key=lambda c: c.code):
+            if cls.code in sup.ran or cls is type(self):
+                continue
+            rule = cls()
+            try:
+                for f in rule.check(ctx):
+                    sup.hides(f, rule)
+            except Exception:  # judged by nobody rather than wrongly
+                continue
+            sup.ran.add(cls.code)
+
     @staticmethod
     def _unused(e: Entry, sup: Suppressions, ctx: Context,
                 registry: Sequence[type[Transform]]) -> bool:
@@ -233,7 +253,7 @@ class UnusedSuppression(Transform):
             return False
         named = [cls for cls in registry if matches(e.code, cls)]
         if not named or any(cls.code not in sup.ran for cls in named):
-            return False  # unknown (DO510), or a rule that did not run: no judgement
+            return False  # unknown (DO510), or a rule that crashed: no judgement
         # A rule that is silent without a build context says nothing then.
         return ctx.build is not None or not any(cls.reads_context for cls in named)
 

@@ -248,7 +248,7 @@ def apt_options(cmd: SimpleCommand) -> list[str]:
     return out
 
 
-def _option_is(cmd: SimpleCommand, key: str, values: tuple[str, ...]) -> bool:
+def option_is(cmd: SimpleCommand, key: str, values: tuple[str, ...]) -> bool:
     for opt in apt_options(cmd):
         k, _, v = opt.partition("=")
         if k.strip().lower() == key.lower() and v.strip().strip("\"'").lower() in values:
@@ -256,7 +256,7 @@ def _option_is(cmd: SimpleCommand, key: str, values: tuple[str, ...]) -> bool:
     return False
 
 
-def _insert_after(run: RunShell, word: Word, text: str) -> Edit:
+def insert_after(run: RunShell, word: Word, text: str) -> Edit:
     return shellfix.insert_at(run, word.end, text)
 
 
@@ -274,7 +274,7 @@ def _assumes_yes(run: RunShell, cmd: SimpleCommand) -> bool:
             quiet += int(value.split("=", 1)[1])
     if quiet >= 2:  # -qq implies -y (apt-get(8))
         return True
-    if _option_is(cmd, "APT::Get::Assume-Yes", ("true", "1", "yes", "on")):
+    if option_is(cmd, "APT::Get::Assume-Yes", ("true", "1", "yes", "on")):
         return True
     # `yes | apt-get install x`
     steps = run.script.top_level
@@ -330,7 +330,7 @@ class AptMissingYes(Transform):
             for call in apt_calls(run):
                 if call.action != "install" or _assumes_yes(run, call.cmd):
                     continue
-                fix = Fix((_insert_after(run, call.sub, " -y"),), Safety.SAFE,
+                fix = Fix((insert_after(run, call.sub, " -y"),), Safety.SAFE,
                           "Added -y so apt does not wait for an answer no one can give")
                 yield self.finding(ctx, run.ins, f"`{call.cmd.resolved_name} install` "
                                    "without `-y` aborts when it needs confirmation",

@@ -12,11 +12,11 @@ from dockopt.transforms import shellfix
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
 from dockopt.transforms.packages.apt import (
     APT_VALUE,
-    _insert_after,
-    _option_is,
     apt_calls,
     descendants,
     editable_runs,
+    insert_after,
+    option_is,
     stage_of,
     word_span,
 )
@@ -110,11 +110,11 @@ class AptInstallRecommends(Transform):
                 cmd = call.cmd
                 if shellfix.has_flag(cmd, "--no-install-recommends", takes_value=APT_VALUE):
                     continue
-                if _option_is(cmd, "APT::Install-Recommends", ("false", "0", "no", "off")):
+                if option_is(cmd, "APT::Install-Recommends", ("false", "0", "no", "off")):
                     continue
                 if _earlier_disables_recommends(ctx, run.ins):
                     continue
-                edits = [_insert_after(run, call.sub, " --no-install-recommends")]
+                edits = [insert_after(run, call.sub, " --no-install-recommends")]
                 message = ("Added --no-install-recommends: apt installs only the packages "
                            "named and their hard dependencies")
                 finding = (f"`{cmd.resolved_name} install` without "
@@ -287,10 +287,10 @@ def _package_edit(ctx: Context, run: RunShell, packages: list[Word], text: str) 
     own_lines = len({s for s, _ in starts}) == len(packages) and all(
         not prefix.strip() for _, prefix in (starts[1:] if len(packages) > 1 else starts))
     if not own_lines:
-        return _insert_after(run, last, "".join(f" {n}" for n in text.split()))
+        return insert_after(run, last, "".join(f" {n}" for n in text.split()))
     indent = starts[-1][1]
     nl = "\r\n" if tree_text[:starts[-1][0]].endswith("\r\n") else "\n"
     esc = ctx.tree.escape
-    return _insert_after(run, last, "".join(f" {esc}{nl}{indent}{n}" for n in text.split()))
+    return insert_after(run, last, "".join(f" {esc}{nl}{indent}{n}" for n in text.split()))
 
 
