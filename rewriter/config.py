@@ -136,11 +136,14 @@ def _has_tool_section(path: Path) -> bool:
 
 
 def load_settings(path: Path, *, hadolint: Path | None = None,
-                  overrides: dict[str, Any] | None = None) -> Settings:
+                  overrides: dict[str, Any] | None = None,
+                  chain: list[tuple[Path, dict[str, Any], str]] | None = None) -> Settings:
     """Read one config file, with the files it ``extend``s under it and a hadolint
     config under those (whose settings it overrides), then ``overrides`` (``--config
-    KEY=VALUE``) on top. Raises ConfigError with ``file:line:col: message``."""
-    chain = config_chain(path)
+    KEY=VALUE``) on top. ``chain``: ``config_chain(path)`` when the caller has it
+    already. Raises ConfigError with ``file:line:col: message``."""
+    if chain is None:
+        chain = config_chain(path)
     data: dict[str, Any] = {}
     for _, layer, _ in chain:
         data = layered(data, layer)

@@ -353,8 +353,9 @@ class SettingsFinder:
             for table in self.overrides:
                 overrides = layered(overrides, table)
             if source is not None:
-                self._check_chain(source)
-                base = load_settings(source, hadolint=hadolint, overrides=overrides)
+                chain = self._check_chain(source)
+                base = load_settings(source, hadolint=hadolint, overrides=overrides,
+                                     chain=chain)
             elif hadolint is not None:
                 base = hadolint_settings(hadolint, overrides)
                 self._check(base, hadolint.read_text(encoding="utf-8", errors="replace"))
@@ -372,13 +373,16 @@ class SettingsFinder:
         if problem is not None:
             raise ConfigError(problem)
 
-    def _check_chain(self, source: Path) -> None:
+    def _check_chain(self, source: Path) -> list[tuple[Path, dict[str, Any], str]]:
         """Selectors and rule options of a config file and each file it extends, each
-        checked alone so an error names the file and line it is in."""
+        checked alone so an error names the file and line it is in; the chain, read
+        once, for load_settings."""
         from dockopt.rewriter.config import config_chain, settings_from_dict
 
-        for path, data, text in config_chain(source):
+        chain = config_chain(source)
+        for path, data, text in chain:
             self._check(settings_from_dict(data, str(path), text=text), text)
+        return chain
 
 
 @dataclass(frozen=True)
