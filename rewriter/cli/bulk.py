@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,43 +34,88 @@ class _Refused(click.ClickException):
 
 
 class _Progress:
-    """A rich bar on a terminal (a counter line without rich); a line per repo if piped."""
+    """Progress on stderr, per Dockerfile inside a repository.
 
-    def __init__(self, total: int) -> None:
-        self.tty = sys.stderr.isatty()
-        self.bar: Any = None
+    On a terminal: one line redrawn at most ten times a second, with the position
+    among the repositories, the files of the current one, the rate (files/s over
+    the run) and the repository's ETA.  Otherwise (a log, CI): a line per finished
+    repository, and inside a long repository the same position line every
+    ``DOCKOPT_BULK_PROGRESS_INTERVAL`` seconds (default 10)."""
+
+    def __init__(self, stream: Any = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        default = "0.1" if self.tty else "10"
+        try:
+            self.interval = float(os.environ.get("DOCKOPT_BULK_PROGRESS_INTERVAL") or default)
+        except ValueError:
+            self.interval = float(default)
+        self.started = time.monotonic()
+        self.last = self.started
+        self.run_files = 0  # Dockerfiles finished by this run (not a resumed one's)
+        self.repo, self.index, self.total, self.files, self.done = "", 0, 0, 0, 0
+        self.drawn = False
+
+    def repo_started(self, name: str, index: int, total: int, files: int,
+                     done: int) -> None:
+        self.repo, self.index, self.total, self.files, self.done = (name, index, total,
+                                                                    files, done)
+
+    def file_done(self, name: str, done: int, files: int) -> None:
+        self.run_files += 1
+        self.done = done
+        now = time.monotonic()
+        if now - self.last >= self.interval:
+            self.last = now
+            self._line(self._position(now))
+
+    def repo_finished(self, summary: dict[str, Any], finished: int, total: int) -> None:
+        why = f" ({summary['reason']})" if summary.get("reason") else ""
+        line = (f"[{finished}/{total}] {summary['repo']}: {summary['status']}{why}, "
+                f"{summary['changed']} changed, {summary['failed']} failed of "
+                f"{summary['files']}")
         if self.tty:
-            try:
-                from rich.progress import Progress  # type: ignore[import-not-found,unused-ignore]
-            except ImportError:
-                pass
-            else:
-                self.bar = Progress(transient=False)
-                self.bar.start()
-                self.task = self.bar.add_task("dockopt bulk", total=total)
-
-    def __call__(self, rec: dict[str, Any], done: int, total: int) -> None:
-        from dockopt.rewriter.bulk.journal import CHANGED, FAILED
-
-        files = rec["files"]
-        changed = sum(1 for f in files if f["status"] == CHANGED)
-        failed = sum(1 for f in files if f["status"] == FAILED)
-        if self.bar is not None:
-            self.bar.update(self.task, completed=done)
-        elif self.tty:
-            sys.stderr.write(f"\r[{done}/{total}] {rec['repo'][:60]:<60}")
-            sys.stderr.flush()
+            self._line(line[: self._width()])
         else:
-            why = f" ({rec['reason']})" if rec.get("reason") else ""
-            sys.stderr.write(f"[{done}/{total}] {rec['repo']}: {rec['status']}{why}, "
-                             f"{changed} changed, {failed} failed of {len(files)}\n")
-            sys.stderr.flush()
+            self._line(line)
+            self.last = time.monotonic()
+
+    def _position(self, now: float) -> str:
+        elapsed = now - self.started
+        rate = self.run_files / elapsed if elapsed > 0 else 0.0
+        left = self.files - self.done
+        eta = _duration(left / rate) if rate > 0 else "?"
+        return (f"[repo {self.index}/{self.total}] {self.repo}: {self.done}/{self.files} "
+                f"files, {rate:.0f} files/s, ETA {eta}")
+
+    def _width(self) -> int:
+        import shutil
+
+        return max(20, shutil.get_terminal_size().columns - 1)
+
+    def _line(self, text: str) -> None:
+        if self.tty:
+            # Redraw in place; \x1b[K clears what a longer earlier line left.
+            text = text if len(text) <= self._width() else text[: self._width() - 1] + "…"
+            self.stream.write("\r" + text + "\x1b[K")
+            self.drawn = True
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-        elif self.tty:
-            sys.stderr.write("\n")
+        if self.tty and self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -171,7 +217,7 @@ def bulk(roots: tuple[str, ...], repo_files: tuple[str, ...], out: str, mode: st
                 "repositories cannot be kept:\n  " + "\n  ".join(conflicts)
                 + "\nRerun with the same options, or without --resume (or with another "
                 "--out) to start over.")
-    progress = _Progress(len(repos))
+    progress = _Progress()
     try:
         # (summary.json is not read back: with 100,000 files it is big)
         interrupted, totals = run(repos, run_config, progress)
