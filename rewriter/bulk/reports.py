@@ -127,7 +127,13 @@ def write_reports(out: str, names: Sequence[str] | None = None, *,
     os.makedirs(out, exist_ok=True)
     tmp = {n: os.path.join(out, f".{n}.tmp") for n in
            ("summary.json", "summary.md", "failed.txt", "changed.txt")}
+    # summary.md's lists of repositories by status, written as the table is and
+    # appended after it (held in files, not in memory: there may be 100,000)
+    section_paths = {s: os.path.join(out, f".summary-{s}.tmp") for s in STATUSES}
+    sections: dict[str, IO[str]] = {}
     try:
+        for status, path in section_paths.items():
+            sections[status] = open(path, "w+", encoding="utf-8")  # noqa: SIM115
         with open(tmp["summary.json"], "w", encoding="utf-8") as js, \
                 open(tmp["summary.md"], "w", encoding="utf-8") as md, \
                 open(tmp["failed.txt"], "w", encoding="utf-8") as failed, \
@@ -135,7 +141,7 @@ def write_reports(out: str, names: Sequence[str] | None = None, *,
             js.write('{"repos": [')
             md.write("| repository | status | files changed | +/- | codes | reason |\n"
                      "|---|---|---|---|---|---|\n")
-            outs = _Outputs(js, md, failed, changed)
+            outs = _Outputs(js, md, failed, changed, sections)
             for i, name in enumerate(order):
                 js.write(("," if i else "") + "\n")
                 _report_repo(name, where[name], reader, totals, codes, outs)
@@ -161,6 +167,11 @@ def write_reports(out: str, names: Sequence[str] | None = None, *,
             if codes:
                 md.write("\n| code | fixes |\n|---|---|\n")
                 md.writelines(f"| {c} | {n} |\n" for c, n in sorted(codes.items()))
+            for status, title in SECTION_TITLES:
+                if totals[f"repos_{status}"]:
+                    md.write(f"\n## {title} ({totals[f'repos_{status}']})\n\n")
+                    sections[status].seek(0)
+                    shutil.copyfileobj(sections[status], md)
             for handle in (js, md, failed, changed):
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -168,10 +179,18 @@ def write_reports(out: str, names: Sequence[str] | None = None, *,
             os.replace(t, os.path.join(out, name))
     finally:
         reader.close()
-        for t in tmp.values():
+        for section in sections.values():
+            section.close()
+        for t in [*tmp.values(), *section_paths.values()]:
             with contextlib.suppress(OSError):
                 os.unlink(t)
     return totals
+
+
+# summary.md's lists, in this order: what to review first, then what needs a person.
+SECTION_TITLES = ((CHANGED, "Changed: patches to review"),
+                  (UNCHANGED, "Unchanged: nothing to fix"),
+                  (FAILED, "Failed"), (SKIPPED, "Skipped"), (INTERRUPTED, "Interrupted"))
 
 
 @dataclass
@@ -180,6 +199,7 @@ class _Outputs:
     md: IO[str]
     failed: IO[str]
     changed: IO[str]
+    sections: dict[str, IO[str]]  # status -> summary.md's list of those repositories
 
 
 def _report_repo(name: str, w: _Where, reader: _Reader, totals: dict[str, Any],
@@ -190,7 +210,7 @@ def _report_repo(name: str, w: _Where, reader: _Reader, totals: dict[str, Any],
     start = reader.record(w.start)
     end = reader.record(w.end) if w.end is not None else None
     outs.js.write('{"files": [')
-    n_files = n_changed = added = removed = 0
+    n_files = n_changed = n_failed = added = removed = 0
     repo_codes: set[str] = set()
     for line in reader.lines(w):
         f = json.loads(line)["file"]
@@ -210,6 +230,7 @@ def _report_repo(name: str, w: _Where, reader: _Reader, totals: dict[str, Any],
             n_changed += 1
             outs.changed.write(f"{name}\t{f['path']}\n")
         elif status == FAILED:
+            n_failed += 1
             outs.failed.write(f"{name}\t{f['path']}\t{f.get('reason', '')}\n")
         for c in f.get("codes", []):
             codes[c["code"]] = codes.get(c["code"], 0) + int(c["fixes"])
@@ -233,6 +254,12 @@ def _report_repo(name: str, w: _Where, reader: _Reader, totals: dict[str, Any],
     shown = (reason or "").replace("|", "\\|")
     outs.md.write(f"| {name} | {status} | {n_changed}/{n_files} | +{added}/-{removed} | "
                   f"{' '.join(sorted(repo_codes))} | {shown} |\n")
+    if status == CHANGED:
+        item = (f"{n_changed} of {n_files} Dockerfiles changed, +{added}/-{removed} lines"
+                + (f"; {n_failed} failed (see failed.txt)" if n_failed else ""))
+    else:
+        item = reason or ""
+    outs.sections[status].write(f"- {name}" + (f": {item}" if item else "") + "\n")
 
 
 def _copy_patch(name: str, patch_dirs: Sequence[str], out: str) -> None:

@@ -530,6 +530,10 @@ def _finish_repo(state: _RepoState, config: RunConfig, journal: Journal) -> dict
             status = FAILED
         else:
             status = UNCHANGED
+    if status == FAILED and reason is None and tally.first_failure is not None:
+        path, why = tally.first_failure
+        reason = (f"{tally.count(FAILED)} of {tally.files} Dockerfiles failed; "
+                  f"first: {path}: {why}")[:500]
     patches = os.path.join(config.out, "patches")
     patch_path = os.path.join(patches, _patch_name(repo.name))
     part_path = os.path.join(patches, patch_part_name(repo.name))
