@@ -1,7 +1,8 @@
 """Speed of `dockopt bulk`; prints figures.
 
     python bench/bulk.py [--corpus DIR] [--repos 100] [--files 100000] [--small 10000]
-                         [--jobs N] [--skip-corpus] [--skip-synthetic] [--skip-hadolint]
+                         [--mono 100000] [--mono-small 10000] [--cache DIR] [--jobs N]
+                         [--skip-corpus] [--skip-synthetic] [--skip-mono] [--skip-hadolint]
 
 1. The whole corpus laid out as ``--repos`` git repositories (each corpus project
    folder, with its build-context files, goes to one repository), through
@@ -9,7 +10,12 @@
 2. A synthetic tree replicating corpus Dockerfiles to ``--small`` and ``--files``
    files (1,000 per repository): files/s and the peak RSS of the bulk parent process
    (target < 500 MB and flat in the number of files) and of the largest worker.
-3. hadolint on the same corpus files, if installed (``.venv/bin/hadolint`` or PATH).
+3. One repository (a real ``git init``) holding ``--mono-small`` and ``--mono``
+   Dockerfiles, corpus files replicated (a monorepo or a corpus in one repository):
+   files/s and the peak RSS of the parent (the target: about 100 MB, the same at
+   both sizes: results stream per file) and of the largest child.  The trees are
+   made once and kept in ``--cache`` (default ``$XDG_CACHE_HOME/dockopt-bench``).
+4. hadolint on the same corpus files, if installed (``.venv/bin/hadolint`` or PATH).
 """
 
 from __future__ import annotations
@@ -79,14 +85,7 @@ def lay_out_corpus(corpus: Path, dest: Path, count: int) -> int:
 
 def synthetic(corpus: Path, dest: Path, files: int, per_repo: int = 1000) -> None:
     """``files`` Dockerfiles, each alone in its folder, copied round-robin from the corpus."""
-    sources = []
-    for f in corpus_files(corpus):
-        data = f.read_bytes()
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            continue
-        sources.append(data)
+    sources = corpus_sources(corpus)
     for i in range(files):
         repo = dest / f"repo{i // per_repo:04d}"
         if i % per_repo == 0:
@@ -95,6 +94,42 @@ def synthetic(corpus: Path, dest: Path, files: int, per_repo: int = 1000) -> Non
         folder = repo / f"d{i % per_repo:04d}"
         folder.mkdir()
         (folder / "Dockerfile").write_bytes(sources[i % len(sources)])
+
+
+def corpus_sources(corpus: Path) -> list[bytes]:
+    """The corpus Dockerfiles that are valid UTF-8, in path order."""
+    sources = []
+    for f in corpus_files(corpus):
+        data = f.read_bytes()
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        sources.append(data)
+    return sources
+
+
+def mono_repo(corpus: Path, cache: Path, files: int) -> Path:
+    """One git repository of ``files`` Dockerfiles, corpus files replicated in turn,
+    laid out like a monorepo (``group/app/Dockerfile``, 1,000 apps a group).  Made
+    once per size and corpus (a stamp file marks a finished tree) and kept."""
+    manifest = (corpus / "MANIFEST.tsv").read_bytes()
+    key = hashlib.sha256(manifest).hexdigest()[:12]
+    repo = cache / f"mono-{files}-{key}"
+    stamp = repo / ".dockopt-bench-complete"
+    if stamp.exists():
+        return repo
+    if repo.exists():
+        shutil.rmtree(repo)
+    repo.mkdir(parents=True)
+    sources = corpus_sources(corpus)
+    for i in range(files):
+        folder = repo / f"group{i // 1000:03d}" / f"app{i % 1000:03d}"
+        folder.mkdir(parents=True)
+        (folder / "Dockerfile").write_bytes(sources[i % len(sources)])
+    git_init(repo)
+    stamp.write_text("")
+    return repo
 
 
 def run_bulk(args: list[str]) -> tuple[float, dict[str, int], dict[str, Any]]:
@@ -137,9 +172,14 @@ def main() -> None:
     ap.add_argument("--repos", type=int, default=100)
     ap.add_argument("--files", type=int, default=100_000)
     ap.add_argument("--small", type=int, default=10_000)
+    ap.add_argument("--mono", type=int, default=100_000)
+    ap.add_argument("--mono-small", type=int, default=10_000)
+    ap.add_argument("--cache", type=Path, default=Path(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dockopt-bench")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--skip-corpus", action="store_true")
     ap.add_argument("--skip-synthetic", action="store_true")
+    ap.add_argument("--skip-mono", action="store_true")
     ap.add_argument("--skip-hadolint", action="store_true")
     opts = ap.parse_args()
     files = corpus_files(opts.corpus)
@@ -178,6 +218,24 @@ def main() -> None:
                       f"worker peak {mem['worker_kb'] / 1024:.0f} MB; "
                       f"{totals['files_changed']} changed, {totals['files_failed']} failed")
                 shutil.rmtree(tree)
+        if not opts.skip_mono:
+            for n in sorted({opts.mono_small, opts.mono}):
+                t0 = time.perf_counter()
+                repo = mono_repo(opts.corpus, opts.cache, n)
+                made = time.perf_counter() - t0
+                out = work / f"mono{n}"
+                wall, mem, totals = run_bulk([str(repo), "--out", str(out),
+                                              "--jobs", str(opts.jobs)])
+                patch = sum(p.stat().st_size for p in (out / "patches").glob("*.patch"))
+                print(f"one repository of {n} files ({made:.0f} s to make or find in "
+                      f"{opts.cache}): {wall:.1f} s wall, {totals['files'] / wall:.0f} "
+                      f"files/s; parent peak RSS {mem['parent_kb'] / 1024:.0f} MB (target "
+                      f"about 100 MB, the same at every size); largest child peak "
+                      f"{mem['worker_kb'] / 1024:.0f} MB; {totals['files_changed']} "
+                      f"changed, {totals['files_failed']} failed; patch "
+                      f"{patch / 1e6:.1f} MB; journal "
+                      f"{(out / 'progress.jsonl').stat().st_size / 1e6:.1f} MB")
+                shutil.rmtree(out)
 
 
 if __name__ == "__main__":

@@ -217,7 +217,8 @@ def test_timeout_is_a_status(base: Path, tmp_path: Path, monkeypatch: pytest.Mon
     assert rec["files"][0]["reason"].startswith("timeout")
 
 
-def _journal(out: Path) -> list[dict[str, object]]:
+def _records(out: Path) -> list[dict[str, object]]:
+    """Every record of the journal (start, file, end)."""
     path = out / "progress.jsonl"
     if not path.exists():
         return []
@@ -226,6 +227,17 @@ def _journal(out: Path) -> list[dict[str, object]]:
         with contextlib.suppress(json.JSONDecodeError):  # a line cut by the kill
             recs.append(json.loads(line))
     return recs
+
+
+def _journal(out: Path) -> list[dict[str, object]]:
+    """The journal's records of finished repositories."""
+    return [r for r in _records(out) if r.get("kind") == "end"]
+
+
+def _files_done(out: Path) -> list[tuple[object, object]]:
+    """(repository, Dockerfile) of each file record, in journal order."""
+    return [(r["repo"], r["file"]["path"]) for r in _records(out)  # type: ignore[index]
+            if r.get("kind") == "file"]
 
 
 BULK = [sys.executable, "-c", "from dockopt.rewriter.cli.bulk import bulk; bulk()"]
@@ -255,6 +267,7 @@ def test_resume_after_kill(tmp_path: Path, sources: list[bytes]) -> None:
     out = tmp_path / "o"
     _kill_midway([str(root), "--write"], out, at_least=5)
     first = _journal(out)
+    first_records = _records(out)
     assert 5 <= len(first) < 30
     # killed in --write mode: every file is the old version or the new one
     assert invoke(str(clean), "--write", "--out", str(tmp_path / "oc"))[0] == 0
@@ -269,7 +282,9 @@ def test_resume_after_kill(tmp_path: Path, sources: list[bytes]) -> None:
     journal = _journal(out)
     names = [r["repo"] for r in journal]
     assert len(names) == len(set(names)) == 30  # each finished exactly once overall
-    assert journal[: len(first)] == first  # the finished ones were not redone
+    assert _records(out)[: len(first_records)] == first_records  # nothing was redone
+    files = _files_done(out)
+    assert len(files) == len(set(files))  # each Dockerfile done exactly once overall
     assert tree(root) == after
 
 
@@ -279,11 +294,14 @@ def test_resume_dry_run_report_equals_clean_run(tmp_path: Path, sources: list[by
     out = tmp_path / "o"
     _kill_midway([str(root)], out, at_least=5)
     first = _journal(out)
+    first_records = _records(out)
     assert 5 <= len(first) < 30
     assert invoke(str(root), "--resume", "--out", str(out))[0] == 0
     journal = _journal(out)
     assert len({r["repo"] for r in journal}) == len(journal) == 30
-    assert journal[: len(first)] == first
+    assert _records(out)[: len(first_records)] == first_records
+    files = _files_done(out)
+    assert len(files) == len(set(files))
     assert invoke(str(root), "--out", str(tmp_path / "clean"))[0] == 0
     assert load_summary(str(out)) == load_summary(str(tmp_path / "clean"))
     assert load_summary(str(out))["totals"]["repos_changed"] >= 5

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Sequence
-from typing import Any
 
-from dockopt.rewriter.bulk.journal import CHANGED
+from dockopt.rewriter.bulk.journal import CHANGED, RepoTally
 
 # --- writing ---------------------------------------------------------------------------
 
@@ -27,24 +25,14 @@ def dirty_reason(repo: str) -> str | None:
     return None
 
 
-def commit_message(files: Sequence[dict[str, Any]]) -> str:
-    applied: dict[tuple[str, str], int] = {}
-    remaining: dict[tuple[str, str], int] = {}
-    for f in files:
-        for c in f.get("codes", []):
-            key = (c["code"], c["name"])
-            applied[key] = applied.get(key, 0) + int(c["fixes"])
-        if f.get("status") == CHANGED:
-            for fd in f.get("findings", []):
-                key = (fd["code"], fd["name"])
-                remaining[key] = remaining.get(key, 0) + 1
-    changed = sum(1 for f in files if f.get("status") == CHANGED)
+def commit_message(tally: RepoTally) -> str:
+    """The commit message of a repository's fixes, from its files' tally."""
+    changed = tally.count(CHANGED)
     lines = [f"dockopt: optimize {changed} Dockerfile{'s' if changed != 1 else ''}", "",
              "Transforms applied:"]
-    lines += [f"- {code} {name}: {n}" for (code, name), n in sorted(applied.items())]
-    if remaining:
+    lines += [f"- {code} {name}: {n}" for (code, name), n in sorted(tally.applied.items())]
+    if tally.remaining:
         lines += ["", "Remaining findings:"]
-        lines += [f"- {code} {name}: {n}" for (code, name), n in sorted(remaining.items())]
+        lines += [f"- {code} {name}: {n}"
+                  for (code, name), n in sorted(tally.remaining.items())]
     return "\n".join(lines) + "\n"
-
-

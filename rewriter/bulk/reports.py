@@ -1,64 +1,139 @@
-"""``summary.json`` and ``summary.md`` built from the journals (streaming), and the
-merge of several shards' reports."""
+"""``summary.json``, ``summary.md``, ``failed.txt`` and ``changed.txt`` built from the
+journal(s), streaming one file record at a time, and the merge of several shards'
+reports."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from dockopt.rewriter.bulk.journal import CHANGED, FAILED, JOURNAL, SKIPPED, UNCHANGED, _patch_name
+from dockopt.rewriter.bulk.journal import (
+    CHANGED,
+    END,
+    FAILED,
+    FILE,
+    INTERRUPTED,
+    JOURNAL,
+    SKIPPED,
+    START,
+    UNCHANGED,
+    _patch_name,
+    read_records_at,
+)
 from dockopt.rewriter.bulk.repos import COMPOSE, CONTEXT_MAP, DEFAULT
-from dockopt.rewriter.fileio import atomic_write
 
 # --- reports ---------------------------------------------------------------------------
 
 
 TIMING_FIELDS = ("finished_at", "generated_at")
+STATUSES = (CHANGED, UNCHANGED, SKIPPED, FAILED, INTERRUPTED)
 
 
-def _latest(journal_paths: Iterable[str]) -> dict[str, tuple[str, int]]:
-    """Repository name -> (journal, byte offset of its last record)."""
-    where: dict[str, tuple[str, int]] = {}
+@dataclass
+class _Where:
+    """Where a repository's records are in the journal(s): its start, the runs of
+    consecutive file records (one, or a few after --resume), its end (None: not
+    finished).  An index of offsets, so the records are read again one at a time."""
+
+    start: tuple[str, int]
+    segments: list[list[Any]] = field(default_factory=list)  # [journal, start, end]
+    end: tuple[str, int] | None = None
+
+
+def _index(journal_paths: Sequence[str]) -> dict[str, _Where]:
+    """Repository name -> where its latest records are (a later start replaces an
+    earlier one: a redone repository, or the same one in a later shard)."""
+    where: dict[str, _Where] = {}
     for path in journal_paths:
         if not os.path.exists(path):
             continue
-        with open(path, "rb") as handle:
-            offset = 0
-            for line in handle:
-                with contextlib.suppress(ValueError):
-                    rec = json.loads(line)
-                    if isinstance(rec, dict) and "repo" in rec:
-                        where[str(rec["repo"])] = (path, offset)
-                offset += len(line)
+        for offset, length, rec in read_records_at(path):
+            repo, kind = str(rec["repo"]), rec.get("kind")
+            if kind == START:
+                where[repo] = _Where((path, offset))
+                continue
+            w = where.get(repo)
+            if w is None or w.end is not None:
+                continue
+            if kind == FILE:
+                last = w.segments[-1] if w.segments else None
+                if last is not None and last[0] == path and last[2] == offset:
+                    last[2] = offset + length
+                else:
+                    w.segments.append([path, offset, offset + length])
+            elif kind == END:
+                w.end = (path, offset)
     return where
+
+
+class _Reader:
+    """Reads records back by offset, one open handle per journal."""
+
+    def __init__(self) -> None:
+        self.handles: dict[str, IO[bytes]] = {}
+
+    def _handle(self, path: str) -> IO[bytes]:
+        if path not in self.handles:
+            self.handles[path] = open(path, "rb")  # noqa: SIM115
+        return self.handles[path]
+
+    def record(self, at: tuple[str, int]) -> dict[str, Any]:
+        handle = self._handle(at[0])
+        handle.seek(at[1])
+        rec: dict[str, Any] = json.loads(handle.readline())
+        return rec
+
+    def lines(self, w: _Where) -> Any:
+        """The repository's raw file-record lines, in order."""
+        for path, start, end in w.segments:
+            handle = self._handle(path)
+            handle.seek(start)
+            while handle.tell() < end:
+                yield handle.readline()
+
+    def close(self) -> None:
+        for handle in self.handles.values():
+            handle.close()
 
 
 def write_reports(out: str, names: Sequence[str] | None = None, *,
                   interrupted: bool = False, journals: Sequence[str] | None = None,
                   patch_dirs: Sequence[str] = ()) -> dict[str, Any]:
     """summary.json, summary.md, failed.txt, changed.txt from the journal(s),
-    streaming one repository at a time; returns the totals."""
+    streaming one file at a time; returns the totals.  A repository the journal
+    started but did not finish (an interrupted run) is reported as interrupted,
+    with the files it finished."""
     journals = list(journals) if journals is not None else [os.path.join(out, JOURNAL)]
-    where = _latest(journals)
+    where = _index(journals)
     order = sorted(where)
     totals: dict[str, Any] = {"repos": len(order), "repos_planned": len(names)
                               if names is not None else len(order),
                               "files": 0, "lines_added": 0, "lines_removed": 0,
                               "held_back": 0, "context_bytes_saved": 0}
+    for s in STATUSES:
+        totals[f"repos_{s}"] = 0
     for s in (CHANGED, UNCHANGED, SKIPPED, FAILED):
-        totals[f"repos_{s}"] = totals[f"files_{s}"] = 0
+        totals[f"files_{s}"] = 0
     totals["context_sources"] = {DEFAULT: 0, COMPOSE: 0, CONTEXT_MAP: 0}
     totals["notes"] = 0
     codes: dict[str, int] = {}
-    handles: dict[str, Any] = {}
+    reader = _Reader()
     os.makedirs(out, exist_ok=True)
     tmp = {n: os.path.join(out, f".{n}.tmp") for n in
            ("summary.json", "summary.md", "failed.txt", "changed.txt")}
+    # summary.md's lists of repositories by status, written as the table is and
+    # appended after it (held in files, not in memory: there may be 100,000)
+    section_paths = {s: os.path.join(out, f".summary-{s}.tmp") for s in STATUSES}
+    sections: dict[str, IO[str]] = {}
     try:
+        for status, path in section_paths.items():
+            sections[status] = open(path, "w+", encoding="utf-8")  # noqa: SIM115
         with open(tmp["summary.json"], "w", encoding="utf-8") as js, \
                 open(tmp["summary.md"], "w", encoding="utf-8") as md, \
                 open(tmp["failed.txt"], "w", encoding="utf-8") as failed, \
@@ -66,14 +141,10 @@ def write_reports(out: str, names: Sequence[str] | None = None, *,
             js.write('{"repos": [')
             md.write("| repository | status | files changed | +/- | codes | reason |\n"
                      "|---|---|---|---|---|---|\n")
+            outs = _Outputs(js, md, failed, changed, sections)
             for i, name in enumerate(order):
-                path, offset = where[name]
-                if path not in handles:
-                    handles[path] = open(path, "rb")  # noqa: SIM115
-                handles[path].seek(offset)
-                rec = json.loads(handles[path].readline())
-                js.write(("," if i else "") + "\n" + json.dumps(rec, sort_keys=True))
-                _tally(rec, totals, codes, md, failed, changed)
+                js.write(("," if i else "") + "\n")
+                _report_repo(name, where[name], reader, totals, codes, outs)
                 if patch_dirs:
                     _copy_patch(name, patch_dirs, out)
             totals["codes"] = dict(sorted(codes.items()))
@@ -82,7 +153,10 @@ def write_reports(out: str, names: Sequence[str] | None = None, *,
             md.write(f"\n**Totals:** {totals['repos']} repositories "
                      f"({totals['repos_changed']} changed, {totals['repos_unchanged']} "
                      f"unchanged, {totals['repos_skipped']} skipped, {totals['repos_failed']} "
-                     f"failed); {totals['files']} Dockerfiles ({totals['files_changed']} "
+                     f"failed"
+                     + (f", {totals['repos_interrupted']} interrupted"
+                        if totals["repos_interrupted"] else "")
+                     + f"); {totals['files']} Dockerfiles ({totals['files_changed']} "
                      f"changed, {totals['files_failed']} failed); "
                      f"+{totals['lines_added']}/-{totals['lines_removed']} lines; "
                      f"{totals['held_back']} unsafe fixes held back; "
@@ -93,29 +167,58 @@ def write_reports(out: str, names: Sequence[str] | None = None, *,
             if codes:
                 md.write("\n| code | fixes |\n|---|---|\n")
                 md.writelines(f"| {c} | {n} |\n" for c, n in sorted(codes.items()))
+            for status, title in SECTION_TITLES:
+                if totals[f"repos_{status}"]:
+                    md.write(f"\n## {title} ({totals[f'repos_{status}']})\n\n")
+                    sections[status].seek(0)
+                    shutil.copyfileobj(sections[status], md)
             for handle in (js, md, failed, changed):
                 handle.flush()
                 os.fsync(handle.fileno())
         for name, t in tmp.items():
             os.replace(t, os.path.join(out, name))
     finally:
-        for handle in handles.values():
-            handle.close()
-        for t in tmp.values():
+        reader.close()
+        for section in sections.values():
+            section.close()
+        for t in [*tmp.values(), *section_paths.values()]:
             with contextlib.suppress(OSError):
                 os.unlink(t)
     return totals
 
 
-def _tally(rec: dict[str, Any], totals: dict[str, Any], codes: dict[str, int],
-           md: Any, failed: Any, changed: Any) -> None:
-    status = rec["status"]
-    totals[f"repos_{status}"] += 1
-    added = removed = 0
+# summary.md's lists, in this order: what to review first, then what needs a person.
+SECTION_TITLES = ((CHANGED, "Changed: patches to review"),
+                  (UNCHANGED, "Unchanged: nothing to fix"),
+                  (FAILED, "Failed"), (SKIPPED, "Skipped"), (INTERRUPTED, "Interrupted"))
+
+
+@dataclass
+class _Outputs:
+    js: IO[str]
+    md: IO[str]
+    failed: IO[str]
+    changed: IO[str]
+    sections: dict[str, IO[str]]  # status -> summary.md's list of those repositories
+
+
+def _report_repo(name: str, w: _Where, reader: _Reader, totals: dict[str, Any],
+                 codes: dict[str, int], outs: _Outputs) -> None:
+    """One repository's summary.json record (written as its files stream by, in the
+    layout ``json.dumps(record, sort_keys=True)`` gives), its summary.md row and its
+    lines of changed.txt and failed.txt."""
+    start = reader.record(w.start)
+    end = reader.record(w.end) if w.end is not None else None
+    outs.js.write('{"files": [')
+    n_files = n_changed = n_failed = added = removed = 0
     repo_codes: set[str] = set()
-    for f in rec["files"]:
+    for line in reader.lines(w):
+        f = json.loads(line)["file"]
+        outs.js.write((", " if n_files else "") + json.dumps(f, sort_keys=True))
+        n_files += 1
+        status = f["status"]
         totals["files"] += 1
-        totals[f"files_{f['status']}"] += 1
+        totals[f"files_{status}"] += 1
         added += int(f.get("added") or 0)
         removed += int(f.get("removed") or 0)
         totals["held_back"] += int(f.get("held_back") or 0)
@@ -123,59 +226,96 @@ def _tally(rec: dict[str, Any], totals: dict[str, Any], codes: dict[str, int],
         source = str(f.get("context_source", DEFAULT))
         totals["context_sources"][source] = totals["context_sources"].get(source, 0) + 1
         totals["notes"] += len(f.get("notes", ()))
-        if f["status"] == CHANGED:
-            changed.write(f"{rec['repo']}\t{f['path']}\n")
-        elif f["status"] == FAILED:
-            failed.write(f"{rec['repo']}\t{f['path']}\t{f.get('reason', '')}\n")
+        if status == CHANGED:
+            n_changed += 1
+            outs.changed.write(f"{name}\t{f['path']}\n")
+        elif status == FAILED:
+            n_failed += 1
+            outs.failed.write(f"{name}\t{f['path']}\t{f.get('reason', '')}\n")
         for c in f.get("codes", []):
             codes[c["code"]] = codes.get(c["code"], 0) + int(c["fixes"])
             repo_codes.add(c["code"])
-    totals["notes"] += len(rec.get("notes", ()))
-    if status in (SKIPPED, FAILED) and not rec["files"]:
-        failed.write(f"{rec['repo']}\t-\t{rec.get('reason') or ''}\n")
+    if end is not None:
+        status, reason = str(end["status"]), end.get("reason")
+        finished_at = end.get("finished_at")
+    else:
+        status, finished_at = INTERRUPTED, None
+        reason = (f"interrupted after {n_files} of {start.get('files', '?')} Dockerfiles; "
+                  "rerun with --resume to finish")
+    rest = {"finished_at": finished_at, "notes": start.get("notes", []),
+            "path": start.get("path"), "reason": reason, "repo": name, "status": status}
+    outs.js.write("], " + json.dumps(rest, sort_keys=True)[1:])
+    totals[f"repos_{status}"] += 1
+    totals["notes"] += len(start.get("notes", ()))
+    if status in (SKIPPED, FAILED) and not n_files:
+        outs.failed.write(f"{name}\t-\t{reason or ''}\n")
     totals["lines_added"] += added
     totals["lines_removed"] += removed
-    n_changed = sum(1 for f in rec["files"] if f["status"] == CHANGED)
-    reason = (rec.get("reason") or "").replace("|", "\\|")
-    md.write(f"| {rec['repo']} | {status} | {n_changed}/{len(rec['files'])} | "
-             f"+{added}/-{removed} | {' '.join(sorted(repo_codes))} | {reason} |\n")
+    shown = (reason or "").replace("|", "\\|")
+    outs.md.write(f"| {name} | {status} | {n_changed}/{n_files} | +{added}/-{removed} | "
+                  f"{' '.join(sorted(repo_codes))} | {shown} |\n")
+    if status == CHANGED:
+        item = (f"{n_changed} of {n_files} Dockerfiles changed, +{added}/-{removed} lines"
+                + (f"; {n_failed} failed (see failed.txt)" if n_failed else ""))
+    else:
+        item = reason or ""
+    outs.sections[status].write(f"- {name}" + (f": {item}" if item else "") + "\n")
 
 
 def _copy_patch(name: str, patch_dirs: Sequence[str], out: str) -> None:
-    """Concatenate the repository's patches from each input (normally one has it)."""
-    parts: list[bytes] = []
-    for d in patch_dirs:
-        p = os.path.join(d, "patches", _patch_name(name))
-        if os.path.exists(p):
-            parts.append(Path(p).read_bytes())
-    if parts:
-        os.makedirs(os.path.join(out, "patches"), exist_ok=True)
-        atomic_write(os.path.join(out, "patches", _patch_name(name)), b"".join(parts))
+    """Concatenate the repository's patches from each input (normally one has it),
+    streaming: a repository's patch may be hundreds of MB."""
+    parts = [p for d in patch_dirs
+             if os.path.exists(p := os.path.join(d, "patches", _patch_name(name)))]
+    if not parts:
+        return
+    os.makedirs(os.path.join(out, "patches"), exist_ok=True)
+    target = os.path.join(out, "patches", _patch_name(name))
+    tmp = target + ".tmp"
+    try:
+        with open(tmp, "wb") as dst:
+            for p in parts:
+                with open(p, "rb") as src:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+            dst.flush()
+            os.fsync(dst.fileno())
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
 def merge_reports(inputs: Sequence[str], out: str) -> dict[str, Any]:
-    """One report from several ``--out`` folders (shards): the same as a single run."""
+    """One report from several ``--out`` folders (shards): the same as a single run.
+    The merged journal holds each repository's latest records, in name order."""
     os.makedirs(out, exist_ok=True)
     journals = [os.path.join(d, JOURNAL) for d in inputs]
     merged = os.path.join(out, JOURNAL)
-    where = _latest(journals)
+    where = _index(journals)
     tmp = merged + ".tmp"
-    with open(tmp, "wb") as dst:
-        handles: dict[str, Any] = {}
-        try:
+    reader = _Reader()
+    try:
+        with open(tmp, "wb") as dst:
             for name in sorted(where):
-                path, offset = where[name]
-                if path not in handles:
-                    handles[path] = open(path, "rb")  # noqa: SIM115
-                handles[path].seek(offset)
-                dst.write(handles[path].readline())
-        finally:
-            for h in handles.values():
-                h.close()
-        dst.flush()
-        os.fsync(dst.fileno())
-    os.replace(tmp, merged)
+                w = where[name]
+                dst.write(_raw(reader, w.start))
+                dst.writelines(reader.lines(w))
+                if w.end is not None:
+                    dst.write(_raw(reader, w.end))
+            dst.flush()
+            os.fsync(dst.fileno())
+        os.replace(tmp, merged)
+    finally:
+        reader.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
     return write_reports(out, journals=[merged], patch_dirs=list(inputs))
+
+
+def _raw(reader: _Reader, at: tuple[str, int]) -> bytes:
+    handle = reader._handle(at[0])
+    handle.seek(at[1])
+    return handle.readline()
 
 
 def load_summary(out: str, *, drop_timing: bool = True) -> dict[str, Any]:

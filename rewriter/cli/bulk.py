@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,46 +34,112 @@ class _Refused(click.ClickException):
 
 
 class _Progress:
-    """A rich bar on a terminal (a counter line without rich); a line per repo if piped."""
+    """Progress on stderr, per Dockerfile inside a repository.
 
-    def __init__(self, total: int) -> None:
-        self.tty = sys.stderr.isatty()
-        self.bar: Any = None
+    On a terminal: one line redrawn at most ten times a second, with the position
+    among the repositories, the files of the current one, the rate (files/s over
+    the run) and the repository's ETA.  Otherwise (a log, CI): a line per finished
+    repository, and inside a long repository the same position line every
+    ``DOCKOPT_BULK_PROGRESS_INTERVAL`` seconds (default 10)."""
+
+    def __init__(self, stream: Any = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        default = "0.1" if self.tty else "10"
+        try:
+            self.interval = float(os.environ.get("DOCKOPT_BULK_PROGRESS_INTERVAL") or default)
+        except ValueError:
+            self.interval = float(default)
+        self.started = time.monotonic()
+        self.last = self.started
+        self.run_files = 0  # Dockerfiles finished by this run (not a resumed one's)
+        self.repo, self.index, self.total, self.files, self.done = "", 0, 0, 0, 0
+        self.drawn = False
+
+    def repo_started(self, name: str, index: int, total: int, files: int,
+                     done: int) -> None:
+        self.repo, self.index, self.total, self.files, self.done = (name, index, total,
+                                                                    files, done)
+
+    def file_done(self, name: str, done: int, files: int) -> None:
+        self.run_files += 1
+        self.done = done
+        now = time.monotonic()
+        if now - self.last >= self.interval:
+            self.last = now
+            self._line(self._position(now))
+
+    def repo_finished(self, summary: dict[str, Any], finished: int, total: int) -> None:
+        why = f" ({summary['reason']})" if summary.get("reason") else ""
+        line = (f"[{finished}/{total}] {summary['repo']}: {summary['status']}{why}, "
+                f"{summary['changed']} changed, {summary['failed']} failed of "
+                f"{summary['files']}")
         if self.tty:
-            try:
-                from rich.progress import Progress  # type: ignore[import-not-found,unused-ignore]
-            except ImportError:
-                pass
-            else:
-                self.bar = Progress(transient=False)
-                self.bar.start()
-                self.task = self.bar.add_task("dockopt bulk", total=total)
-
-    def __call__(self, rec: dict[str, Any], done: int, total: int) -> None:
-        from dockopt.rewriter.bulk.journal import CHANGED, FAILED
-
-        files = rec["files"]
-        changed = sum(1 for f in files if f["status"] == CHANGED)
-        failed = sum(1 for f in files if f["status"] == FAILED)
-        if self.bar is not None:
-            self.bar.update(self.task, completed=done)
-        elif self.tty:
-            sys.stderr.write(f"\r[{done}/{total}] {rec['repo'][:60]:<60}")
-            sys.stderr.flush()
+            self._line(line[: self._width()])
         else:
-            why = f" ({rec['reason']})" if rec.get("reason") else ""
-            sys.stderr.write(f"[{done}/{total}] {rec['repo']}: {rec['status']}{why}, "
-                             f"{changed} changed, {failed} failed of {len(files)}\n")
-            sys.stderr.flush()
+            self._line(line)
+            self.last = time.monotonic()
+
+    def _position(self, now: float) -> str:
+        elapsed = now - self.started
+        rate = self.run_files / elapsed if elapsed > 0 else 0.0
+        left = self.files - self.done
+        eta = _duration(left / rate) if rate > 0 else "?"
+        return (f"[repo {self.index}/{self.total}] {self.repo}: {self.done}/{self.files} "
+                f"files, {rate:.0f} files/s, ETA {eta}")
+
+    def _width(self) -> int:
+        import shutil
+
+        return max(20, shutil.get_terminal_size().columns - 1)
+
+    def _line(self, text: str) -> None:
+        if self.tty:
+            # Redraw in place; \x1b[K clears what a longer earlier line left.
+            text = text if len(text) <= self._width() else text[: self._width() - 1] + "…"
+            self.stream.write("\r" + text + "\x1b[K")
+            self.drawn = True
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-        elif self.tty:
-            sys.stderr.write("\n")
+        if self.tty and self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+def _duration(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+class _BulkCommand(click.Command):
+    """``bulk ROOT...`` with one subcommand, ``bulk merge-reports OUT...``.
+
+    A click group cannot take ROOT arguments before its subcommand name, and
+    ``dockopt bulk ~/src/org`` must keep working; so the first argument
+    ``merge-reports`` hands the rest to that command, with its own options and its
+    own ``-h`` (``./merge-reports`` names a folder of that name)."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        if args and args[0] == "merge-reports":
+            name = f"{info_name or 'bulk'} merge-reports"
+            return merge_reports_command.make_context(name, args[1:], parent=parent, **extra)
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        if ctx.command is not self:  # merge-reports (see make_context)
+            return ctx.command.invoke(ctx)
+        return super().invoke(ctx)
+
+
+@click.command(cls=_BulkCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("roots", nargs=-1, type=click.Path(path_type=str))
 @click.option("--repos", "repo_files", multiple=True, metavar="FILE",
               type=click.Path(exists=True, dir_okay=False, path_type=str),
@@ -109,36 +176,29 @@ class _Progress:
               type=click.Path(dir_okay=False, path_type=str),
               help="Use this config file instead of each repository's.")
 @click.option("--isolated", is_flag=True, help="Ignore all config files.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="No progress and no summary line; warnings and errors only.")
 def bulk(roots: tuple[str, ...], repo_files: tuple[str, ...], out: str, mode: str,
          branch: str | None, commit: bool, jobs: int | None, timeout: float,
          exclude: tuple[str, ...], context_map: str | None, resume: bool, shard: str | None,
          select: tuple[str, ...], ignore: tuple[str, ...], extend_select: tuple[str, ...],
-         unsafe_fixes: bool | None, config: str | None, isolated: bool) -> None:
+         unsafe_fixes: bool | None, config: str | None, isolated: bool, quiet: bool) -> None:
     """Fix the Dockerfiles of many repositories.
 
     Each ROOT is a folder of repositories (subfolders with .git) or a repository.
     Reports go to --out: summary.json, summary.md, patches/<repo>.patch, failed.txt,
     changed.txt, and the journal progress.jsonl (for --resume).
 
-    `dockopt bulk merge-reports OUT1 OUT2 ... --out MERGED` merges the reports of
-    several runs (e.g. the shards of --shard K/N).
+    \b
+    Subcommand (`dockopt bulk merge-reports -h` shows its options):
+      merge-reports OUT1 OUT2 ... --out MERGED
+                  merge the reports of several runs (e.g. the shards of --shard K/N)
     """
     # Imported here so that registering the command costs `dockopt` nothing at startup.
-    from dockopt.rewriter.bulk.reports import merge_reports
     from dockopt.rewriter.bulk.repos import find_repos, read_context_map, shard_of
     from dockopt.rewriter.bulk.runner import RunConfig, resume_conflicts, run, run_fingerprint
     from dockopt.rewriter.bulk.worker import Options
 
-    if roots and roots[0] == "merge-reports":
-        inputs = roots[1:]
-        for d in inputs:
-            if not os.path.isfile(os.path.join(d, "progress.jsonl")):
-                raise click.UsageError(f"{d}: not a `dockopt bulk` output folder")
-        _warn_if_options_differ(inputs)
-        totals = merge_reports(inputs, out)
-        click.echo(f"merged {len(inputs)} reports: {totals['repos']} repositories -> {out}",
-                   err=True)
-        return
     if not roots and not repo_files:
         raise click.UsageError("give a ROOT folder or --repos FILE")
     for r in roots:
@@ -156,6 +216,13 @@ def bulk(roots: tuple[str, ...], repo_files: tuple[str, ...], out: str, mode: st
                       config=os.path.abspath(config) if config else None,
                       isolated=isolated, timeout=timeout)
     repos = find_repos(roots, repo_files)
+    if not repos:
+        # As ruff (and `dockopt check`) for an empty selection: a warning, exit 0, and
+        # an empty report, so that a loop over folders or shards goes on and
+        # merge-reports still finds every shard's report.
+        where = ", ".join([*roots, *(f"--repos {f}" for f in repo_files)])
+        click.echo(f"dockopt: warning: no git repositories found under {where} (a "
+                   "repository is a folder with .git)", err=True)
     parts = _shard(shard)
     if parts is not None:
         repos = [r for r in repos if shard_of(r.name, parts[1]) == parts[0]]
@@ -171,19 +238,49 @@ def bulk(roots: tuple[str, ...], repo_files: tuple[str, ...], out: str, mode: st
                 "repositories cannot be kept:\n  " + "\n  ".join(conflicts)
                 + "\nRerun with the same options, or without --resume (or with another "
                 "--out) to start over.")
-    progress = _Progress(len(repos))
+    progress = None if quiet else _Progress()
     try:
         # (summary.json is not read back: with 100,000 files it is big)
         interrupted, totals = run(repos, run_config, progress)
     finally:
-        progress.close()
+        if progress is not None:
+            progress.close()
+    if interrupted:
+        click.echo("interrupted: partial report written; rerun with --resume", err=True)
+        sys.exit(130)
+    if quiet:
+        return
     click.echo(f"{totals['repos']} repositories: {totals['repos_changed']} changed, "
                f"{totals['repos_unchanged']} unchanged, {totals['repos_skipped']} skipped, "
                f"{totals['repos_failed']} failed; {totals['files_changed']} of "
                f"{totals['files']} Dockerfiles changed; report in {out}", err=True)
-    if interrupted:
-        click.echo("interrupted: partial report written; rerun with --resume", err=True)
-        sys.exit(130)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("inputs", nargs=-1, required=True, metavar="OUT...",
+                type=click.Path(file_okay=False, path_type=str))
+@click.option("--out", "out", default="dockopt-bulk-out", show_default=True, metavar="DIR",
+              help="Where the merged reports and patches go.")
+@click.option("-q", "--quiet", is_flag=True, help="No summary line; warnings and errors only.")
+def merge_reports_command(inputs: tuple[str, ...], out: str, quiet: bool) -> None:
+    """Merge the reports of several `dockopt bulk` runs into one.
+
+    Each OUT is a `--out` folder of `dockopt bulk` (typically the shards of
+    `--shard K/N`); the merged summary.json, summary.md, changed.txt, failed.txt,
+    patches/ and progress.jsonl in --out are those a single run over all the
+    repositories gives.  A repository found in several inputs is taken from the
+    last one.
+    """
+    from dockopt.rewriter.bulk.reports import merge_reports
+
+    for d in inputs:
+        if not os.path.isfile(os.path.join(d, "progress.jsonl")):
+            raise click.UsageError(f"{d}: not a `dockopt bulk` output folder")
+    _warn_if_options_differ(inputs)
+    totals = merge_reports(inputs, out)
+    if not quiet:
+        click.echo(f"merged {len(inputs)} reports: {totals['repos']} repositories -> {out}",
+                   err=True)
 
 
 def _warn_if_options_differ(inputs: tuple[str, ...]) -> None:
@@ -202,7 +299,7 @@ def _warn_if_options_differ(inputs: tuple[str, ...]) -> None:
             data.pop("shard", None)
             seen[d] = json.dumps(data, sort_keys=True)
     if len(set(seen.values())) > 1:
-        click.echo("warning: these reports were made with different options (not only "
+        click.echo("dockopt: warning: these reports were made with different options (not only "
                    "--shard); the merged report mixes them", err=True)
 
 
