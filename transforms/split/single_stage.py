@@ -66,6 +66,7 @@ FAMILIES: tuple[Family, ...] = (
            "native_plan"),
     Family("java", frozenset({"maven", "gradle", "eclipse-temurin", "openjdk",
                               "amazoncorretto"}), "split.java", "java_matches", "java_plan"),
+    Family("Rust", frozenset({"rust"}), "split.rust", "rust_matches", "rust_plan"),
 )
 
 
@@ -223,6 +224,25 @@ class SingleStageBuild(Transform):
           (`~/.m2`, `~/.gradle`) stay in the builder. Without a build context the
           Maven/Gradle jar is taken from a CMD naming it in `target/` or
           `build/libs/` (shown only).
+        - **Rust** (`FROM rust:X` with `cargo build`, or `cargo install --path`):
+          the runtime is `debian:<release>-slim` for the Debian release the rust tag
+          names (`rust:1.77-bookworm`, `-slim-trixie`; a bare version by the image's
+          default then: bullseye for 1.56-1.69, bookworm for 1.71-1.88, trixie from
+          1.90), so the binary's glibc matches; the binary CMD/ENTRYPOINT runs is
+          copied to the same path (`cargo install`'s `$CARGO_HOME/bin` becomes
+          `/usr/local/bin`, on debian's PATH). The binaries come from `Cargo.toml`:
+          `[[bin]]` names, the package name for `src/main.rs`, `src/bin/*`, workspace
+          members (`-p`, `--bin`), under `target/[<triple>/]<profile>/`; a `cp`/`mv`
+          of one after the build is followed. The runtime installs the shared library
+          of each `-dev` package the stage installs (bindgen's libclang-dev, protoc
+          and pkg-config stay behind) and of each `-sys` crate in `Cargo.lock`
+          (openssl-sys → libssl3 and ca-certificates, pq-sys → libpq5,
+          libsqlite3-sys → libsqlite3-0; crates for other platforms or always built
+          from source need nothing). Where the project is one package with
+          `src/main.rs` and a `Cargo.lock`, copied with `COPY . <folder>` (or the
+          manifests first), the builder first builds the dependencies against a
+          dummy `src/main.rs` in a cached layer, then removes the dummy and the
+          package's build records.
 
         The runtime stage keeps ENV (the Go toolchain's `GO*`/`CGO_*` variables
         excepted), EXPOSE, LABEL, USER, HEALTHCHECK, STOPSIGNAL, VOLUME, CMD and
@@ -257,8 +277,12 @@ class SingleStageBuild(Transform):
         prefix, a CMD running a script or a program the build is not seen to
         make, a build that also makes shared libraries, a `-dev` package whose
         runtime library is not known for the release (or a tag that names no
-        release), a USER created in the builder, and every other ecosystem (cargo,
-        dotnet, pip wheel, compilers without a recognised build).
+        release), a USER created in the builder, and every other ecosystem (dotnet,
+        pip wheel, compilers without a recognised build). For Rust: a tag that
+        names no Debian release (`rust:1`, `latest`, 1.70, 1.89) or Alpine, a `-sys`
+        crate whose library is not known (rdkafka-sys...), dependencies without a
+        `Cargo.lock`, Rust code or asset folders that read files at run time,
+        `--target-dir`/`CARGO_TARGET_DIR`, a CMD that is not a built binary.
 
         For Python, also only a suggestion: pip installs outside the venv
         (`--user`, `--target`, `--prefix`, `--root`, `pip` or `python` named by an
