@@ -67,6 +67,9 @@ FAMILIES: tuple[Family, ...] = (
     Family("java", frozenset({"maven", "gradle", "eclipse-temurin", "openjdk",
                               "amazoncorretto"}), "split.java", "java_matches", "java_plan"),
     Family("Rust", frozenset({"rust"}), "split.rust", "rust_matches", "rust_plan"),
+    Family(".NET", frozenset({"mcr.microsoft.com/dotnet/sdk",
+                              "mcr.microsoft.com/dotnet/core/sdk"}),
+           "split.dotnet", "dotnet_matches", "dotnet_plan"),
 )
 
 
@@ -243,6 +246,19 @@ class SingleStageBuild(Transform):
           manifests first), the builder first builds the dependencies against a
           dummy `src/main.rs` in a cached layer, then removes the dummy and the
           package's build records.
+        - **.NET** (`FROM mcr.microsoft.com/dotnet/sdk:X` with `dotnet publish`):
+          the runtime is `mcr.microsoft.com/dotnet/aspnet:N` for a
+          `Microsoft.NET.Sdk.Web` project (or one with a FrameworkReference to
+          Microsoft.AspNetCore.App), else `runtime:N` (`Microsoft.NET.Sdk`,
+          `.Worker`), N from the project's `TargetFramework` (`net8.0` → 8.0,
+          `netcoreapp3.1` → 3.1, or `-f`), with the SDK tag's OS variant
+          (`-bookworm-slim`, `-alpine`, `-noble`...). The project is the one
+          `dotnet publish` names or the only project file in its folder; the publish
+          folder (`-o`, else `bin/<configuration>/<tfm>/publish`) is copied to the
+          same path and CMD/ENTRYPOINT must be `dotnet <publish
+          folder>/<AssemblyName>.dll`.
+          SDK and NuGet ENV (`NUGET_*`, `DOTNET_CLI_*`) stay in the builder. Golden
+          cases only: no .NET SDK can be fetched where dockopt is developed.
 
         The runtime stage keeps ENV (the Go toolchain's `GO*`/`CGO_*` variables
         excepted), EXPOSE, LABEL, USER, HEALTHCHECK, STOPSIGNAL, VOLUME, CMD and
@@ -277,12 +293,19 @@ class SingleStageBuild(Transform):
         prefix, a CMD running a script or a program the build is not seen to
         make, a build that also makes shared libraries, a `-dev` package whose
         runtime library is not known for the release (or a tag that names no
-        release), a USER created in the builder, and every other ecosystem (dotnet,
-        pip wheel, compilers without a recognised build). For Rust: a tag that
+        release), a USER created in the builder, and every other ecosystem (pip
+        wheel, compilers without a recognised build). For Rust: a tag that
         names no Debian release (`rust:1`, `latest`, 1.70, 1.89) or Alpine, a `-sys`
         crate whose library is not known (rdkafka-sys...), dependencies without a
         `Cargo.lock`, Rust code or asset folders that read files at run time,
-        `--target-dir`/`CARGO_TARGET_DIR`, a CMD that is not a built binary.
+        `--target-dir`/`CARGO_TARGET_DIR`, a CMD that is not a built binary. For
+        .NET: a runtime identifier, self-contained, single-file, AOT or trimmed
+        publish (those run on `runtime-deps`), a solution or a folder with several
+        projects, several target frameworks, .NET Framework/netstandard or
+        platform TFMs, other SDKs (Blazor WebAssembly...), an app that runs from
+        another folder than its publish folder while the context has
+        `appsettings*.json`/`wwwroot` there (its content root is the working
+        directory), no build context.
 
         For Python, also only a suggestion: pip installs outside the venv
         (`--user`, `--target`, `--prefix`, `--root`, `pip` or `python` named by an
