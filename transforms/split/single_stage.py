@@ -227,6 +227,15 @@ class SingleStageBuild(Transform):
           (`~/.m2`, `~/.gradle`) stay in the builder. Without a build context the
           Maven/Gradle jar is taken from a CMD naming it in `target/` or
           `build/libs/` (shown only).
+          Multi-module builds: each module of a Maven aggregator (`<modules>`,
+          packaging `pom`; a module inherits the aggregator's properties, version,
+          `finalName` and build plugins; `-pl` limits the modules) makes
+          `<module>/target/<finalName>.jar`, and each Gradle subproject `include`d
+          in `settings.gradle(.kts)` (`:a:b` is the folder `a/b`; task paths such as
+          `:app:bootJar` select it) makes `<sub>/build/libs/<name>[-<version>].jar`
+          from its own build script and version (or gradle.properties'); the module
+          whose jar CMD runs is copied, and when CMD runs none the suggestion names
+          the jars the build makes.
         - **Rust** (`FROM rust:X` with `cargo build`, or `cargo install --path`):
           the runtime is `debian:<release>-slim` for the Debian release the rust tag
           names (`rust:1.77-bookworm`, `-slim-trixie`; a bare version by the image's
@@ -279,10 +288,13 @@ class SingleStageBuild(Transform):
         would need rewriting), a node HEALTHCHECK using a tool -slim lacks (curl,
         wget...), a USER that distroless lacks, yarn/pnpm, native npm modules,
         Java builds whose jar is not certain (a JDK tag without the version such
-        as `maven:3.9`, Maven modules, `-pl`, a parent pom in the context, a
-        profile with a build section, the shade plugin attaching a second jar,
-        other assemblies, `copy-dependencies`, a manifest Class-Path, a Gradle
-        multi-project, a renamed or computed jar name or version, a war), a CMD
+        as `maven:3.9`, a module built from its own folder with its parent pom in
+        the context, nested Maven aggregators, `-rf`, a profile with a build section
+        or modules, pluginManagement that renames jars, the shade plugin attaching
+        a second jar, other assemblies, `copy-dependencies`, a manifest Class-Path,
+        a Gradle root script with `allprojects`/`subprojects`, `buildSrc` or
+        `includeBuild`, a moved project folder, a renamed or computed jar name or
+        version, a war), a CMD
         that does not run the jar, JVM flags naming files (`-javaagent`,
         `-D...=/etc/...`), ENV JAVA_HOME/PATH, a HEALTHCHECK using a JDK tool,
         application/logback config files at the context root or Java code that
