@@ -204,6 +204,14 @@ class SingleStageBuild(Transform):
           `t64` names on trixie/noble), libgomp1 for OpenMP, libgfortran5 for
           gfortran, and every installed package that is not a build tool
           (ca-certificates, curl...).
+          When CMD runs a program that `make install`, `cmake --install`, `cmake
+          --build --target install` or `ninja install` put under a known prefix
+          (`./configure --prefix=P`, `-DCMAKE_INSTALL_PREFIX=P`, `cmake --install
+          --prefix P`, `make install PREFIX=P`, a Makefile's `PREFIX`/`prefix`;
+          /usr/local by default for configure and CMake), the runtime copies that
+          whole prefix (libraries another install put there come along) and runs
+          `ldconfig`; RUNs after the build that only run `ldconfig` or `rm` are
+          allowed.
         - **Java** (`FROM maven`, `gradle`, `eclipse-temurin`, `openjdk` or
           `amazoncorretto` with `mvn package`/`verify`/`install`, `gradle
           build`/`assemble`/`jar`/`bootJar`/`shadowJar` (or the `mvnw`/`gradlew`
@@ -301,8 +309,10 @@ class SingleStageBuild(Transform):
         reads files, node installs that run scripts (`postinstall`, `prepare`),
         workspaces, `binding.gyp`, npm modules linking system libraries (canvas...),
         an unignored `node_modules/` in the context, `npm install <pkg>`/`-g`, a
-        RUN after the install, C/C++ programs that `make install` puts under a
-        prefix, a CMD running a script or a program the build is not seen to
+        RUN after the install, C/C++ installs with `DESTDIR`, a prefix that is a
+        system tree (/usr, /opt...), directory options outside the prefix
+        (`--sysconfdir=/etc`), a Makefile without a prefix variable, a CMD running
+        a script or a program the build is not seen to
         make, a build that also makes shared libraries, a `-dev` package whose
         runtime library is not known for the release (or a tag that names no
         release), a USER created in the builder, and every other ecosystem (pip
