@@ -413,7 +413,8 @@ def test_gradle_default_name_and_properties_version(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("script", "settings", "reason"), [
-    (None, "rootProject.name = 'demo'\ninclude 'api', 'app'\n", "includes other projects"),
+    (None, "rootProject.name = 'demo'\ninclude 'app'\nincludeBuild '../lib'\n",
+     "includes other builds"),
     ("plugins { id 'java' }\nversion = '1.2.0'\njar { archiveFileName = 'x.jar' }\n", None,
      "archiveFileName"),
     ("plugins { id 'java' }\nversion = gitVersion()\n", None, "computes the version"),

@@ -260,11 +260,15 @@ def test_blockers(tmp_path: Path, change: tuple[str, str], extra: dict[str, str]
     assert reason in msg, msg
 
 
-def test_make_install_only_output_is_a_suggestion(tmp_path: Path) -> None:
+def test_make_install_copies_the_prefix(tmp_path: Path) -> None:
+    """`make install PREFIX=...`: the installed tree is copied (split.native_install;
+    tests/test_split_native_install.py has the rest)."""
     text = MAKE.replace("RUN make\n", "RUN make && make install PREFIX=/usr/local\n").replace(
         '["./hello", "--serve"]', '["/usr/local/bin/hello"]')
-    msg = _blocked(text, _make_ctx(tmp_path))
-    assert "make install" in msg and "not certain" in msg
+    out = _split(text, _make_ctx(tmp_path))
+    assert "COPY --from=build /usr/local /usr/local\nRUN ldconfig\n" in out
+    text = text.replace("PREFIX=/usr/local", "DESTDIR=/stage")
+    assert "DESTDIR=/stage stages the tree elsewhere" in _blocked(text, _make_ctx(tmp_path))
 
 
 @pytest.mark.parametrize("text", [

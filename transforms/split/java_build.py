@@ -325,10 +325,14 @@ def _maven_outputs(ctx: Context, copies: Sequence[_Copy], words: list[str],
                    build_wd: str) -> _Outputs:
     _goals, cli_props, flags = _maven_args(words)
     pom_path = posixpath.join(build_wd, "pom.xml")
+    selected: list[str] | None = None
     for f in flags:
         name, _, value = f.partition("=")
-        if name in ("-pl", "--projects", "-rf", "--resume-from", "-am", "--also-make",
-                    "-amd", "--also-make-dependents"):
+        if name in ("-pl", "--projects"):
+            if not value or "$" in value:
+                raise Blocked("the modules mvn -pl names are not certain")
+            selected = [m.strip() for m in value.split(",") if m.strip()]
+        if name in ("-rf", "--resume-from"):
             raise Blocked(f"mvn {name} builds some modules of a multi-module project")
         if name in ("-f", "--file"):
             if "$" in value or not value:
@@ -336,6 +340,22 @@ def _maven_outputs(ctx: Context, copies: Sequence[_Copy], words: list[str],
             full = posixpath.normpath(posixpath.join(build_wd, value))
             pom_path = full if full.endswith(".xml") else posixpath.join(full, "pom.xml")
     project = posixpath.dirname(pom_path)
+    root = read_pom(ctx, copies, pom_path)
+    modules = root.find("modules")
+    if modules is not None and len(modules):
+        from dockopt.transforms.split.java_modules import maven_module_outputs
+
+        return maven_module_outputs(ctx, copies, root, project, cli_props, selected)
+    if selected is not None or any(f.partition("=")[0] in ("-am", "--also-make", "-amd",
+                                                           "--also-make-dependents")
+                                   for f in flags):
+        raise Blocked("mvn -pl/-am select modules of a multi-module project, but pom.xml "
+                      "lists none")
+    return pom_outputs(ctx, copies, root, project, cli_props, None)
+
+
+def read_pom(ctx: Context, copies: Sequence[_Copy], pom_path: str) -> ET.Element:
+    """The pom.xml the image has at ``pom_path``, parsed, namespaces stripped."""
     rel = _context_file(ctx, copies, pom_path)
     text = ctx.read_context_file(rel) if rel is not None else None
     if text is None:
@@ -348,21 +368,29 @@ def _maven_outputs(ctx: Context, copies: Sequence[_Copy], words: list[str],
     except ET.ParseError as exc:
         raise Blocked("pom.xml does not parse") from exc
     _strip_ns(root)
-    modules = root.find("modules")
-    if modules is not None and len(modules):
-        raise Blocked("pom.xml has modules: which module's jar runs is not certain")
+    return root
+
+
+def pom_outputs(ctx: Context, copies: Sequence[_Copy], root: ET.Element, project: str,
+                cli_props: dict[str, str], aggregator: ET.Element | None) -> _Outputs:
+    """The jars one pom's `package` makes in ``project``/target. ``aggregator``: the
+    multi-module root pom this module's <parent> is (its properties, version,
+    finalName and build plugins are inherited); a module whose packaging is not jar
+    makes no candidate."""
     for prof in root.findall("profiles/profile"):
         if prof.find("build") is not None:
             raise Blocked("a profile in pom.xml changes the build")
     packaging = _text(root, "packaging") or "jar"
     if packaging != "jar":
+        if aggregator is not None:
+            return _Outputs()
         raise Blocked(f"the packaging is {packaging}, not a runnable jar")
     build = root.find("build")
     if _text(build, "directory") is not None:
         raise Blocked("pom.xml moves the build directory")
     parent = root.find("parent")
     glob_ok = True
-    if parent is not None:
+    if parent is not None and aggregator is None:
         relative = parent.find("relativePath")
         rel_value = "../pom.xml" if relative is None else (relative.text or "").strip()
         if rel_value:
@@ -372,17 +400,23 @@ def _maven_outputs(ctx: Context, copies: Sequence[_Copy], words: list[str],
             if _context_file(ctx, copies, ppath) is not None:
                 raise Blocked("the parent pom comes from the build context (a multi-module "
                               "project)")
-        if (_text(parent, "artifactId"), _text(parent, "groupId")) != (
-                "spring-boot-starter-parent", "org.springframework.boot"):
-            glob_ok = False  # an unknown parent may add plugins that make more jars
+    if parent is not None and (_text(parent, "artifactId"), _text(parent, "groupId")) != (
+            "spring-boot-starter-parent", "org.springframework.boot") and aggregator is None:
+        glob_ok = False  # an unknown parent may add plugins that make more jars
+    if aggregator is not None:
+        glob_ok = aggregator.find("parent") is None or (
+            _text(aggregator, "parent/artifactId"), _text(aggregator, "parent/groupId")) == (
+            "spring-boot-starter-parent", "org.springframework.boot")
     artifact = _text(root, "artifactId")
     version = _text(root, "version") or _text(parent, "version")
     if not artifact or not version:
         raise Blocked("pom.xml lacks the artifactId or version")
     props: dict[str, str] = {}
-    for p in root.findall("properties/*"):
-        if isinstance(p.tag, str):
-            props[p.tag] = (p.text or "").strip()
+    sources = [aggregator, root] if aggregator is not None else [root]
+    for pom in sources:
+        for p in pom.findall("properties/*"):
+            if isinstance(p.tag, str):
+                props[p.tag] = (p.text or "").strip()
     for key in ("artifactId", "project.artifactId", "pom.artifactId"):
         props[key] = artifact
     for key in ("project.groupId", "groupId", "pom.groupId"):
@@ -396,15 +430,20 @@ def _maven_outputs(ctx: Context, copies: Sequence[_Copy], words: list[str],
     version = _interpolate(version, props, "version")
     for key in ("version", "project.version", "pom.version"):
         props[key] = version
-    final_name = _text(build, "finalName") or "${project.artifactId}-${project.version}"
+    named_final = _text(build, "finalName") or (
+        _text(aggregator.find("build"), "finalName") if aggregator is not None else None)
+    final_name = named_final or "${project.artifactId}-${project.version}"
     final_name = _interpolate(final_name, props, "finalName")
     target = posixpath.join(project, "target")
     main = posixpath.join(target, f"{final_name}.jar")
-    named = (f"named by pom.xml: artifactId {artifact}, version {version}"
-             + (f", finalName {final_name}" if _text(build, "finalName") else "")
-             + ", packaging jar")
+    where = "pom.xml" if aggregator is None else posixpath.join(project, "pom.xml")
+    named = (f"named by {where}: artifactId {artifact}, version {version}"
+             + (f", finalName {final_name}" if named_final else "") + ", packaging jar")
     out = _Outputs({main: named}, glob_ok=glob_ok)
-    for plugin in root.findall("build/plugins/plugin"):
+    plugins = root.findall("build/plugins/plugin")
+    if aggregator is not None:
+        plugins = aggregator.findall("build/plugins/plugin") + plugins
+    for plugin in plugins:
         pid = _text(plugin, "artifactId") or ""
         conf = {el.tag: (el.text or "").strip() for el in plugin.iter() if isinstance(el.tag, str)}
         if pid in _MAVEN_BLOCKING_PLUGINS:
@@ -454,8 +493,6 @@ def _gradle_outputs(ctx: Context, copies: Sequence[_Copy], words: list[str],
             raise Blocked(f"gradle {name} changes which build runs")
         if name in ("-p", "--project-dir"):
             project = posixpath.normpath(posixpath.join(build_wd, value))
-    if any(":" in t.lstrip(":") for t in tasks):
-        raise Blocked("the build runs a subproject's task")
 
     def read(name: str) -> str | None:
         rel = _context_file(ctx, copies, posixpath.join(project, name))
@@ -465,14 +502,13 @@ def _gradle_outputs(ctx: Context, copies: Sequence[_Copy], words: list[str],
     script = read("build.gradle")
     if script is None:
         script = read("build.gradle.kts")
-    if script is None:
+    multi = settings is not None and re.search(r"^\s*(include|includeBuild)\b", settings,
+                                               re.M) is not None
+    if not multi and any(":" in t.lstrip(":") for t in tasks):
+        raise Blocked("the build runs a subproject's task")
+    if script is None and not multi:
         raise Blocked("build.gradle does not come from the build context, so the jar's name "
                       "is not certain")
-    if settings is not None and re.search(r"^\s*(include|includeBuild)\b", settings, re.M):
-        raise Blocked("settings.gradle includes other projects: which jar runs is not certain")
-    m = _GRADLE_RENAMES.search(script)
-    if m:
-        raise Blocked(f"the build script sets {m.group(1)}, so the jar's name is not certain")
     name_m = re.search(r"^\s*rootProject\.name\s*=\s*[\"']([^\"'$]+)[\"']\s*$", settings or "",
                        re.M)
     if name_m:
@@ -484,6 +520,31 @@ def _gradle_outputs(ctx: Context, copies: Sequence[_Copy], words: list[str],
         if not name:
             raise Blocked("the Gradle project is the filesystem root")
         how = f"the project folder's name {name}"
+    props_text = read("gradle.properties") or ""
+    pm = re.search(r"^\s*version\s*[=:]\s*(\S+)\s*$", props_text, re.M)
+    props_version = cli_props.get("version") or (pm.group(1) if pm else None)
+    if multi:
+        from dockopt.transforms.split.java_modules import (
+            gradle_module_outputs,
+            gradle_subprojects,
+        )
+
+        assert settings is not None
+        return gradle_module_outputs(read, project, gradle_subprojects(settings), tasks,
+                                     script, name, how, cli_props, props_version)
+    assert script is not None
+    m = _GRADLE_RENAMES.search(script)
+    if m:
+        raise Blocked(f"the build script sets {m.group(1)}, so the jar's name is not certain")
+    version = gradle_version(script, cli_props, props_version)
+    return gradle_jars(script, name, how, version, posixpath.join(project, "build/libs"),
+                       tasks)
+
+
+def gradle_version(script: str, cli_props: dict[str, str],
+                    props_version: str | None) -> str | None:
+    """The project's version: `-Pversion`, the build script's `version = '...'`, else
+    gradle.properties' (``props_version``); raises when the script computes it."""
     version: str | None = cli_props.get("version")
     if version is None:
         vm = re.search(r"^\s*version\s*=?\s*[\"']([^\"'$]+)[\"']\s*$", script, re.M)
@@ -492,12 +553,19 @@ def _gradle_outputs(ctx: Context, copies: Sequence[_Copy], words: list[str],
         elif re.search(r"^\s*(project\.)?version\s*(=|\s[\w(])", script, re.M):
             raise Blocked("the build script computes the version")
         else:
-            props = read("gradle.properties") or ""
-            pm = re.search(r"^\s*version\s*[=:]\s*(\S+)\s*$", props, re.M)
-            version = pm.group(1) if pm else None
+            version = props_version
+    return version
+
+
+def gradle_jars(script: str, name: str, how: str, version: str | None, libs: str,
+                tasks: list[str]) -> _Outputs:
+    """The jars one Gradle project's ``tasks`` make in ``libs``, named ``name`` and
+    ``version`` (``how`` says where they come from)."""
+    m = _GRADLE_RENAMES.search(script)
+    if m:
+        raise Blocked(f"the build script sets {m.group(1)}, so the jar's name is not certain")
     base = f"{name}-{version}" if version else name
     how += f", version {version}" if version else ", no version"
-    libs = posixpath.join(project, "build/libs")
     boot = re.search(r"(\bid\s*\(?\s*|apply\s+plugin:\s*)[\"'](org\.springframework\.boot|"
                      r"spring-boot)[\"']", script) is not None
     shadow = re.search(r"com\.github\.johnrengelman\.shadow|com\.gradleup\.shadow|"

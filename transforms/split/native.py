@@ -36,6 +36,12 @@ from dockopt.transforms.split.common import (
     settings_lines,
     slim_variant,
 )
+from dockopt.transforms.split.native_install import (
+    Installed,
+    env_path,
+    installed_tree,
+    program_under,
+)
 
 # --- apt packages ------------------------------------------------------------------
 
@@ -54,6 +60,9 @@ _VERSIONED_BUILD = re.compile(
 # The C library's and the compiler's own headers: their shared libraries (libc6,
 # libstdc++6, libgcc-s1) are in every Debian/Ubuntu image.
 _NO_RUNTIME_DEV = re.compile(r"(libc6|libc|linux-libc|libstdc\+\+-\d+|libgcc-\d+)-dev")
+# `-dev` packages that are build tools, not a library's headers: nothing to install
+# in the runtime (autotools-dev: config.guess/config.sub; dpkg-dev: packaging tools).
+_TOOL_DEV = frozenset({"autotools-dev", "dpkg-dev"})
 # The releases the tables below know, by the words their tags use.
 _RELEASES: dict[str, dict[str, str]] = {
     "debian": {"bullseye": "bullseye", "11": "bullseye", "bookworm": "bookworm",
@@ -146,7 +155,7 @@ def runtime_library(dev: str, distro: str, release: str | None) -> str | None:
     """The package with the shared library behind ``dev``; "" when none is needed;
     None when unknown for this release (the caller blocks)."""
     name = dev.split("=", 1)[0].split(":", 1)[0].lower()
-    if _NO_RUNTIME_DEV.fullmatch(name):
+    if _NO_RUNTIME_DEV.fullmatch(name) or name in _TOOL_DEV:
         return ""
     table = RUNTIME_LIBS.get(name)
     if table is None:
@@ -701,7 +710,8 @@ def _walk(ctx: Context, final: Stage) -> _Walk:
     if walk.last_build < 0:
         raise Blocked("the build command was not found in a plain shell-form RUN")
     build_ins = walk.runs[walk.last_build][0].ins
-    after = [i for i in order if i.start > build_ins.start]
+    after = [i for i in order if i.start > build_ins.start
+             and not _refreshes_only(runs.get(i.start))]
     if after:
         raise Blocked(f"line {after[0].start_line}: a {after[0].keyword} after the build may "
                       "make something the program needs at run time")
@@ -730,6 +740,17 @@ def _walk(ctx: Context, final: Stage) -> _Walk:
     return walk
 
 
+# Commands a RUN after the build may consist of: they refresh the loader cache (the
+# runtime runs ldconfig itself after copying an installed tree) or remove files,
+# which the runtime never gets anyway.
+_REFRESH_COMMANDS = frozenset({"ldconfig", "rm", "true", "echo"})
+
+
+def _refreshes_only(run: RunShell | None) -> bool:
+    return run is not None and all(
+        (cmd_words(c)[:1] or [""])[0] in _REFRESH_COMMANDS for c in run.script.commands)
+
+
 def native_plan(ctx: Context, final: Stage) -> Plan:
     tree, style = ctx.tree, ctx.style
     ref = parse_image_ref(final.base)
@@ -753,8 +774,15 @@ def native_plan(ctx: Context, final: Stage) -> Plan:
     program = argv[0] if argv else ""
     if posixpath.basename(program) in ("sh", "bash", "dash", "env"):
         raise Blocked(f"{head.keyword} runs {program}, not the built program")
-    path, how = _program(ctx, walk, out, program, workdir)
-    if out.shared:
+    installed: Installed | None = None
+    try:
+        path, how = _program(ctx, walk, out, program, workdir)
+    except Blocked:
+        if not out.installs:
+            raise
+        installed, path = _installed(ctx, walk, program, workdir)
+        how = installed.how
+    if out.shared and installed is None:
         raise Blocked(f"the build also makes shared libraries ({out.shared[0]}) the program "
                       "may load")
     _check_context(ctx)
@@ -771,8 +799,12 @@ def native_plan(ctx: Context, final: Stage) -> Plan:
     env_lines, keep_lines = settings_lines(tree, walk.keep)
     builder, from_edit = builder_name(tree.stages, final, style)
     plan = Plan("native", builder, from_edit)
-    plan.protected = [path]
-    plan.moved = [f"{path} (the program {head.keyword} runs, made by {how})"]
+    plan.protected = [path] if installed is None else list(installed.prefixes)
+    if installed is None:
+        plan.moved = [f"{path} (the program {head.keyword} runs, made by {how})"]
+    else:
+        plan.moved = [f"the installed tree {', '.join(installed.prefixes)} ({how}; "
+                      f"{head.keyword} runs {path}), then ldconfig for its libraries"]
     if packages:
         plan.moved.append("apt packages " + ", ".join(why) + " (the shared libraries and "
                           "tools the program may use; compilers and headers stay behind)")
@@ -789,10 +821,32 @@ def native_plan(ctx: Context, final: Stage) -> Plan:
     plan.runtime = render("native", style, {
         "image": image, "builder": builder, "workdir": walk.workdir,
         "env": env_lines, "apt": apt_run(style, packages) if packages else "",
-        "outputs": [(path, path)],
+        "outputs": [(path, path)] if installed is None else
+                   [(p, p) for p in installed.prefixes],
+        "after": [style.keyword("RUN") + " ldconfig"] if installed is not None else [],
         "args": args,
         "keep": keep_lines})
     return plan
+
+
+def _installed(ctx: Context, walk: _Walk, program: str, workdir: str
+               ) -> tuple[Installed, str]:
+    """The installed tree (``split.native_install``) and the program CMD runs in it;
+    raises with the reason when either is not certain."""
+    def read_makefile(folder: str) -> str | None:
+        for name in ("GNUmakefile", "makefile", "Makefile"):
+            _, text = _read_image_file(ctx, walk, posixpath.join(folder, name))
+            if text is not None:
+                return text
+        return None
+
+    installed = installed_tree(ctx, walk.runs[:walk.last_build + 1], read_makefile)
+    path = program_under(installed.prefixes, program, workdir,
+                         (env_path(walk.keep) or []) + list(_PATH))
+    if path is None:
+        raise Blocked(f"CMD runs {program}, which is not under the install prefix "
+                      f"{', '.join(installed.prefixes)}")
+    return installed, path
 
 
 def _program(ctx: Context, walk: _Walk, out: _Outputs, program: str,

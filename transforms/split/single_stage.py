@@ -66,6 +66,10 @@ FAMILIES: tuple[Family, ...] = (
            "native_plan"),
     Family("java", frozenset({"maven", "gradle", "eclipse-temurin", "openjdk",
                               "amazoncorretto"}), "split.java", "java_matches", "java_plan"),
+    Family("Rust", frozenset({"rust"}), "split.rust", "rust_matches", "rust_plan"),
+    Family(".NET", frozenset({"mcr.microsoft.com/dotnet/sdk",
+                              "mcr.microsoft.com/dotnet/core/sdk"}),
+           "split.dotnet", "dotnet_matches", "dotnet_plan"),
 )
 
 
@@ -200,6 +204,14 @@ class SingleStageBuild(Transform):
           `t64` names on trixie/noble), libgomp1 for OpenMP, libgfortran5 for
           gfortran, and every installed package that is not a build tool
           (ca-certificates, curl...).
+          When CMD runs a program that `make install`, `cmake --install`, `cmake
+          --build --target install` or `ninja install` put under a known prefix
+          (`./configure --prefix=P`, `-DCMAKE_INSTALL_PREFIX=P`, `cmake --install
+          --prefix P`, `make install PREFIX=P`, a Makefile's `PREFIX`/`prefix`;
+          /usr/local by default for configure and CMake), the runtime copies that
+          whole prefix (libraries another install put there come along) and runs
+          `ldconfig`; RUNs after the build that only run `ldconfig` or `rm` are
+          allowed.
         - **Java** (`FROM maven`, `gradle`, `eclipse-temurin`, `openjdk` or
           `amazoncorretto` with `mvn package`/`verify`/`install`, `gradle
           build`/`assemble`/`jar`/`bootJar`/`shadowJar` (or the `mvnw`/`gradlew`
@@ -223,6 +235,47 @@ class SingleStageBuild(Transform):
           (`~/.m2`, `~/.gradle`) stay in the builder. Without a build context the
           Maven/Gradle jar is taken from a CMD naming it in `target/` or
           `build/libs/` (shown only).
+          Multi-module builds: each module of a Maven aggregator (`<modules>`,
+          packaging `pom`; a module inherits the aggregator's properties, version,
+          `finalName` and build plugins; `-pl` limits the modules) makes
+          `<module>/target/<finalName>.jar`, and each Gradle subproject `include`d
+          in `settings.gradle(.kts)` (`:a:b` is the folder `a/b`; task paths such as
+          `:app:bootJar` select it) makes `<sub>/build/libs/<name>[-<version>].jar`
+          from its own build script and version (or gradle.properties'); the module
+          whose jar CMD runs is copied, and when CMD runs none the suggestion names
+          the jars the build makes.
+        - **Rust** (`FROM rust:X` with `cargo build`, or `cargo install --path`):
+          the runtime is `debian:<release>-slim` for the Debian release the rust tag
+          names (`rust:1.77-bookworm`, `-slim-trixie`; a bare version by the image's
+          default then: bullseye for 1.56-1.69, bookworm for 1.71-1.88, trixie from
+          1.90), so the binary's glibc matches; the binary CMD/ENTRYPOINT runs is
+          copied to the same path (`cargo install`'s `$CARGO_HOME/bin` becomes
+          `/usr/local/bin`, on debian's PATH). The binaries come from `Cargo.toml`:
+          `[[bin]]` names, the package name for `src/main.rs`, `src/bin/*`, workspace
+          members (`-p`, `--bin`), under `target/[<triple>/]<profile>/`; a `cp`/`mv`
+          of one after the build is followed. The runtime installs the shared library
+          of each `-dev` package the stage installs (bindgen's libclang-dev, protoc
+          and pkg-config stay behind) and of each `-sys` crate in `Cargo.lock`
+          (openssl-sys → libssl3 and ca-certificates, pq-sys → libpq5,
+          libsqlite3-sys → libsqlite3-0; crates for other platforms or always built
+          from source need nothing). Where the project is one package with
+          `src/main.rs` and a `Cargo.lock`, copied with `COPY . <folder>` (or the
+          manifests first), the builder first builds the dependencies against a
+          dummy `src/main.rs` in a cached layer, then removes the dummy and the
+          package's build records.
+        - **.NET** (`FROM mcr.microsoft.com/dotnet/sdk:X` with `dotnet publish`):
+          the runtime is `mcr.microsoft.com/dotnet/aspnet:N` for a
+          `Microsoft.NET.Sdk.Web` project (or one with a FrameworkReference to
+          Microsoft.AspNetCore.App), else `runtime:N` (`Microsoft.NET.Sdk`,
+          `.Worker`), N from the project's `TargetFramework` (`net8.0` → 8.0,
+          `netcoreapp3.1` → 3.1, or `-f`), with the SDK tag's OS variant
+          (`-bookworm-slim`, `-alpine`, `-noble`...). The project is the one
+          `dotnet publish` names or the only project file in its folder; the publish
+          folder (`-o`, else `bin/<configuration>/<tfm>/publish`) is copied to the
+          same path and CMD/ENTRYPOINT must be `dotnet <publish
+          folder>/<AssemblyName>.dll`.
+          SDK and NuGet ENV (`NUGET_*`, `DOTNET_CLI_*`) stay in the builder. Golden
+          cases only: no .NET SDK can be fetched where dockopt is developed.
 
         The runtime stage keeps ENV (the Go toolchain's `GO*`/`CGO_*` variables
         excepted), EXPOSE, LABEL, USER, HEALTHCHECK, STOPSIGNAL, VOLUME, CMD and
@@ -243,22 +296,38 @@ class SingleStageBuild(Transform):
         would need rewriting), a node HEALTHCHECK using a tool -slim lacks (curl,
         wget...), a USER that distroless lacks, yarn/pnpm, native npm modules,
         Java builds whose jar is not certain (a JDK tag without the version such
-        as `maven:3.9`, Maven modules, `-pl`, a parent pom in the context, a
-        profile with a build section, the shade plugin attaching a second jar,
-        other assemblies, `copy-dependencies`, a manifest Class-Path, a Gradle
-        multi-project, a renamed or computed jar name or version, a war), a CMD
+        as `maven:3.9`, a module built from its own folder with its parent pom in
+        the context, nested Maven aggregators, `-rf`, a profile with a build section
+        or modules, pluginManagement that renames jars, the shade plugin attaching
+        a second jar, other assemblies, `copy-dependencies`, a manifest Class-Path,
+        a Gradle root script with `allprojects`/`subprojects`, `buildSrc` or
+        `includeBuild`, a moved project folder, a renamed or computed jar name or
+        version, a war), a CMD
         that does not run the jar, JVM flags naming files (`-javaagent`,
         `-D...=/etc/...`), ENV JAVA_HOME/PATH, a HEALTHCHECK using a JDK tool,
         application/logback config files at the context root or Java code that
         reads files, node installs that run scripts (`postinstall`, `prepare`),
         workspaces, `binding.gyp`, npm modules linking system libraries (canvas...),
         an unignored `node_modules/` in the context, `npm install <pkg>`/`-g`, a
-        RUN after the install, C/C++ programs that `make install` puts under a
-        prefix, a CMD running a script or a program the build is not seen to
+        RUN after the install, C/C++ installs with `DESTDIR`, a prefix that is a
+        system tree (/usr, /opt...), directory options outside the prefix
+        (`--sysconfdir=/etc`), a Makefile without a prefix variable, a CMD running
+        a script or a program the build is not seen to
         make, a build that also makes shared libraries, a `-dev` package whose
         runtime library is not known for the release (or a tag that names no
-        release), a USER created in the builder, and every other ecosystem (cargo,
-        dotnet, pip wheel, compilers without a recognised build).
+        release), a USER created in the builder, and every other ecosystem (pip
+        wheel, compilers without a recognised build). For Rust: a tag that
+        names no Debian release (`rust:1`, `latest`, 1.70, 1.89) or Alpine, a `-sys`
+        crate whose library is not known (rdkafka-sys...), dependencies without a
+        `Cargo.lock`, Rust code or asset folders that read files at run time,
+        `--target-dir`/`CARGO_TARGET_DIR`, a CMD that is not a built binary. For
+        .NET: a runtime identifier, self-contained, single-file, AOT or trimmed
+        publish (those run on `runtime-deps`), a solution or a folder with several
+        projects, several target frameworks, .NET Framework/netstandard or
+        platform TFMs, other SDKs (Blazor WebAssembly...), an app that runs from
+        another folder than its publish folder while the context has
+        `appsettings*.json`/`wwwroot` there (its content root is the working
+        directory), no build context.
 
         For Python, also only a suggestion: pip installs outside the venv
         (`--user`, `--target`, `--prefix`, `--root`, `pip` or `python` named by an

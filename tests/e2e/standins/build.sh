@@ -50,6 +50,7 @@ images=(
   "distroless-static-root|distroless-static|gcr.io/distroless/static-debian12:latest gcr.io/distroless/static-debian12"
   "eclipse-temurin-17-jdk|debian-bookworm|docker.io/library/eclipse-temurin:17-jdk docker.io/library/eclipse-temurin:17"
   "eclipse-temurin-17-jre|debian-bookworm-slim|docker.io/library/eclipse-temurin:17-jre"
+  "rust-1.63|debian-bookworm|docker.io/library/rust:1.63-bookworm"
 )
 
 log() { printf '[standins %(%H:%M:%S)T] %s\n' -1 "$*"; }

@@ -96,7 +96,9 @@ class ManifestsAfterSource(Transform):
     npm lifecycle scripts (`postinstall`, `prepare`, ...) without `--ignore-scripts`,
     `file:` dependencies, composer install scripts or path repositories, a Gemfile with
     `gemspec`/`path:`, go.mod `replace` with local paths or go.work, multi-module Maven,
-    Gradle and `cargo build` (they need the source or dummy-source tricks).
+    Gradle and `cargo build` (they need the source or dummy-source tricks; nothing
+    is reported when a cargo build already runs before the full copy, as the
+    dependency step of DO101's Rust split does).
 
     ## Why
     Docker reuses a cached layer only when everything before it is unchanged. After
@@ -376,6 +378,11 @@ def _already_prepared(ctx: Context, stage: Stage, a: Instruction, inst: Install)
     earlier rewrite, or the user's): do not add another."""
     marks = {"maven": ("dependency:go-offline", "dependency:resolve"),
              "uv": ("--no-install-project",)}.get(inst.tool)
+    if inst.tool == "cargo":
+        # A cargo build before the full copy builds the dependencies against dummy
+        # sources (the usual trick, or DO101's Rust split): already prepared.
+        return any(other.tool == "cargo" for run in shellfix.shell_runs(ctx, stage)
+                   if run.ins.start < a.start for other in installs(run))
     if not marks:
         return False
     for run in shellfix.shell_runs(ctx, stage):
