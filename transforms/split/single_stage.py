@@ -184,7 +184,14 @@ class SingleStageBuild(Transform):
           libxml2; zlib1g-dev, libffi-dev, libssl-dev: already in -slim) with the
           names of the tag's Debian release (bookworm or trixie; names valid in
           both when the tag names none); other packages (ffmpeg, curl...) are
-          installed in the runtime too, as the app may run them.
+          installed in the runtime too, as the app may run them. On a **-slim**
+          base that installs its own compilers or `-dev` packages with apt
+          (`python:X-slim` + `apt-get install gcc libc6-dev libpq-dev`), the same
+          split is made with the runtime on that very -slim image (tag and digest
+          as written): the builder keeps the compilers, the runtime gets the
+          `-dev` packages' run-time libraries. Other python tags that install a
+          toolchain (-alpine: the apk names are not mapped; Debian releases
+          without a -slim tag) get a suggestion that names the reason.
         - **C/C++ with apt toolchains** (`FROM debian:X` or `ubuntu:X`, a compiler
           installed — build-essential, gcc, g++, make, cmake, `-dev` packages — and
           a build: `make`, `cc -o`, `cmake`, `./configure && make`): the runtime is
