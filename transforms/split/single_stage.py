@@ -59,6 +59,9 @@ class Family:
 # more than DO605's switch to -slim (see split.node.node_prod_matches).
 FAMILIES: tuple[Family, ...] = (
     Family("go", frozenset({"golang"}), "split.go", "go_matches", "go_plan"),
+    Family("Next.js", frozenset({"node"}), "split.nextjs", "nextjs_matches", "nextjs_plan"),
+    Family("yarn", frozenset({"node"}), "split.node_pm", "yarn_matches", "yarn_plan"),
+    Family("pnpm", frozenset({"node"}), "split.node_pm", "pnpm_matches", "pnpm_plan"),
     Family("node", frozenset({"node"}), "split.node", "node_build_matches", "node_plan"),
     Family("npm", frozenset({"node"}), "split.node", "node_prod_matches", "node_prod_plan"),
     Family("python", frozenset({"python"}), "split.python", "python_matches", "python_plan"),
@@ -151,6 +154,32 @@ class SingleStageBuild(Transform):
           scripts, workspaces or local dependencies. Otherwise the builder runs
           `npm prune --omit=dev` after the build and the runtime copies its
           `node_modules`.
+        - **yarn (classic, v1) and pnpm** with a build step (`yarn install`/`pnpm
+          install`, then `yarn build`/`pnpm run build`): the runtime is `node:X-slim`
+          with `ENV NODE_ENV=production` (unless the stage sets NODE_ENV), the
+          package manager installed as the builder installed it (`npm install -g
+          pnpm@8`, `corepack enable`/`prepare`; yarn 1.x otherwise comes with the
+          image), `package.json`, the lockfile and `.npmrc`/`.yarnrc` copied from
+          the build context, `yarn install --frozen-lockfile --production` or `pnpm
+          install --frozen-lockfile --prod` in a cached layer of its own, and the
+          build output folder CMD runs (`node dist/server.js`, or `yarn start`/`pnpm
+          start` whose script does). Needed: the builder's manifests are the
+          context's (`COPY . .` or a COPY naming them, into WORKDIR), the lockfile
+          is in the context, no lifecycle scripts, workspaces
+          (`pnpm-workspace.yaml`), local or known native dependencies. Yarn 2+
+          (`.yarnrc.yml`, a `__metadata` lockfile, `--immutable`, `packageManager:
+          yarn@2+`) is a suggestion: its production install needs `yarn workspaces
+          focus --production`.
+        - **Next.js** (`next.config.*` in the build context, `next build` as the
+          build script; npm, yarn or pnpm): with `output: "standalone"` the runtime
+          copies `.next/standalone`, `.next/static` and `public/` from the builder
+          and runs `CMD ["node", "server.js"]` with `ENV HOSTNAME=0.0.0.0` (the
+          server listens on `$HOSTNAME`, which Docker sets to the container id) and
+          `PORT`/`HOSTNAME` from `next start`'s `-p`/`-H`; without it, a production
+          install from the lockfile plus `.next`, the config and `public/`, with the
+          CMD as written. `output: "export"`, `distDir`, an `output` from an
+          expression, a start command other than `next start`, an ENTRYPOINT, or a
+          build context not copied whole are suggestions.
         - **node without a build step** (`FROM node:X`, `npm ci`/`npm install`, CMD
           `node <file>` or `npm start`): a production install only. It applies
           where the split gives more than DO605's switch to `-slim` (so the two
@@ -248,7 +277,8 @@ class SingleStageBuild(Transform):
         `static`, `public`...), a CMD that is not the built program, a Go
         HEALTHCHECK other than `NONE` (distroless has no shell or curl; the check
         would need rewriting), a node HEALTHCHECK using a tool -slim lacks (curl,
-        wget...), a USER that distroless lacks, yarn/pnpm, native npm modules,
+        wget...), a USER that distroless lacks, yarn/pnpm without a build step or
+        Yarn 2+, native npm modules,
         Java builds whose jar is not certain (a JDK tag without the version such
         as `maven:3.9`, Maven modules, `-pl`, a parent pom in the context, a
         profile with a build section, the shade plugin attaching a second jar,
