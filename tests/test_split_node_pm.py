@@ -179,3 +179,32 @@ def test_full_pipeline(tmp_path: Path) -> None:
     assert tree.stages[-1].base == "node:18-slim"
     again = fix(result.text, path="Dockerfile", settings=settings, context=build)
     assert again.text == result.text
+
+
+# --- NODE_ENV in the npm family's runtime install (split/node.py) ---------------------
+
+
+NPM = YARN.replace("yarn install --frozen-lockfile", "npm ci").replace("yarn build",
+                                                                      "npm run build")
+NPM_LOCK = json.dumps({"lockfileVersion": 3, "packages": {
+    "": {"name": "x"}, "node_modules/ms": {"version": "2.1.3"},
+    "node_modules/typescript": {"version": "5.4.5", "dev": True}}})
+
+
+def test_npm_runtime_install_sets_node_env(tmp_path: Path) -> None:
+    build = _ctx(tmp_path, extra={"package-lock.json": NPM_LOCK})
+    runtime = _runtime(_split(NPM, build))
+    assert "ENV NODE_ENV=production\nCOPY package.json package-lock.json ./\n" \
+        "RUN npm ci --omit=dev\n" in runtime
+    text = NPM.replace("EXPOSE", "ENV NODE_ENV=production PORT=3000\nEXPOSE")
+    runtime = _runtime(_split(text, _ctx(tmp_path / "b", extra={"package-lock.json":
+                                                                  NPM_LOCK})))
+    assert runtime.count("NODE_ENV=production") == 1  # the stage's own ENV, repeated
+
+
+def test_npm_prune_path_leaves_node_env_alone(tmp_path: Path) -> None:
+    # Without a lockfile the builder prunes and the runtime copies node_modules: no
+    # install runs in the runtime, so NODE_ENV is left as the stage had it.
+    build = write_context(tmp_path, {"package.json": json.dumps(PKG)})
+    runtime = _runtime(_split(NPM, build))
+    assert "NODE_ENV" not in runtime and "node_modules ./node_modules" in runtime

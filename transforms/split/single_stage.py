@@ -146,6 +146,7 @@ class SingleStageBuild(Transform):
           WORKDIR, `package.json`, the production `node_modules` and the build
           output folder that CMD runs (`node dist/server.js`, or `npm start` whose
           script does). The production dependencies come from `npm ci --omit=dev`
+          (with `ENV NODE_ENV=production` unless the stage sets NODE_ENV)
           run in the runtime from `package.json` and `package-lock.json` (a layer
           cached until they change, so a source change rebuilds only the output)
           when that is certain to give the pruned tree: the whole context is copied
