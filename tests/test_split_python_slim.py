@@ -178,3 +178,16 @@ def test_context_dependencies_do_not_matter_on_slim(tmp_path: Path) -> None:
     runtime = _stages(_split(text, build))[1]
     assert "--no-install-recommends libxml2 &&" in runtime
     assert "libpq5" not in runtime
+
+
+@pytest.mark.parametrize("text", [
+    SLIM.replace("python:3.12-slim", "python:3.12-alpine").replace(
+        "apt-get update && apt-get install -y gcc libc6-dev libpq-dev",
+        "apk add --no-cache --virtual .build-deps gcc musl-dev && pip install x && "
+        "apk del .build-deps"),
+    SLIM.replace("gcc libc6-dev libpq-dev", "gcc libc6-dev && pip install x && "
+                 "apt-get purge -y gcc libc6-dev"),
+])
+def test_toolchain_removed_in_the_same_run_is_no_candidate(tmp_path: Path, text: str) -> None:
+    assert not any("python toolchain" in f.message
+                   for f in _findings(text, _context(tmp_path)))

@@ -353,13 +353,19 @@ def python_matches(ctx: Context, final: Stage, ref: ImageRef, what: list[str]) -
     full = facts.slim_tag is not None
     pip = toolchain = False
     for run in shell_runs(ctx, final):
-        for cmd in run.script.commands:
-            words = cmd_words(cmd)
+        all_words = [cmd_words(c) for c in run.script.commands]
+        # On a -slim or other tag, a RUN that removes its build packages again (`apk
+        # del .build-deps`, `apt-get purge`) already keeps the toolchain out of the
+        # image: not a split candidate (as for the generic detection).
+        removes = not full and any(w[:2] in (["apk", "del"], ["apt-get", "purge"],
+                                             ["apt-get", "remove"], ["apt", "purge"],
+                                             ["apt", "remove"]) for w in all_words)
+        for words in all_words:
             args = _pip_args(words)
             if args is not None and _pip_subcommand(args)[0] == "install":
                 pip = True
             pkgs = _apt_install(words) if full or is_slim(ref) else _toolchain_install(words)
-            if pkgs and any(_is_toolchain(_apt_name(p)) for p in pkgs):
+            if pkgs and not removes and any(_is_toolchain(_apt_name(p)) for p in pkgs):
                 toolchain = True
     if not pip:
         return False
