@@ -208,3 +208,21 @@ def test_npm_prune_path_leaves_node_env_alone(tmp_path: Path) -> None:
     build = write_context(tmp_path, {"package.json": json.dumps(PKG)})
     runtime = _runtime(_split(NPM, build))
     assert "NODE_ENV" not in runtime and "node_modules ./node_modules" in runtime
+
+
+@pytest.mark.parametrize(("copy", "install", "expected"), [
+    # A pattern and a second COPY bring the manifests.
+    ("COPY package*.json ./\nCOPY yarn.lock ./\n", "yarn install --frozen-lockfile "
+     "--production=false", "RUN yarn install --frozen-lockfile --production && yarn cache "
+     "clean\n"),
+    # --ignore-scripts in the builder stays in the runtime's install.
+    ("COPY package.json yarn.lock ./\n", "yarn install --frozen-lockfile --ignore-scripts",
+     "RUN yarn install --frozen-lockfile --production --ignore-scripts && yarn cache "
+     "clean\n"),
+])
+def test_manifest_copies_and_install_flags(tmp_path: Path, copy: str, install: str,
+                                          expected: str) -> None:
+    text = YARN.replace("COPY . .\nRUN yarn install --frozen-lockfile\n",
+                        f"{copy}RUN {install}\nCOPY . .\n")
+    runtime = _runtime(_split(text, _ctx(tmp_path)))
+    assert expected in runtime

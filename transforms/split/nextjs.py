@@ -47,7 +47,12 @@ from dockopt.transforms.split.common import (
     slim_variant,
     walk_stage,
 )
-from dockopt.transforms.split.node_pm import check_manifests, package_manager, read_runs
+from dockopt.transforms.split.node_pm import (
+    check_manifests,
+    package_manager,
+    read_runs,
+    runtime_install,
+)
 
 CONFIGS = ("next.config.js", "next.config.mjs", "next.config.cjs", "next.config.ts")
 _NPM_LOCK = "package-lock.json"
@@ -253,8 +258,7 @@ def nextjs_plan(ctx: Context, final: Stage) -> Plan:
             _check_root_package(pkg)
         else:
             manifests = check_manifests(ctx, pkg, pm)
-            install = {"yarn": "yarn install --frozen-lockfile --production && yarn cache "
-                               "clean", "pnpm": "pnpm install --frozen-lockfile --prod"}[pm]
+            install = runtime_install([*walk.runs_before, walk.build], pm)
             if pm == "pnpm" and not setup:
                 raise Blocked("pnpm is not installed by the stage (npm install -g pnpm, "
                               "corepack), so the runtime would not have it")

@@ -29,6 +29,7 @@ the dependencies outside ``node_modules``.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import posixpath
 import re
@@ -192,6 +193,16 @@ def read_runs(walk_runs: list[RunShell], build: RunShell, pm: str) -> list[str]:
     return setup
 
 
+def runtime_install(runs: list[RunShell], pm: str) -> str:
+    """The runtime's production install: the builder's `--ignore-scripts` is kept
+    (without it the runtime would run install scripts the builder never ran)."""
+    install = _RUNTIME_INSTALL[pm]
+    if any(_is_install(w, pm) and "--ignore-scripts" in w for run in runs for w in _words(run)):
+        first, sep, rest = install.partition(" && ")
+        install = first + " --ignore-scripts" + sep + rest
+    return install
+
+
 def _check_install(words: list[str], pm: str, line: int) -> None:
     skip = False
     for w in words[1:]:
@@ -208,7 +219,8 @@ def _check_install(words: list[str], pm: str, line: int) -> None:
             skip = True
             continue
         if w.split("=", 1)[0] in _INSTALL_VALUE_FLAGS or w in _INSTALL_FLAGS or \
-                w in ("--production", "--prod", "-P"):
+                w in ("--production", "--prod", "-P", "--production=false", "--prod=false",
+                      "--ignore-scripts"):
             continue
         if w.startswith("-"):
             raise Blocked(f"line {line}: `{pm} install {w}` is not followed (the runtime's "
@@ -290,9 +302,10 @@ def check_manifests(ctx: Context, pkg: dict[str, Any], pm: str) -> list[str]:
 
 def _copies_manifests(stage: Stage, workdir: str, pm: str) -> bool:
     """Whether the builder's package.json and lockfile in WORKDIR are the build
-    context's root ones: `COPY . .` or a COPY naming them, into WORKDIR."""
+    context's root ones: `COPY . .`, or COPYs naming them (or a pattern such as
+    `package*.json` matching them), into WORKDIR."""
     here = "/"
-    lock = LOCKFILES[pm]
+    wanted = {"package.json", LOCKFILES[pm]}
     for ins in stage.body:
         if ins.keyword == "WORKDIR" and ins.value:
             here = posixpath.normpath(posixpath.join(here, ins.value[0]))
@@ -303,7 +316,10 @@ def _copies_manifests(stage: Stage, workdir: str, pm: str) -> bool:
         if posixpath.normpath(posixpath.join(here, dest)) != workdir:
             continue
         names = {posixpath.normpath(s) for s in sources}
-        if "." in names or {"package.json", lock} <= names:
+        if "." in names:
+            return True
+        wanted = {w for w in wanted if not any(fnmatch.fnmatchcase(w, n) for n in names)}
+        if not wanted:
             return True
     return False
 
@@ -388,7 +404,7 @@ def _plan(ctx: Context, final: Stage, pm: str) -> Plan:
     builder, from_edit = builder_name(tree.stages, final, style)
     plan = Plan(pm, builder, from_edit)
     ws = workdir.rstrip("/") + "/"
-    install = _RUNTIME_INSTALL[pm]
+    install = runtime_install([*walk.runs_before, walk.build], pm)
     plan.moved = [f"{ws}node_modules from `{install.split(' && ')[0]}` in the runtime, from "
                   f"{' and '.join(manifests)} (production dependencies only, in their own "
                   "cached layer; the lockfile pins the builder's versions)"]
