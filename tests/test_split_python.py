@@ -87,9 +87,12 @@ def test_without_context_display_only() -> None:
 @pytest.mark.parametrize("text", [
     # Pure Python, no compilers: DO605 moves it to -slim, DO101 stays out.
     APP.replace("RUN apt-get update && apt-get install -y gcc python3-dev\n", ""),
-    # Already slim / alpine.
-    APP.replace("python:3.11", "python:3.11-slim"),
-    APP.replace("python:3.11", "python:3.11-alpine"),
+    # Already slim / alpine, with nothing compiled (the -slim and -alpine stages that
+    # install compilers: tests/test_split_python_slim.py).
+    APP.replace("python:3.11", "python:3.11-slim")
+    .replace("RUN apt-get update && apt-get install -y gcc python3-dev\n", ""),
+    APP.replace("python:3.11", "python:3.11-alpine")
+    .replace("RUN apt-get update && apt-get install -y gcc python3-dev\n", ""),
     # Compilers but no pip install.
     APP.replace("RUN pip install -r requirements.txt\n", ""),
     # Already multi-stage.

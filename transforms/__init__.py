@@ -35,6 +35,7 @@ from dockopt.transforms.instructions.findings import (
 )
 from dockopt.transforms.instructions.maintainer import MaintainerDeprecated
 from dockopt.transforms.instructions.runs import CdInsteadOfWorkdir, ConsecutiveRun
+from dockopt.transforms.instructions.runtime_details import Pid1WithoutInit, VersionLabelMissing
 from dockopt.transforms.instructions.suppressions import UnknownSuppression, UnusedSuppression
 from dockopt.transforms.packages.apk import ApkCache
 from dockopt.transforms.packages.apt import AptMissingYes, AptUpdateSeparate
@@ -60,6 +61,7 @@ INSTRUCTION_FIXES: tuple[type[Transform], ...] = (
     ShellFormCmd,
     AddForLocalFile,
     MaintainerDeprecated,
+    VersionLabelMissing,
 )
 INSTRUCTION_FINDINGS: tuple[type[Transform], ...] = (
     MissingHealthcheck,
@@ -69,6 +71,7 @@ INSTRUCTION_FINDINGS: tuple[type[Transform], ...] = (
     SecretInEnv,
     UntrustedRegistry,
     UnknownSuppression,
+    Pid1WithoutInit,
 )
 
 # --- build context and stages (context/, split/) ---

@@ -143,6 +143,10 @@ def node_plan(ctx: Context, final: Stage) -> Plan:
     ws = workdir.rstrip("/") + "/"
     manifests = _runtime_install_manifests(ctx, final, workdir, pkg)
     install: str | None = None
+    # A runtime that runs a production install says so in NODE_ENV too, unless the
+    # stage sets NODE_ENV itself (the runtime repeats the stage's ENV lines).
+    node_env = manifests is not None and not any(
+        ins.keyword == "ENV" and "NODE_ENV" in ins.value[::2] for ins in walk.keep)
     if manifests is not None:
         # The runtime installs the production dependencies itself, from the lockfile,
         # in a layer of its own: a source change then rebuilds only the build output
@@ -152,6 +156,9 @@ def node_plan(ctx: Context, final: Stage) -> Plan:
                       f"{' and '.join(manifests)} (production dependencies only, in their "
                       "own cached layer; the lockfile shows no install scripts, so -slim "
                       "needs no compiler)"]
+        if node_env:
+            plan.moved.append("ENV NODE_ENV=production (a production install; libraries "
+                              "such as express read it)")
     else:
         prune = "npm prune --omit=dev" if modern else "npm prune --production"
         build_run = walk.build.ins
@@ -174,7 +181,7 @@ def node_plan(ctx: Context, final: Stage) -> Plan:
     plan.runtime = render("node", style, {
         "image": image, "builder": builder, "workdir": workdir, "workdir_slash": ws,
         "outputs": [outdir], "env": env_lines, "manifests": manifests or [],
-        "install": install,
+        "install": install, "node_env": node_env,
         "args": arg_lines(tree, walk, keep_lines + env_lines), "keep": keep_lines})
     return plan
 

@@ -2,6 +2,13 @@
 ``python:X-slim`` with that virtualenv and the app's files copied again from the
 build context.
 
+Two starting points: a full ``python:X`` image (the runtime is its -slim variant),
+and a ``python:X-slim`` image that installs compilers and ``-dev`` packages itself
+(the runtime is that same -slim image, digest included, without them). The second
+is the commonest real-world shape; only the image choice and the reading of the
+build context differ (on -slim a dependency can only link what -slim has or what
+the stage installs, so the context's dependencies add no libraries).
+
 Why a virtualenv: everything pip installs then lives in one folder (``/opt/venv``)
 that a single ``COPY --from`` moves, compiled extensions included, instead of files
 scattered over ``/usr/local/lib/pythonX.Y/site-packages`` and ``/usr/local/bin``
@@ -318,40 +325,71 @@ def _apt_name(spec: str) -> str:
     return re.split(r"[=:/]", spec, maxsplit=1)[0].lower()
 
 
-def _is_toolchain(name: str) -> bool:
-    # DO605's own test for "installs a build toolchain" (base_image._blocker).
-    return name in BUILD_PACKAGES or name.endswith("-dev")
-
-
 def python_matches(ctx: Context, final: Stage, ref: ImageRef, what: list[str]) -> bool:
-    """A full ``python:<tag>`` final stage that pip-installs and compiles: it installs
-    compilers or -dev packages with apt, or the build context shows dependencies
-    that compile against the full image's libraries (psycopg2, mysqlclient...).
+    """A ``python:<tag>`` final stage that pip-installs and compiles.
 
-    A stage that only pip-installs pure-Python packages is not a split candidate:
-    DO605 (full-base-image) moves it to -slim in place. DO605 refuses whenever this
-    matcher accepts (it keeps the full image for a toolchain installed with the same
-    test, and for native dependencies in the context), so the two never both
-    rewrite one stage; after the split the final stage is -slim and DO605 has
-    nothing to do. ``what`` (the generic build descriptions) is not needed."""
+    - A full image (one with a -slim variant): it installs compilers or -dev packages
+      with apt, or the build context shows dependencies that compile against the
+      full image's libraries (psycopg2, mysqlclient...). A stage that only
+      pip-installs pure-Python packages is not a split candidate: DO605
+      (full-base-image) moves it to -slim in place. DO605 refuses whenever this
+      matcher accepts (it keeps the full image for a toolchain installed with the
+      same test, and for native dependencies in the context), so the two never both
+      rewrite one stage; after the split the final stage is -slim and DO605 has
+      nothing to do.
+    - A -slim image that installs compilers or -dev packages with apt: the runtime
+      is the same -slim image without them (the builder keeps them).
+    - Any other python tag (-alpine, Debian releases without a -slim variant) that
+      installs a toolchain with apt or apk: matched so that the finding says why the
+      split is not made (:func:`python_plan` refuses it), instead of the generic
+      suggestion.
+
+    ``what`` (the generic build descriptions) is not needed."""
     if ref.repository != "python":
         return False
     facts = facts_for(ref)
-    if facts is None or facts.slim_tag is None:
-        return False  # already -slim/-alpine, Windows, or a variant without -slim
+    if facts is None or facts.family == "windows":
+        return False
+    full = facts.slim_tag is not None
     pip = toolchain = False
     for run in shell_runs(ctx, final):
-        for cmd in run.script.commands:
-            words = cmd_words(cmd)
+        all_words = [cmd_words(c) for c in run.script.commands]
+        # On a -slim or other tag, a RUN that removes its build packages again (`apk
+        # del .build-deps`, `apt-get purge`) already keeps the toolchain out of the
+        # image: not a split candidate (as for the generic detection).
+        removes = not full and any(w[:2] in (["apk", "del"], ["apt-get", "purge"],
+                                             ["apt-get", "remove"], ["apt", "purge"],
+                                             ["apt", "remove"]) for w in all_words)
+        for words in all_words:
             args = _pip_args(words)
             if args is not None and _pip_subcommand(args)[0] == "install":
                 pip = True
-            pkgs = _apt_install(words)
-            if pkgs and any(_is_toolchain(_apt_name(p)) for p in pkgs):
+            pkgs = _apt_install(words) if full or is_slim(ref) else _toolchain_install(words)
+            if pkgs and not removes and any(_is_toolchain(_apt_name(p)) for p in pkgs):
                 toolchain = True
     if not pip:
         return False
-    return toolchain or (ctx.build is not None and bool(_native_pypi(ctx)))
+    if full:
+        return toolchain or (ctx.build is not None and bool(_native_pypi(ctx)))
+    return toolchain
+
+
+def is_slim(ref: ImageRef) -> bool:
+    """``python:3.12-slim``, ``3.12-slim-bookworm``, ``slim``: the -slim variant itself."""
+    return "slim" in (ref.tag or "").lower().split("-")
+
+
+def _toolchain_install(words: list[str]) -> list[str] | None:
+    """The packages of an apt or apk install (apk: ``add``), else None."""
+    if words[:1] == ["apk"] and "add" in words:
+        return [w for w in words[words.index("add") + 1:] if w and not w.startswith("-")]
+    return _apt_install(words)
+
+
+def _is_toolchain(name: str) -> bool:
+    # DO605's own test for "installs a build toolchain" (base_image._blocker), plus
+    # Alpine's meta-package.
+    return name in BUILD_PACKAGES or name.endswith("-dev") or name == "build-base"
 
 
 def _native_pypi(ctx: Context) -> list[str]:
@@ -782,7 +820,16 @@ def python_plan(ctx: Context, final: Stage) -> Plan:
     tree, style = ctx.tree, ctx.style
     ref = parse_image_ref(final.base)
     assert ref is not None
-    if ref.digest is not None:
+    slim_base = is_slim(ref)
+    facts = facts_for(ref)
+    if facts is not None and facts.family == "alpine":
+        raise Blocked(f"{ref.text} is Alpine: the split is automated for the Debian-based "
+                      "python images, where each -dev package's run-time library is known "
+                      "(apt); the apk names are not mapped")
+    if not slim_base and (facts is None or facts.slim_tag is None):
+        raise Blocked(f"{ref.text} has no -slim variant to run on (dockopt knows -slim tags "
+                      "for current Debian releases only)")
+    if ref.digest is not None and not slim_base:
         raise Blocked("the FROM pins a digest, which the -slim tag does not have")
     if final.platform and "$" in final.platform:
         raise Blocked("FROM --platform uses a variable: the venv's compiled extensions are "
@@ -808,7 +855,11 @@ def python_plan(ctx: Context, final: Stage) -> Plan:
     native: list[str] = []
     if ctx.build is not None:
         _check_context(ctx, walk)
-        native = _native_pypi(ctx)
+        # On a -slim base a dependency compiles only against the libraries -slim has
+        # (the runtime has them too) and those of the packages the stage installs
+        # (each mapped below), never against a full image's hundreds of -dev
+        # libraries: what the context's dependencies are does not matter there.
+        native = [] if slim_base else _native_pypi(ctx)
     release = _release(ref)
     if release is None and version is not None and version < (3, 8):
         # Tags that name no release follow the newest Debian at the time: Python
@@ -820,8 +871,10 @@ def python_plan(ctx: Context, final: Stage) -> Plan:
     for ins in cmds:
         if ins.keyword != "HEALTHCHECK" or ins.value[:1] != ("NONE",):
             _check_command(ins, runtime_names, ctx, workdir)
-    slim = slim_variant(ref)
-    assert slim is not None  # python_matches and the digest check made sure
+    # On a -slim base the runtime is that very image (digest and all); on a full
+    # one, its -slim variant.
+    slim = final.base if slim_base else slim_variant(ref)
+    assert slim is not None  # the checks above made sure
     image = slim
     if final.platform:
         image = f"--platform={final.platform} {image}"
@@ -873,8 +926,10 @@ def python_plan(ctx: Context, final: Stage) -> Plan:
          "from the builder, so a source change does not re-run pip" if copies else
          "no app files (the stage copies none)") +
         (f"; {dropped} left out: the later `COPY . .` copies it again" if dropped else ""),
-        f"base {image} (the -slim variant of the same Python: the venv's interpreter is at "
-        "the same path; no compilers or -dev headers)",
+        f"base {image} (" + ("the builder's own -slim image, without the compilers and "
+                             "-dev headers it installs" if slim_base else
+                             "the -slim variant of the same Python: the venv's interpreter is "
+                             "at the same path; no compilers or -dev headers") + ")",
     ]
     if packages:
         plan.moved.append("apt packages " + ", ".join(why))

@@ -59,6 +59,9 @@ class Family:
 # more than DO605's switch to -slim (see split.node.node_prod_matches).
 FAMILIES: tuple[Family, ...] = (
     Family("go", frozenset({"golang"}), "split.go", "go_matches", "go_plan"),
+    Family("Next.js", frozenset({"node"}), "split.nextjs", "nextjs_matches", "nextjs_plan"),
+    Family("yarn", frozenset({"node"}), "split.node_pm", "yarn_matches", "yarn_plan"),
+    Family("pnpm", frozenset({"node"}), "split.node_pm", "pnpm_matches", "pnpm_plan"),
     Family("node", frozenset({"node"}), "split.node", "node_build_matches", "node_plan"),
     Family("npm", frozenset({"node"}), "split.node", "node_prod_matches", "node_prod_plan"),
     Family("python", frozenset({"python"}), "split.python", "python_matches", "python_plan"),
@@ -147,6 +150,7 @@ class SingleStageBuild(Transform):
           WORKDIR, `package.json`, the production `node_modules` and the build
           output folder that CMD runs (`node dist/server.js`, or `npm start` whose
           script does). The production dependencies come from `npm ci --omit=dev`
+          (with `ENV NODE_ENV=production` unless the stage sets NODE_ENV)
           run in the runtime from `package.json` and `package-lock.json` (a layer
           cached until they change, so a source change rebuilds only the output)
           when that is certain to give the pruned tree: the whole context is copied
@@ -155,6 +159,32 @@ class SingleStageBuild(Transform):
           scripts, workspaces or local dependencies. Otherwise the builder runs
           `npm prune --omit=dev` after the build and the runtime copies its
           `node_modules`.
+        - **yarn (classic, v1) and pnpm** with a build step (`yarn install`/`pnpm
+          install`, then `yarn build`/`pnpm run build`): the runtime is `node:X-slim`
+          with `ENV NODE_ENV=production` (unless the stage sets NODE_ENV), the
+          package manager installed as the builder installed it (`npm install -g
+          pnpm@8`, `corepack enable`/`prepare`; yarn 1.x otherwise comes with the
+          image), `package.json`, the lockfile and `.npmrc`/`.yarnrc` copied from
+          the build context, `yarn install --frozen-lockfile --production` or `pnpm
+          install --frozen-lockfile --prod` in a cached layer of its own, and the
+          build output folder CMD runs (`node dist/server.js`, or `yarn start`/`pnpm
+          start` whose script does). Needed: the builder's manifests are the
+          context's (`COPY . .` or a COPY naming them, into WORKDIR), the lockfile
+          is in the context, no lifecycle scripts, workspaces
+          (`pnpm-workspace.yaml`), local or known native dependencies. Yarn 2+
+          (`.yarnrc.yml`, a `__metadata` lockfile, `--immutable`, `packageManager:
+          yarn@2+`) is a suggestion: its production install needs `yarn workspaces
+          focus --production`.
+        - **Next.js** (`next.config.*` in the build context, `next build` as the
+          build script; npm, yarn or pnpm): with `output: "standalone"` the runtime
+          copies `.next/standalone`, `.next/static` and `public/` from the builder
+          and runs `CMD ["node", "server.js"]` with `ENV HOSTNAME=0.0.0.0` (the
+          server listens on `$HOSTNAME`, which Docker sets to the container id) and
+          `PORT`/`HOSTNAME` from `next start`'s `-p`/`-H`; without it, a production
+          install from the lockfile plus `.next`, the config and `public/`, with the
+          CMD as written. `output: "export"`, `distDir`, an `output` from an
+          expression, a start command other than `next start`, an ENTRYPOINT, or a
+          build context not copied whole are suggestions.
         - **node without a build step** (`FROM node:X`, `npm ci`/`npm install`, CMD
           `node <file>` or `npm start`): a production install only. It applies
           where the split gives more than DO605's switch to `-slim` (so the two
@@ -188,7 +218,14 @@ class SingleStageBuild(Transform):
           libxml2; zlib1g-dev, libffi-dev, libssl-dev: already in -slim) with the
           names of the tag's Debian release (bookworm or trixie; names valid in
           both when the tag names none); other packages (ffmpeg, curl...) are
-          installed in the runtime too, as the app may run them.
+          installed in the runtime too, as the app may run them. On a **-slim**
+          base that installs its own compilers or `-dev` packages with apt
+          (`python:X-slim` + `apt-get install gcc libc6-dev libpq-dev`), the same
+          split is made with the runtime on that very -slim image (tag and digest
+          as written): the builder keeps the compilers, the runtime gets the
+          `-dev` packages' run-time libraries. Other python tags that install a
+          toolchain (-alpine: the apk names are not mapped; Debian releases
+          without a -slim tag) get a suggestion that names the reason.
         - **C/C++ with apt toolchains** (`FROM debian:X` or `ubuntu:X`, a compiler
           installed — build-essential, gcc, g++, make, cmake, `-dev` packages — and
           a build: `make`, `cc -o`, `cmake`, `./configure && make`): the runtime is
@@ -294,7 +331,8 @@ class SingleStageBuild(Transform):
         `static`, `public`...), a CMD that is not the built program, a Go
         HEALTHCHECK other than `NONE` (distroless has no shell or curl; the check
         would need rewriting), a node HEALTHCHECK using a tool -slim lacks (curl,
-        wget...), a USER that distroless lacks, yarn/pnpm, native npm modules,
+        wget...), a USER that distroless lacks, yarn/pnpm without a build step or
+        Yarn 2+, native npm modules,
         Java builds whose jar is not certain (a JDK tag without the version such
         as `maven:3.9`, a module built from its own folder with its parent pom in
         the context, nested Maven aggregators, `-rf`, a profile with a build section
