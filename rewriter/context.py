@@ -60,6 +60,7 @@ where we raise :class:`BadPattern` and the caller must treat the file as unknown
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -161,6 +162,15 @@ class Pattern:
 
     @classmethod
     def compile(cls, text: str, exclusion: bool = False) -> Pattern:
+        """The compiled pattern (raises BadPattern).  Patterns are immutable, and the
+        same few recur in every file (`.dockerignore` templates, COPY sources), so they
+        are compiled once per process."""
+        if cls is not Pattern:
+            return cls._compile(text, exclusion)
+        return _compiled_pattern(text, exclusion)
+
+    @classmethod
+    def _compile(cls, text: str, exclusion: bool) -> Pattern:
         check_go_pattern(text)
         reg: list[str] = []
         kind = "exact"
@@ -229,6 +239,11 @@ class Pattern:
             return suffix[:1] == "/" and path == suffix[1:]
         assert self.regex is not None
         return self.regex.fullmatch(path) is not None
+
+
+@functools.lru_cache(maxsize=8192)
+def _compiled_pattern(text: str, exclusion: bool) -> Pattern:
+    return Pattern._compile(text, exclusion)
 
 
 def read_ignore_patterns(text: str) -> list[str]:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from dockopt.rewriter.config import Settings
-from dockopt.rewriter.diff import unified_diff
+from dockopt.rewriter.diff import spliced_diff, unified_diff
 from dockopt.rewriter.syntax import Diagnostic, Dockerfile, parse
 from dockopt.transforms.base import (
     Context,
@@ -305,6 +305,22 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
     return "".join(out)
 
 
+def _in_step_offsets(done: Sequence[Edit], mine: int) -> list[tuple[int, int, str]]:
+    """The edits ``done[mine:]`` (this step's) as splices of the text the earlier steps
+    of the pass produced: each is moved by what the earlier edits before it added or
+    removed.  The order is ``apply_edits``'s (by position; on a tie, the earlier
+    edit first), so applying them gives what applying all of ``done`` gives."""
+    shift = 0
+    out: list[tuple[int, int, str]] = []
+    for i in sorted(range(len(done)), key=lambda i: (done[i].start, done[i].end)):
+        e = done[i]
+        if i >= mine:
+            out.append((e.start + shift, e.end + shift, e.content))
+        else:
+            shift += len(e.content) - (e.end - e.start)
+    return out
+
+
 def _context_file_name(build: object | None, rel: str, folder: str, patch_names: bool) -> str:
     """How a diff names a context file the fixes change (``rel`` in the context)."""
     root = getattr(build, "root", None)
@@ -327,10 +343,10 @@ def _apply(text: str, steps: list[tuple[Transform, list[Fix]]], path: str,
     changes: list[Change] = []
     folder = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
     for t, fixes in steps:
+        mine = len(done)
         for fx in fixes:
             done += fx.edits
-        new = apply_edits(text, done)
-        diff = unified_diff(prev, new, path)
+        new, diff = spliced_diff(prev, _in_step_offsets(done, mine), path)
         for fx in fixes:
             for fc in fx.files:
                 if fc.path not in originals:

@@ -13,10 +13,11 @@ from __future__ import annotations
 import bisect
 import functools
 import operator
+import os
 import re
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -116,6 +117,15 @@ class SimpleCommand:
     start: int
     end: int
     resolved_index: int | None
+    # resolved_name, computed once: transforms ask it of every command, many times.
+    _resolved_name: str | None = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        name = None
+        if self.resolved_index is not None:
+            value = self.words[self.resolved_index].value
+            name = None if value is None else value.rsplit("/", 1)[-1]
+        object.__setattr__(self, "_resolved_name", name)
 
     @property
     def name(self) -> str | None:
@@ -129,10 +139,7 @@ class SimpleCommand:
     @property
     def resolved_name(self) -> str | None:
         """The program actually run, without wrappers or directory: ``apt-get``."""
-        if self.resolved_index is None:
-            return None
-        value = self.words[self.resolved_index].value
-        return None if value is None else value.rsplit("/", 1)[-1]
+        return self._resolved_name
 
     @property
     def resolved_args(self) -> tuple[Word, ...]:
@@ -188,9 +195,36 @@ _local = threading.local()  # Parser objects are not safe to share between threa
 @functools.cache
 def _language() -> Language:
     import tree_sitter
+
+    return tree_sitter.Language(_bash_language())
+
+
+def _bash_language() -> object:
+    """``tree_sitter_bash.language()``, loaded from the package's compiled binding
+    without running the package's ``__init__``: that imports importlib.resources
+    (and tempfile, shutil, ...) for its query files, ~5 ms of every `dockopt fix -`
+    start, and the parser needs none of them.  Any surprise in the package's layout
+    falls back to the ordinary import."""
+    import importlib.machinery
+
+    try:
+        spec = importlib.machinery.PathFinder.find_spec("tree_sitter_bash")
+        folders = list(spec.submodule_search_locations or []) if spec is not None else []
+        for folder in folders:
+            for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+                path = f"{folder}/_binding{suffix}"
+                if os.path.isfile(path):
+                    name = "tree_sitter_bash._binding"
+                    loader = importlib.machinery.ExtensionFileLoader(name, path)
+                    module = loader.create_module(
+                        importlib.machinery.ModuleSpec(name, loader, origin=path))
+                    loader.exec_module(module)
+                    return module.language()
+    except (ImportError, OSError, AttributeError):
+        pass
     import tree_sitter_bash
 
-    return tree_sitter.Language(tree_sitter_bash.language())
+    return tree_sitter_bash.language()
 
 
 def _parser() -> Parser:
@@ -274,7 +308,9 @@ class _Builder:
                 commands.append(self.command(node, None))
             elif kind == "comment":
                 last_comment = node
-            stack.extend((c, kind) for c in reversed(node.children))
+            # Named children only: anonymous nodes are tokens (`&&`, `;`, quotes) with
+            # nothing below them, and skipping them halves the nodes walked.
+            stack.extend((c, kind) for c in reversed(node.named_children))
         commands.sort(key=lambda c: c.start)
         trailing_comment = None
         if last_comment is not None and not self.text[self.pos(last_comment.end_byte) :].strip():
@@ -451,8 +487,15 @@ _DQ_ESCAPE = {"$": "$", "`": "`", '"': '"', "\\": "\\", "\n": ""}
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 
 
+# A word with none of these is its own value (no quotes, escapes, expansions or
+# process substitutions): most words are, and skip the full scan below.
+_SPECIAL = re.compile(r"['\"\\$`(]")
+
+
 def _unquote(raw: str) -> str | None:
     """POSIX quote removal for a static word; None when the value depends on the shell."""
+    if _SPECIAL.search(raw) is None:
+        return raw
     out: list[str] = []
     for m in _QUOTING.finditer(raw):
         single, ansi, double, escaped, plain, stray = m.groups()

@@ -17,12 +17,13 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from dockopt.rewriter.cli.output import OUTPUT_FORMATS
-from dockopt.rewriter.cli.parallel import ordered_map, worker_count
+from dockopt.rewriter.cli.parallel import ordered_map, start_method, worker_count
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 
@@ -148,6 +149,25 @@ def test_ordered_map_runs_tasks_of_one_key_one_at_a_time(tmp_path: Path) -> None
     assert [i for i, _ in seen] == list(range(30))
     assert [v for i, v in seen if i % 3] == list(range(20))
     assert all(v == 7 for i, v in seen if not i % 3)
+
+
+def test_a_process_with_threads_spawns_its_workers(tmp_path: Path) -> None:
+    """fork only while this process is single-threaded (a fork while another thread
+    holds a lock can deadlock the child); spawned workers give the same results."""
+    counter = tmp_path / "n"
+    counter.write_text("5")
+    stop = threading.Event()
+    helper = threading.Thread(target=stop.wait)
+    helper.start()
+    try:
+        assert start_method() == "spawn"
+        got = list(ordered_map(_read_counter, [(i, str(counter)) for i in range(6)], 2))
+    finally:
+        stop.set()
+        helper.join()
+    assert got == [(i, 5) for i in range(6)]
+    if sys.platform.startswith("linux"):
+        assert start_method() == "fork"
 
 
 def test_worker_count_keeps_small_runs_in_one_process() -> None:

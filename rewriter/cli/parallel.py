@@ -38,10 +38,16 @@ WINDOW_PER_WORKER = 4
 
 
 def start_method() -> str:
-    """fork where it is safe and cheap (Linux: the parent is single-threaded when the
-    pool starts, and the workers inherit the imported engine), else spawn (macOS's
-    system frameworks and Windows do not survive a fork)."""
-    return "fork" if sys.platform.startswith("linux") else "spawn"
+    """fork where it is safe and cheap (Linux, and this process has no other thread:
+    the workers inherit the imported engine), else spawn (macOS's system frameworks
+    and Windows do not survive a fork, and a fork while another thread holds a lock,
+    e.g. when the command runs inside a threaded program or a test runner, can
+    deadlock the child)."""
+    import threading
+
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
 
 
 def worker_count(jobs: int | None, files: int, method: str | None = None) -> int:

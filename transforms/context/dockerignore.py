@@ -8,11 +8,12 @@ against what the Dockerfile needs, and left out if it would exclude any of it.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from dockopt.rewriter.context import (
     BadPattern,
@@ -26,6 +27,17 @@ from dockopt.rewriter.context import (
 )
 from dockopt.rewriter.syntax import Dockerfile
 from dockopt.transforms.base import Context, FileChange, Finding, Fix, Safety, Transform
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from jinja2 import Template
+
+    from dockopt.rewriter.shell import ShellScript
+    from dockopt.rewriter.syntax import Instruction
+
+    # A RUN's parsed shell, or None (``Context.shell``).
+    ShellOf = Callable[[Instruction], ShellScript | None]
 
 ECOSYSTEM_ORDER = ("node", "python", "go", "java", "ruby", "php", "rust", "dotnet")
 ADDED_HEADER = "# added by dockopt (DO603): build-context entries this file lacked"
@@ -173,7 +185,7 @@ class DockerignoreMissing(Transform):
         current = ctx.read_context_file(ignore.rel)
         if target != ignore.rel:
             current = ctx.overlay.get(target, current)
-        plan = plan_entries(ctx.tree, build, current)
+        plan = plan_entries(ctx.tree, build, current, ctx.shell)
         if plan is None or not plan.added:
             return
         if others and target == ignore.rel:
@@ -255,14 +267,16 @@ class Plan:
     newline: str = "\n"
 
 
-def plan_entries(tree: Dockerfile, build: BuildContext, current: str | None) -> Plan | None:
-    """Which template entries to add; None when the existing file cannot be read."""
+def plan_entries(tree: Dockerfile, build: BuildContext, current: str | None,
+                 shell: ShellOf | None = None) -> Plan | None:
+    """Which template entries to add; None when the existing file cannot be read.
+    ``shell`` gives a RUN's parsed shell (the pass's shared parse, ``Context.shell``)."""
     existing = read_ignore_patterns(current or "")
     try:
         existing_pm = PatternMatcher(existing)
     except BadPattern:
         return None  # Docker itself refuses this file; do not touch it
-    needs = analyse(tree, build)
+    needs = analyse(tree, build, shell)
     names = {e.name for e in build.ecosystems()}
     rendered = render_dockerignore([n for n in ECOSYSTEM_ORDER if n in names])
     files = build.files
@@ -368,7 +382,7 @@ def _has_glob(pattern: str) -> bool:
     return any(c in pattern for c in "*?[\\")
 
 
-def analyse(tree: Dockerfile, build: BuildContext) -> Needs:
+def analyse(tree: Dockerfile, build: BuildContext, shell: ShellOf | None = None) -> Needs:
     """The context paths the Dockerfile reads, and what its RUN steps do."""
     needs = Needs()
     runs: list[str] = []
@@ -388,7 +402,7 @@ def analyse(tree: Dockerfile, build: BuildContext) -> Needs:
             runs += [h.content for h in ins.heredoc_docs]
     needs.run_text = "\n".join(runs)
     text = needs.run_text
-    if _uses_git(tree, build, text) or _project_uses_vcs(build):
+    if _uses_git(tree, build, text, shell) or _project_uses_vcs(build):
         needs.flags.add("git")
     if _JS_INSTALL.search(text):
         needs.flags.add("js-install")
@@ -443,7 +457,8 @@ def _git_in_text(text: str) -> bool:
     return any(git_needs_repo(m.group(1), m.group(2) or "") for m in _GIT_TEXT.finditer(text))
 
 
-def _uses_git(tree: Dockerfile, build: BuildContext, run_text: str) -> bool:
+def _uses_git(tree: Dockerfile, build: BuildContext, run_text: str,
+              shell: ShellOf | None = None) -> bool:
     """Some RUN (or a script, Makefile, package.json script or gemspec it runs) needs
     the git repository: any git subcommand but clone/init/ls-remote/--version and
     ``config --global``, or a tool that reads git metadata."""
@@ -460,7 +475,9 @@ def _uses_git(tree: Dockerfile, build: BuildContext, run_text: str) -> bool:
             src = None
         else:
             src = ins.shell_source()
-        script = parse_shell(src.text) if src is not None else None
+        script = None
+        if src is not None:  # the pass's parse when given (each RUN is parsed once)
+            script = shell(ins) if shell is not None else parse_shell(src.text)
         if src is not None and (script is None or script.has_errors):
             texts.append(src.text)
         elif script is not None:
@@ -513,6 +530,21 @@ def _project_uses_vcs(build: BuildContext) -> bool:
 
 def render_dockerignore(ecosystems: Sequence[str]) -> str:
     """The full template for these ecosystems (jinja2, imported only here)."""
+    return _rendered(tuple(ecosystems))
+
+
+@functools.lru_cache(maxsize=64)
+def _rendered(ecosystems: tuple[str, ...]) -> str:
+    # The text depends on the ecosystems alone, and there are few combinations: render
+    # each once per process (compiling the template took ~12% of checking a corpus).
+    params: dict[str, Any] = {"ecosystems": list(ecosystems),
+                              "code": DockerignoreMissing.code}
+    return _template().render(**params)
+
+
+@functools.cache
+def _template() -> Template:
+    """The compiled template, once per process."""
     import jinja2
 
     import dockopt.templates as templates
@@ -521,9 +553,7 @@ def render_dockerignore(ecosystems: Sequence[str]) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)),
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                              autoescape=False)
-    params: dict[str, Any] = {"ecosystems": list(ecosystems),
-                              "code": DockerignoreMissing.code}
-    return env.get_template("base.j2").render(**params)
+    return env.get_template("base.j2")
 
 
 def _new_text(current: str | None, plan: Plan) -> str:

@@ -194,11 +194,20 @@ def wrapper_prefix(cmd: SimpleCommand) -> str | None:
 
 
 def editable_runs(ctx: Context, stage: Stage | None = None) -> Iterator[RunShell]:
-    """shell_runs, minus Windows files and RUNs under a non-POSIX SHELL."""
-    if shellfix.windows_file(ctx):
+    """shell_runs, minus Windows files and RUNs under a non-POSIX SHELL.
+
+    Computed once per pass (a dozen transforms ask, each for every RUN)."""
+    runs = ctx.memo.get("editable_runs")
+    if runs is None:
+        runs = [] if shellfix.windows_file(ctx) else [
+            run for run in shellfix.shell_runs(ctx) if shellfix.posix_shell(ctx, run.ins)]
+        ctx.memo["editable_runs"] = runs
+    if stage is None:
+        yield from runs
         return
-    for run in shellfix.shell_runs(ctx, stage):
-        if shellfix.posix_shell(ctx, run.ins):
+    first, last = stage.instructions[0].start, stage.instructions[-1].start
+    for run in runs:
+        if first <= run.ins.start <= last:
             yield run
 
 

@@ -533,11 +533,13 @@ def _builds(ctx: Context, stage: Stage) -> list[str]:
             name = words[0]
             args = [w for w in words[1:] if w and not w.startswith("-")]
             for prog, subs, desc in _OTHER_BUILDS:
+                if name != prog:
+                    continue
                 # The subcommand is the first non-flag word (any goal for maven/gradle).
                 goals = args if prog.startswith(("mvn", "gradle")) else args[:1]
                 matched = subs == ("",) or any(a in subs for a in goals) or \
                     ("" in subs and not args)
-                if name == prog and matched and desc not in out:
+                if matched and desc not in out:
                     out.append(desc)
             if name in ("npm", "yarn", "pnpm") and "build" in words[1:3]:
                 desc = "node: a build script (copy the output and production node_modules " \
