@@ -73,6 +73,7 @@ class Options:
     checks: list[list[str]] = field(default_factory=list)  # more commands run like smoke
     keep_images: bool = False
     log: Callable[[str], None] | None = None
+    contents: bool = True  # export each image and read its layers (waste, inventory)
 
 
 class Session:
@@ -143,6 +144,9 @@ class Session:
         facts = self.engine.inspect(tag)
         m.size_bytes, m.layers = facts.size_bytes, facts.layers
         m.user = facts.user or "root"
+        m.layer_history = facts.history
+        if self.options.contents:
+            self.read_contents(tag, m)
         self.say(f"{variant.name}: smoke test")
         m.smoke = self.smoke(tag, facts)
         for argv in self.options.checks:
@@ -176,6 +180,25 @@ class Session:
                     break
             m.rebuild_seconds = round(statistics.median(m.rebuild_samples), 2)
         return m
+
+    def read_contents(self, tag: str, m: Measurement) -> None:
+        """Export the image, read its layers (wasted space), then drop the export.
+
+        A failure here is a note on the measurement, never a verify error: the
+        build, size and smoke figures stand without it."""
+        from dockopt.rewriter.verify.archive import ArchiveError
+        from dockopt.rewriter.verify.layerfs import walk_archive
+
+        archive = self.tmp / f"{m.variant}-{self.count}.image.tar"
+        self.say(f"{m.variant}: reading the image's layers")
+        try:
+            self.engine.export(tag, archive)
+            walk = walk_archive(archive)
+            m.waste = walk.waste
+        except (EngineError, ArchiveError, OSError, EOFError) as exc:
+            m.contents_note = str(exc) or type(exc).__name__
+        finally:
+            archive.unlink(missing_ok=True)
 
     def smoke(self, tag: str, facts: ImageFacts) -> SmokeResult:
         timeout = self.options.smoke_timeout
@@ -316,7 +339,7 @@ def verify_fix(path: Path, context: Path | None, settings: Settings | None = Non
     from dockopt.rewriter.pipeline import fix
 
     settings = settings or SettingsType()
-    options = replace(options or Options(), rebuild=False)
+    options = replace(options or Options(), rebuild=False, contents=False)
     context = context if context is not None else path.parent
     text = path.read_bytes().decode("utf-8", "surrogateescape")
     full = fix(text, path=str(path), diff_path=diff_path, context=context, settings=settings)

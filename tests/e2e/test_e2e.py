@@ -190,6 +190,10 @@ def test_app(app: App, engine: BuildahEngine, tmp_path: Path,
         assert (rewritten.user or "") not in ROOT_USERS, (
             f"USER transform applied but the image runs as {rewritten.user!r}")
     assert report.problems == [], report.problems
+    # What changed inside the image: the layer table and dive's waste, both sides.
+    assert report.layer_table(), "no layer table"
+    for m in (report.original, rewritten):
+        assert m.waste is not None, f"{m.variant}: layers not read: {m.contents_note}"
 
 
 def _assert_smoke(app: App, m: Measurement) -> None:
@@ -214,6 +218,9 @@ def _side(m: Measurement | None, key: str) -> dict[str, Any]:
         f"{key}_user": m.user,
         f"{key}_smoke_ok": m.smoke_ok,
         f"{key}_error": m.error,
+        f"{key}_wasted_mb": None if m.waste is None else round(m.waste.wasted_mb, 1),
+        f"{key}_efficiency": None if m.waste is None else round(m.waste.efficiency, 4),
+        f"{key}_contents_note": m.contents_note,
     }
 
 
@@ -225,6 +232,7 @@ def _record(report: VerifyReport) -> dict[str, Any]:
                               else round(ratios["rebuild_speedup"], 2))
     out["touched"] = report.original.touched if report.original else None
     out["problems"] = report.problems
+    out["layer_table"] = report.to_dict()["layer_table"]
     out["fatal"] = report.fatal
     return out
 
@@ -260,8 +268,9 @@ def write_reports(results: dict[str, dict[str, Any]], seconds: float) -> None:
         f"(median of {REBUILD_RUNS} runs).",
         "",
         "| app | transforms | before MB | after MB | size | cold s (before/after) "
-        "| rebuild s (before/after) | speed-up | layers | user | smoke |",
-        "|---|---|---:|---:|---:|---|---|---:|---|---|---|",
+        "| rebuild s (before/after) | speed-up | layers | wasted MB (before/after) "
+        "| user | smoke |",
+        "|---|---|---:|---:|---:|---|---|---:|---|---|---|---|",
     ]
 
     def f(v: Any, fmt: str = "{}") -> str:
@@ -278,6 +287,7 @@ def write_reports(results: dict[str, dict[str, Any]], seconds: float) -> None:
             f"| {f(r.get('before_rebuild_s'))} / {f(r.get('after_rebuild_s'))} "
             f"| {f(r.get('rebuild_speedup'), '{}x')} "
             f"| {f(r.get('before_layers'))} / {f(r.get('after_layers'))} "
+            f"| {f(r.get('before_wasted_mb'))} / {f(r.get('after_wasted_mb'))} "
             f"| {f(r.get('before_user'))} / {f(r.get('after_user'))} "
             f"| {_ok(r.get('before_smoke_ok'))} / {_ok(r.get('after_smoke_ok'))} |")
     lines += [

@@ -1,0 +1,119 @@
+"""Build small, real image layouts for the layer-reader tests: layer tars written with
+tarfile (files, folders, symlinks, hard links, whiteouts, opaque markers), put in an
+OCI layout (a folder or an oci-archive tar, layers plain or gzip) or a docker-archive.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+# An entry: ("f", path, bytes[, mode]) file, ("d", path[, mode]) folder,
+# ("l", path, target) symlink, ("h", path, target) hard link,
+# ("wh", path) whiteout of path, ("opq", folder) opaque marker.
+Entry = tuple[Any, ...]
+
+
+def layer_tar(entries: Sequence[Entry]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for entry in entries:
+            kind, path = entry[0], entry[1]
+            if kind == "wh":
+                folder, _, name = path.rpartition("/")
+                info = tarfile.TarInfo(f"{folder}/.wh.{name}" if folder else f".wh.{name}")
+                tar.addfile(info, io.BytesIO(b""))
+                continue
+            if kind == "opq":
+                tar.addfile(tarfile.TarInfo(f"{path}/.wh..wh..opq"), io.BytesIO(b""))
+                continue
+            info = tarfile.TarInfo(path)
+            if kind == "f":
+                data = entry[2]
+                info.size = len(data)
+                info.mode = entry[3] if len(entry) > 3 else 0o644
+                tar.addfile(info, io.BytesIO(data))
+            elif kind == "d":
+                info.type = tarfile.DIRTYPE
+                info.mode = entry[2] if len(entry) > 2 else 0o755
+                tar.addfile(info)
+            elif kind == "l":
+                info.type = tarfile.SYMTYPE
+                info.linkname = entry[2]
+                tar.addfile(info)
+            elif kind == "h":
+                info.type = tarfile.LNKTYPE
+                info.linkname = entry[2]
+                tar.addfile(info)
+            else:
+                raise ValueError(kind)
+    return buf.getvalue()
+
+
+def _digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def oci_layout(root: Path, layers: Sequence[Sequence[Entry]], *, gzip_layers: bool = False,
+               history: list[dict[str, Any]] | None = None,
+               config: dict[str, Any] | None = None) -> Path:
+    """Write an OCI image layout folder at ``root``; returns ``root``."""
+    blobs = root / "blobs" / "sha256"
+    blobs.mkdir(parents=True, exist_ok=True)
+
+    def put(data: bytes) -> str:
+        digest = _digest(data)
+        (blobs / digest.split(":", 1)[1]).write_bytes(data)
+        return digest
+
+    descs = []
+    diff_ids = []
+    for entries in layers:
+        raw = layer_tar(entries)
+        diff_ids.append(_digest(raw))
+        data = gzip.compress(raw) if gzip_layers else raw
+        media = "application/vnd.oci.image.layer.v1.tar" + ("+gzip" if gzip_layers else "")
+        descs.append({"mediaType": media, "digest": put(data), "size": len(data)})
+    cfg = {"architecture": "amd64", "os": "linux", "config": config or {},
+           "rootfs": {"type": "layers", "diff_ids": diff_ids},
+           "history": history or [{"created_by": f"step {i}"} for i in range(len(layers))]}
+    cfg_data = json.dumps(cfg).encode()
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                           "digest": put(cfg_data), "size": len(cfg_data)},
+                "layers": descs}
+    man_data = json.dumps(manifest).encode()
+    index = {"schemaVersion": 2, "manifests": [
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json",
+         "digest": put(man_data), "size": len(man_data)}]}
+    (root / "index.json").write_text(json.dumps(index))
+    (root / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    return root
+
+
+def tar_folder(folder: Path, dest: Path) -> Path:
+    """The folder's files as an uncompressed tar (an oci-archive / docker-archive)."""
+    with tarfile.open(dest, "w") as tar:
+        for path in sorted(folder.rglob("*")):
+            tar.add(path, arcname=path.relative_to(folder).as_posix(), recursive=False)
+    return dest
+
+
+def docker_archive(root: Path, layers: Sequence[Sequence[Entry]]) -> Path:
+    """A classic docker-archive folder (manifest.json naming <id>/layer.tar files)."""
+    root.mkdir(parents=True, exist_ok=True)
+    names = []
+    for i, entries in enumerate(layers):
+        (root / f"layer{i}").mkdir()
+        (root / f"layer{i}" / "layer.tar").write_bytes(layer_tar(entries))
+        names.append(f"layer{i}/layer.tar")
+    (root / "config.json").write_text(json.dumps({"config": {}, "history": []}))
+    (root / "manifest.json").write_text(json.dumps(
+        [{"Config": "config.json", "RepoTags": ["x:1"], "Layers": names}]))
+    return root
