@@ -117,3 +117,36 @@ def docker_archive(root: Path, layers: Sequence[Sequence[Entry]]) -> Path:
     (root / "manifest.json").write_text(json.dumps(
         [{"Config": "config.json", "RepoTags": ["x:1"], "Layers": names}]))
     return root
+
+
+def rpm_header_blob(tags: dict[int, str | int]) -> bytes:
+    """An rpm header blob as rpm's sqlite database stores it (no magic): index
+    count, data length, 16-byte index entries (tag, type, offset, count), data."""
+    import struct
+
+    index = b""
+    store = b""
+    for tag, value in sorted(tags.items()):
+        if isinstance(value, int):
+            while len(store) % 4:
+                store += b"\0"
+            index += struct.pack(">iIiI", tag, 4, len(store), 1)
+            store += struct.pack(">i", value)
+        else:
+            index += struct.pack(">iIiI", tag, 6, len(store), 1)
+            store += value.encode() + b"\0"
+    return struct.pack(">II", len(tags), len(store)) + index + store
+
+
+def rpm_sqlite(path: Path, packages: Sequence[dict[int, str | int]]) -> bytes:
+    """A real sqlite file with rpm's Packages(hnum, blob) table; returns its bytes."""
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, "
+               "blob BLOB NOT NULL)")
+    db.executemany("INSERT INTO Packages (blob) VALUES (?)",
+                   [(rpm_header_blob(tags),) for tags in packages])
+    db.commit()
+    db.close()
+    return path.read_bytes()

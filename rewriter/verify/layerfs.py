@@ -99,15 +99,21 @@ class LayerWalk:
     layers: int
 
     def entries(self) -> Iterator[tuple[str, Node]]:
-        """Every path of the final filesystem (no leading slash), parents first."""
-        stack: list[tuple[str, Node]] = [("", self.root)]
+        """Every path of the final filesystem (no leading slash), sorted, parents
+        before their children."""
+        stack: list[tuple[str, Iterator[tuple[str, Node]]]] = [
+            ("", iter(sorted((self.root.children or {}).items())))]
         while stack:
-            prefix, node = stack.pop()
-            for name, child in sorted((node.children or {}).items(), reverse=True):
-                path = f"{prefix}/{name}" if prefix else name
-                yield path, child
-                if child.children is not None:
-                    stack.append((path, child))
+            prefix, children = stack[-1]
+            item = next(children, None)
+            if item is None:
+                stack.pop()
+                continue
+            name, child = item
+            path = f"{prefix}/{name}" if prefix else name
+            yield path, child
+            if child.children is not None:
+                stack.append((path, iter(sorted(child.children.items()))))
 
     def get(self, path: str) -> Node | None:
         node: Node | None = self.root

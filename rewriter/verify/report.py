@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from dockopt.rewriter.verify.history import Layer, LayerRow, compare_layers
+from dockopt.rewriter.verify.inventory import Delta, Inventory, format_delta
+from dockopt.rewriter.verify.inventory import compare as compare_inventory
 from dockopt.rewriter.verify.layerfs import Waste
 
 # --- results -----------------------------------------------------------------------
@@ -44,6 +46,7 @@ class Measurement:
     checks: list[SmokeResult] = field(default_factory=list)  # Options.checks, in order
     layer_history: list[Layer] = field(default_factory=list)  # oldest first
     waste: Waste | None = None  # from the layer archives (dive's measure)
+    inventory: Inventory | None = None  # from the final filesystem
     contents_note: str | None = None  # why the layers could not be read
 
     @property
@@ -90,6 +93,12 @@ class VerifyReport:
             return []
         return compare_layers(o.layer_history, r.layer_history)
 
+    def inventory_delta(self) -> list[Delta]:
+        o, r = self.original, self.rewritten
+        if o is None or r is None or o.inventory is None or r.inventory is None:
+            return []
+        return compare_inventory(o.inventory, r.inventory)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         for key in ("original", "rewritten"):
@@ -100,6 +109,8 @@ class VerifyReport:
         data["exit_code"] = self.exit_code
         data["layer_table"] = [{**asdict(row), "delta_bytes": row.delta_bytes}
                                for row in self.layer_table()]
+        data["inventory_delta"] = [{**asdict(d), "difference": d.difference}
+                                   for d in self.inventory_delta()]
         return data
 
 
@@ -170,6 +181,7 @@ def format_text(report: VerifyReport) -> str:
             lines.append(f"  (rebuild: after appending a comment line to {o.touched})")
         lines += _format_layers(report)
         lines += _format_waste(o, r)
+        lines += _format_inventory(report)
         for m in (o, r):
             if m.smoke is not None and not m.smoke.ok:
                 lines.append(f"--- {m.variant} smoke: {shlex.join(m.smoke.command)}")
@@ -237,6 +249,18 @@ def _format_waste(o: Measurement, r: Measurement) -> list[str]:
             layers = ", ".join(str(i + 1) for i in p.layers)
             lines.append(f"      {p.bytes / 1e6:8.1f} MB  /{_short(p.path, 70)} "
                          f"(layers {layers})")
+    return lines
+
+
+def _format_inventory(report: VerifyReport) -> list[str]:
+    deltas = report.inventory_delta()
+    if not deltas:
+        return []
+    lines = ["  contents, original -> rewritten"]
+    lines += [f"    {_short(format_delta(d), 150)}" for d in deltas]
+    for m in (report.original, report.rewritten):
+        if m is not None and m.inventory is not None:
+            lines += [f"    ({m.variant}: {note})" for note in m.inventory.notes]
     return lines
 
 

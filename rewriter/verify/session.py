@@ -182,10 +182,12 @@ class Session:
         return m
 
     def read_contents(self, tag: str, m: Measurement) -> None:
-        """Export the image, read its layers (wasted space), then drop the export.
+        """Export the image, read its layers (wasted space, inventory), then drop
+        the export.
 
         A failure here is a note on the measurement, never a verify error: the
         build, size and smoke figures stand without it."""
+        from dockopt.rewriter.verify import inventory
         from dockopt.rewriter.verify.archive import ArchiveError
         from dockopt.rewriter.verify.layerfs import walk_archive
 
@@ -193,8 +195,9 @@ class Session:
         self.say(f"{m.variant}: reading the image's layers")
         try:
             self.engine.export(tag, archive)
-            walk = walk_archive(archive)
+            walk = walk_archive(archive, inventory.capture)
             m.waste = walk.waste
+            m.inventory = inventory.build(walk, m.user)
         except (EngineError, ArchiveError, OSError, EOFError) as exc:
             m.contents_note = str(exc) or type(exc).__name__
         finally:

@@ -194,6 +194,8 @@ def test_app(app: App, engine: BuildahEngine, tmp_path: Path,
     assert report.layer_table(), "no layer table"
     for m in (report.original, rewritten):
         assert m.waste is not None, f"{m.variant}: layers not read: {m.contents_note}"
+        assert m.inventory is not None and m.inventory.os_packages, m.variant
+    assert report.inventory_delta(), "no inventory delta"
 
 
 def _assert_smoke(app: App, m: Measurement) -> None:
@@ -221,6 +223,8 @@ def _side(m: Measurement | None, key: str) -> dict[str, Any]:
         f"{key}_wasted_mb": None if m.waste is None else round(m.waste.wasted_mb, 1),
         f"{key}_efficiency": None if m.waste is None else round(m.waste.efficiency, 4),
         f"{key}_contents_note": m.contents_note,
+        f"{key}_os_packages": None if m.inventory is None else len(m.inventory.os_packages),
+        f"{key}_build_tools": None if m.inventory is None else sorted(m.inventory.build_tools),
     }
 
 
@@ -232,7 +236,9 @@ def _record(report: VerifyReport) -> dict[str, Any]:
                               else round(ratios["rebuild_speedup"], 2))
     out["touched"] = report.original.touched if report.original else None
     out["problems"] = report.problems
-    out["layer_table"] = report.to_dict()["layer_table"]
+    data = report.to_dict()
+    out["layer_table"] = data["layer_table"]
+    out["inventory_delta"] = data["inventory_delta"]
     out["fatal"] = report.fatal
     return out
 
@@ -269,8 +275,8 @@ def write_reports(results: dict[str, dict[str, Any]], seconds: float) -> None:
         "",
         "| app | transforms | before MB | after MB | size | cold s (before/after) "
         "| rebuild s (before/after) | speed-up | layers | wasted MB (before/after) "
-        "| user | smoke |",
-        "|---|---|---:|---:|---:|---|---|---:|---|---|---|---|",
+        "| OS packages (before/after) | user | smoke |",
+        "|---|---|---:|---:|---:|---|---|---:|---|---|---|---|---|",
     ]
 
     def f(v: Any, fmt: str = "{}") -> str:
@@ -288,6 +294,7 @@ def write_reports(results: dict[str, dict[str, Any]], seconds: float) -> None:
             f"| {f(r.get('rebuild_speedup'), '{}x')} "
             f"| {f(r.get('before_layers'))} / {f(r.get('after_layers'))} "
             f"| {f(r.get('before_wasted_mb'))} / {f(r.get('after_wasted_mb'))} "
+            f"| {f(r.get('before_os_packages'))} / {f(r.get('after_os_packages'))} "
             f"| {f(r.get('before_user'))} / {f(r.get('after_user'))} "
             f"| {_ok(r.get('before_smoke_ok'))} / {_ok(r.get('after_smoke_ok'))} |")
     lines += [
