@@ -11,6 +11,8 @@ from dockopt.rewriter.verify.history import Layer, LayerRow, compare_layers
 from dockopt.rewriter.verify.inventory import Delta, Inventory, format_delta
 from dockopt.rewriter.verify.inventory import compare as compare_inventory
 from dockopt.rewriter.verify.layerfs import Waste
+from dockopt.rewriter.verify.scan import ScanResult, VulnDelta, format_counts, format_ids
+from dockopt.rewriter.verify.scan import compare as compare_scans
 
 # --- results -----------------------------------------------------------------------
 
@@ -47,6 +49,7 @@ class Measurement:
     layer_history: list[Layer] = field(default_factory=list)  # oldest first
     waste: Waste | None = None  # from the layer archives (dive's measure)
     inventory: Inventory | None = None  # from the final filesystem
+    vulnerabilities: ScanResult | None = None  # None: not scanned
     contents_note: str | None = None  # why the layers could not be read
 
     @property
@@ -68,6 +71,8 @@ class VerifyReport:
     rewritten: Measurement | None
     problems: list[str] = field(default_factory=list)
     fatal: str | None = None  # verification could not be done (engine, original broken)
+    scanner: str = "none"  # the vulnerability scanner used, or "none"
+    scanner_note: str = ""  # which scanner and why ("trivy (the first found on PATH)")
 
     @property
     def exit_code(self) -> int:
@@ -99,6 +104,14 @@ class VerifyReport:
             return []
         return compare_inventory(o.inventory, r.inventory)
 
+    def vulnerability_delta(self) -> VulnDelta | None:
+        o, r = self.original, self.rewritten
+        if o is None or r is None or o.vulnerabilities is None or r.vulnerabilities is None:
+            return None
+        if o.vulnerabilities.error or r.vulnerabilities.error:
+            return None
+        return compare_scans(o.vulnerabilities, r.vulnerabilities)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         for key in ("original", "rewritten"):
@@ -111,6 +124,10 @@ class VerifyReport:
                                for row in self.layer_table()]
         data["inventory_delta"] = [{**asdict(d), "difference": d.difference}
                                    for d in self.inventory_delta()]
+        vulns = self.vulnerability_delta()
+        data["vulnerability_delta"] = None if vulns is None else {
+            **asdict(vulns), "before_total": vulns.before_total,
+            "after_total": vulns.after_total}
         return data
 
 
@@ -182,6 +199,7 @@ def format_text(report: VerifyReport) -> str:
         lines += _format_layers(report)
         lines += _format_waste(o, r)
         lines += _format_inventory(report)
+        lines += _format_vulnerabilities(report)
         for m in (o, r):
             if m.smoke is not None and not m.smoke.ok:
                 lines.append(f"--- {m.variant} smoke: {shlex.join(m.smoke.command)}")
@@ -261,6 +279,31 @@ def _format_inventory(report: VerifyReport) -> list[str]:
     for m in (report.original, report.rewritten):
         if m is not None and m.inventory is not None:
             lines += [f"    ({m.variant}: {note})" for note in m.inventory.notes]
+    return lines
+
+
+def _format_vulnerabilities(report: VerifyReport) -> list[str]:
+    o, r = report.original, report.rewritten
+    if o is None or r is None or (o.inventory is None and r.inventory is None):
+        return []  # the layers were not read: nothing was scanned either
+    if report.scanner == "none":
+        return [f"  vulnerabilities: {report.scanner_note or 'no scan'}"]
+    delta = report.vulnerability_delta()
+    if delta is None:
+        lines = [f"  vulnerabilities ({report.scanner}): no delta"]
+        for m in (o, r):
+            why = "not scanned" if m.vulnerabilities is None else m.vulnerabilities.error
+            if why:
+                lines.append(f"    {m.variant}: {why}")
+        return lines
+    lines = [f"  vulnerabilities ({report.scanner_note}): {delta.before_total} -> "
+             f"{delta.after_total}",
+             f"    original:  {format_counts(delta.before)}",
+             f"    rewritten: {format_counts(delta.after)}"]
+    if delta.gone:
+        lines.append(f"    gone: {format_ids(delta.gone)}")
+    if delta.new:
+        lines.append(f"    new: {format_ids(delta.new)}")
     return lines
 
 

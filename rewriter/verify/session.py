@@ -42,6 +42,7 @@ from dockopt.rewriter.verify.engines import (
     Engine,
     EngineError,
     ImageFacts,
+    _run,
     _tail,
     make_engine,
 )
@@ -74,6 +75,7 @@ class Options:
     keep_images: bool = False
     log: Callable[[str], None] | None = None
     contents: bool = True  # export each image and read its layers (waste, inventory)
+    scanner: str = "none"  # "auto", "trivy", "grype" or "none": scans the export
 
 
 class Session:
@@ -187,17 +189,22 @@ class Session:
 
         A failure here is a note on the measurement, never a verify error: the
         build, size and smoke figures stand without it."""
-        from dockopt.rewriter.verify import inventory
+        from dockopt.rewriter.verify import inventory, scan
         from dockopt.rewriter.verify.archive import ArchiveError
         from dockopt.rewriter.verify.layerfs import walk_archive
 
         archive = self.tmp / f"{m.variant}-{self.count}.image.tar"
         self.say(f"{m.variant}: reading the image's layers")
         try:
-            self.engine.export(tag, archive)
+            transport = self.engine.export(tag, archive)
             walk = walk_archive(archive, inventory.capture)
             m.waste = walk.waste
             m.inventory = inventory.build(walk, m.user)
+            if self.options.scanner in scan.SCANNERS:
+                self.say(f"{m.variant}: scanning with {self.options.scanner}")
+                m.vulnerabilities = scan.run(
+                    self.options.scanner, archive, transport,
+                    lambda argv, timeout: _run(argv, timeout=timeout))
         except (EngineError, ArchiveError, OSError, EOFError) as exc:
             m.contents_note = str(exc) or type(exc).__name__
         finally:
@@ -273,6 +280,11 @@ def verify(path: Path, *, context: Path | None = None, settings: Settings | None
         report.fatal = str(exc)
         return report
     report.engine = eng.name
+    if options.contents:
+        from dockopt.rewriter.verify import scan
+
+        report.scanner, report.scanner_note = scan.choose(options.scanner)
+        options = replace(options, scanner=report.scanner)
     rel = _dockerfile_rel(path, context)
     original = Variant("original", text)
     rewritten = Variant("rewritten", result.text,

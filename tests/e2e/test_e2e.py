@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scanner_standin import stand_in
 
 from dockopt.rewriter.config import Settings
 from dockopt.rewriter.pipeline import FixResult, fix
@@ -150,14 +151,22 @@ def _user_codes() -> set[str]:
     return {cls.code for cls in USER_FIXES}
 
 
+# No vulnerability database can be downloaded here: a stand-in trivy checks its
+# arguments and the exported OCI archive, then prints reports recorded from the real
+# tool (tests/data/scanners), the first for the original, the second for the rewrite.
+SCANNER_REPORTS = ["trivy-alpine-39-high-critical.json", "trivy-alpine-distroless.json"]
+
+
 @pytest.mark.parametrize("app", APPS, ids=[a.name for a in APPS])
 def test_app(app: App, engine: BuildahEngine, tmp_path: Path,
-             record: dict[str, Any]) -> None:
+             record: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     original_text = (app.folder / "Dockerfile").read_bytes()
     copy = tmp_path / app.name
     result = fix_app(app, copy)
+    stand_in(tmp_path / "bin", "trivy", SCANNER_REPORTS)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     options = Options(smoke=app.smoke, touch=app.touch, checks=app.checks,
-                      smoke_timeout=60, rebuild_runs=REBUILD_RUNS)
+                      smoke_timeout=60, rebuild_runs=REBUILD_RUNS, scanner="trivy")
     record["codes"] = sorted({c.code for c in result.changes})
     record["changed"] = result.changed or bool(result.extra_files)
     if app.unchanged:
@@ -196,6 +205,9 @@ def test_app(app: App, engine: BuildahEngine, tmp_path: Path,
         assert m.waste is not None, f"{m.variant}: layers not read: {m.contents_note}"
         assert m.inventory is not None and m.inventory.os_packages, m.variant
     assert report.inventory_delta(), "no inventory delta"
+    vulns = report.vulnerability_delta()
+    assert vulns is not None, [m.vulnerabilities for m in (report.original, rewritten)]
+    assert (vulns.before_total, vulns.after_total) == (2, 2)
 
 
 def _assert_smoke(app: App, m: Measurement) -> None:
@@ -239,6 +251,7 @@ def _record(report: VerifyReport) -> dict[str, Any]:
     data = report.to_dict()
     out["layer_table"] = data["layer_table"]
     out["inventory_delta"] = data["inventory_delta"]
+    out["vulnerability_delta"] = data["vulnerability_delta"]
     out["fatal"] = report.fatal
     return out
 
