@@ -8,7 +8,7 @@ import gzip
 from pathlib import Path
 
 import pytest
-from verify_layouts import docker_archive, layer_tar, oci_layout, tar_folder
+from verify_layouts import dir_layout, docker_archive, layer_tar, oci_layout, tar_folder
 
 from dockopt.rewriter.verify import history as vhistory
 from dockopt.rewriter.verify import report as vreport
@@ -105,13 +105,14 @@ def test_hard_links_symlinks_and_modes_reach_the_final_tree(tmp_path: Path) -> N
     assert implied is not None and implied.kind == "d" and implied.mode is None
 
 
-def test_oci_archive_tar_and_docker_archive_read_alike(tmp_path: Path) -> None:
+def test_oci_archive_tar_docker_archive_and_dir_read_alike(tmp_path: Path) -> None:
     layers = [[("f", "a", b"1" * 10)], [("wh", "a"), ("f", "b", b"2" * 4)]]
     folder = oci_layout(tmp_path / "oci", layers)
     as_tar = tar_folder(folder, tmp_path / "oci.tar")
     docker = docker_archive(tmp_path / "docker", layers)
     docker_tar = tar_folder(docker, tmp_path / "docker.tar")
-    results = [walk_archive(p) for p in (folder, as_tar, docker, docker_tar)]
+    plain_dir = dir_layout(tmp_path / "dir", layers)
+    results = [walk_archive(p) for p in (folder, as_tar, docker, docker_tar, plain_dir)]
     for walk in results:
         assert _files(walk) == {"b": "f"}
         assert walk.waste.wasted_bytes == 10 and walk.layers == 2

@@ -72,7 +72,7 @@ class Exporting(FakeEngine):
     """The fake engine, with images that export as real OCI archives (the rewrite:
     no compiler, fewer packages)."""
 
-    def export(self, tag: str, dest: Path) -> str:
+    def export(self, tag: str, dest: Path, *, scannable: bool = False) -> str:
         rewritten = "rewritten" in tag
         packages = ["libc6"] if rewritten else ["libc6", "gcc-12", "make"]
         status = "".join(f"Package: {p}\nStatus: install ok installed\nVersion: 1\n\n"

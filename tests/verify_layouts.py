@@ -150,3 +150,17 @@ def rpm_sqlite(path: Path, packages: Sequence[dict[int, str | int]]) -> bytes:
     db.commit()
     db.close()
     return path.read_bytes()
+
+
+def dir_layout(root: Path, layers: Sequence[Sequence[Entry]]) -> Path:
+    """containers/image's dir: layout (``buildah push -D IMAGE dir:ROOT``): the
+    manifest as manifest.json, every blob at the top named by its hex digest."""
+    oci = oci_layout(root.with_name(root.name + "-oci"), layers)
+    root.mkdir(parents=True)
+    index = json.loads((oci / "index.json").read_text())
+    digest = index["manifests"][0]["digest"].split(":", 1)[1]
+    for blob in (oci / "blobs" / "sha256").iterdir():
+        target = "manifest.json" if blob.name == digest else blob.name
+        (root / target).write_bytes(blob.read_bytes())
+    (root / "version").write_text("Directory Transport Version: 1.1\n")
+    return root

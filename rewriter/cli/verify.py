@@ -72,8 +72,11 @@ def _err(message: str) -> None:
 @click.option("--isolated", is_flag=True, help="Ignore all config files.")
 @click.option("--keep-images", is_flag=True,
               help="Keep the built images (default: remove them and their build cache).")
-@click.option("--output-format", "output_format", type=click.Choice(["text", "json"]),
-              default="text", show_default=True)
+@click.option("--output-format", "output_format",
+              type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True,
+              help="markdown: a summary for a pull request (before/after/change tables, "
+                   "details collapsed).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 def verify(path: Path, context: Path | None, engine: str, smoke: str | None,
            smoke_timeout: float, build_timeout: float, touch: str | None, no_rebuild: bool,
@@ -132,7 +135,12 @@ def verify(path: Path, context: Path | None, engine: str, smoke: str | None,
             _err(f"dockopt verify: {note}")
     report = run_verify(dockerfile, context=context, settings=settings, engine=eng,
                         options=options)
-    out = format_json(report) if output_format == "json" else format_text(report)
+    if output_format == "markdown":
+        from dockopt.rewriter.verify.markdown import format_markdown
+
+        out = format_markdown(report)
+    else:
+        out = format_json(report) if output_format == "json" else format_text(report)
     sys.stdout.write(out)
     sys.stdout.flush()
     sys.exit(report.exit_code)

@@ -1,7 +1,8 @@
 """An image as an engine exports it: an OCI layout (``buildah push IMAGE oci:DIR`` or
-``oci-archive:FILE``) or a docker-archive (``docker save``, which since Docker 25 also
-holds an OCI layout). Gives the image config and the layer blobs in order, each
-opened as a stream.
+``oci-archive:FILE``), containers/image's ``dir:`` layout (``buildah push -D IMAGE
+dir:DIR``: uncompressed layers, the cheapest export) or a docker-archive (``docker
+save``, which since Docker 25 also holds an OCI layout). Gives the image config and
+the layer blobs in order, each opened as a stream.
 
 Only the small JSON documents (index, manifest, config) are read whole; a layer is
 handed out as a file object over the blob, so callers can stream its tar members
@@ -126,9 +127,25 @@ class ImageArchive:
         if self._exists("index.json"):
             return self._read_oci()
         if self._exists("manifest.json"):
+            doc = self._json("manifest.json")
+            if isinstance(doc, dict):  # dir: one manifest, blobs named by their hex
+                return self._read_dir(doc)
             return self._read_docker_archive()
         raise ArchiveError(f"{self.path}: neither an OCI layout (index.json) nor a "
-                           "docker-archive (manifest.json)")
+                           "docker-archive or dir: layout (manifest.json)")
+
+    def _read_dir(self, doc: dict[str, Any]) -> tuple[dict[str, Any], list[LayerBlob]]:
+        def member(digest: object) -> str:
+            hexdigest = str(digest or "").partition(":")[2]
+            if not hexdigest or "/" in hexdigest:
+                raise ArchiveError(f"{self.path}: bad digest {digest!r}")
+            return hexdigest
+
+        config = self._json(member((doc.get("config") or {}).get("digest")))
+        layers = [LayerBlob(str(d.get("digest", "")), str(d.get("mediaType", "")),
+                            member(d.get("digest")), int(d.get("size") or 0))
+                  for d in doc.get("layers") or []]
+        return config, layers
 
     def _read_oci(self) -> tuple[dict[str, Any], list[LayerBlob]]:
         doc = self._json("index.json")

@@ -193,14 +193,15 @@ class Session:
         from dockopt.rewriter.verify.archive import ArchiveError
         from dockopt.rewriter.verify.layerfs import walk_archive
 
-        archive = self.tmp / f"{m.variant}-{self.count}.image.tar"
+        archive = self.tmp / f"{m.variant}-{self.count}.image"
+        scanning = self.options.scanner in scan.SCANNERS
         self.say(f"{m.variant}: reading the image's layers")
         try:
-            transport = self.engine.export(tag, archive)
+            transport = self.engine.export(tag, archive, scannable=scanning)
             walk = walk_archive(archive, inventory.capture)
             m.waste = walk.waste
             m.inventory = inventory.build(walk, m.user)
-            if self.options.scanner in scan.SCANNERS:
+            if scanning:
                 self.say(f"{m.variant}: scanning with {self.options.scanner}")
                 m.vulnerabilities = scan.run(
                     self.options.scanner, archive, transport,
@@ -208,7 +209,10 @@ class Session:
         except (EngineError, ArchiveError, OSError, EOFError) as exc:
             m.contents_note = str(exc) or type(exc).__name__
         finally:
-            archive.unlink(missing_ok=True)
+            if archive.is_dir():
+                shutil.rmtree(archive, ignore_errors=True)
+            else:
+                archive.unlink(missing_ok=True)
 
     def smoke(self, tag: str, facts: ImageFacts) -> SmokeResult:
         timeout = self.options.smoke_timeout
