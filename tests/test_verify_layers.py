@@ -91,8 +91,10 @@ def test_hard_links_symlinks_and_modes_reach_the_final_tree(tmp_path: Path) -> N
     layout = oci_layout(tmp_path / "img", [
         [("d", "usr/bin"), ("f", "usr/bin/passwd", b"\x7fELF", 0o4755),
          ("h", "usr/bin/passwd2", "usr/bin/passwd"), ("l", "usr/bin/sh", "dash"),
-         ("d", "srv", 0o777)]], gzip_layers=True)
-    walk = walk_archive(layout, capture=lambda p: p == "usr/bin/passwd")
+         ("d", "srv", 0o777), ("f", "usr/bin/big", b"b" * 101)]], gzip_layers=True)
+    walk = walk_archive(layout, capture=lambda p: 100 if p.startswith("usr/bin/") else 0)
+    big = walk.get("usr/bin/big")  # over the capture limit: left unread
+    assert big is not None and big.size == 101 and big.data is None
     passwd = walk.get("usr/bin/passwd")
     assert passwd is not None and passwd.mode == 0o4755 and passwd.data == b"\x7fELF"
     link = walk.get("/usr/bin/passwd2")
@@ -217,3 +219,34 @@ def test_report_shows_the_layer_table_and_the_waste(tmp_path: Path) -> None:
     assert data["original"]["layer_history"][0]["instruction"] == "RUN apt-get update"
     # The fields verify had before stay as they were.
     assert data["original"]["size_bytes"] == 3_000_000 and data["original"]["layers"] == 2
+
+
+def test_docker_history_becomes_layers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`docker history --format '{{json .}}'` rows (newest first; size 0 for steps
+    that made no layer) paired with the image's diff ids."""
+    import json
+
+    from dockopt.rewriter.verify import engines
+
+    rows = [{"CreatedBy": "CMD [\"node\" \"server.js\"]", "Size": "0"},
+            {"CreatedBy": "RUN /bin/sh -c npm ci # buildkit", "Size": "41000000"},
+            {"CreatedBy": "COPY package*.json ./ # buildkit", "Size": "120000"},
+            {"CreatedBy": "/bin/sh -c #(nop) ADD file:abc in / ", "Size": "80000000"}]
+    inspect = [{"Size": 121120000, "RootFS": {"Layers": ["sha256:a", "sha256:b", "sha256:c"]},
+                "Config": {"User": "node"}}]
+
+    def fake_run(argv: list[str], **kw: object) -> tuple[int, str, bool]:
+        if argv[1] == "history":
+            return 0, "\n".join(json.dumps(r) for r in rows) + "\n", False
+        return 0, json.dumps(inspect), False
+
+    monkeypatch.setattr(engines, "_run", fake_run)
+    facts = engines.DockerEngine("docker").inspect("img")
+    assert [(la.digest, la.size_bytes, la.instruction) for la in facts.history] == [
+        ("sha256:a", 80_000_000, "ADD file:abc in /"),
+        ("sha256:b", 120_000, "COPY package*.json ./"),
+        ("sha256:c", 41_000_000, "RUN npm ci")]
+    # A history docker cannot place (a real layer of size 0) gives no table, not a
+    # wrong one.
+    rows[2]["Size"] = "0"
+    assert engines.DockerEngine("docker").inspect("img").history == []

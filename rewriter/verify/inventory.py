@@ -42,10 +42,16 @@ _TOOL_DIRS = frozenset({"bin", "sbin", "node-gyp-bin"})
 SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"})
 
 
-def capture(path: str) -> bool:
-    """The files the inventory reads (the walk keeps their bytes)."""
-    return (path in (DPKG_STATUS, APK_INSTALLED, PASSWD) or path in RPM_SQLITE
-            or path.startswith(DPKG_STATUS_D) or _NODE_PACKAGE.search(path) is not None)
+DATABASE_LIMIT = 64 * 1024 * 1024  # a package database bigger than this is not read
+PACKAGE_JSON_LIMIT = 1024 * 1024  # node_modules can hold thousands: keep memory small
+
+
+def capture(path: str) -> int:
+    """How much of a file the inventory reads (0: nothing); the walk keeps its bytes."""
+    if (path in (DPKG_STATUS, APK_INSTALLED, PASSWD) or path in RPM_SQLITE
+            or path.startswith(DPKG_STATUS_D)):
+        return DATABASE_LIMIT
+    return PACKAGE_JSON_LIMIT if _NODE_PACKAGE.search(path) is not None else 0
 
 
 @dataclass

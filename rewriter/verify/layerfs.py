@@ -38,10 +38,9 @@ from dockopt.rewriter.verify.archive import ArchiveError, ImageArchive
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
 TOP_PATHS = 50  # inefficient paths kept in the result, biggest first
-CAPTURE_LIMIT = 64 * 1024 * 1024  # a captured file bigger than this is not read
-
-# capture(path, size) -> read this regular file's bytes into the final tree
-CapturePredicate = Callable[[str], bool]
+# capture(path) -> the largest size of this regular file whose bytes the final tree
+# keeps (0: never). A file over its limit is left unread (its node has no data).
+CapturePredicate = Callable[[str], int]
 
 
 class Node:
@@ -267,8 +266,7 @@ def _apply_layer(tar: tarfile.TarFile, layer: int, stack: _Stack,
             old.mode, old.layer, old.size = info.mode, layer, 0  # keeps its children
             continue
         node = Node(kind, size, info.mode, layer, _clean(link) if kind == "h" else link)
-        if (kind == "f" and capture is not None and size <= CAPTURE_LIMIT
-                and capture(path)):
+        if kind == "f" and capture is not None and 0 < size <= capture(path):
             handle = tar.extractfile(info)
             node.data = handle.read() if handle is not None else None
         folder.children[base] = node
