@@ -52,6 +52,14 @@ def _err(message: str) -> None:
               help="The context file changed before the rebuild (default: picked: a "
                    "source file a COPY includes, not a dependency manifest).")
 @click.option("--no-rebuild", is_flag=True, help="Skip the rebuild measurement.")
+@click.option("--no-contents", is_flag=True,
+              help="Do not export the images and read their layers (wasted space, "
+                   "contents, vulnerabilities).")
+@click.option("--scanner", type=click.Choice(["auto", "trivy", "grype", "none"]),
+              default="auto", show_default=True,
+              help="Vulnerability scanner run on both exported images; auto takes the "
+                   "first of trivy, grype found on PATH, else none (the report says "
+                   "which).")
 @click.option("--rebuild-runs", type=click.IntRange(1, 20), default=1, show_default=True,
               metavar="N", help="Measure the rebuild N times; report the median.")
 @click.option("--unsafe-fixes/--no-unsafe-fixes", "unsafe_fixes", default=None,
@@ -64,12 +72,15 @@ def _err(message: str) -> None:
 @click.option("--isolated", is_flag=True, help="Ignore all config files.")
 @click.option("--keep-images", is_flag=True,
               help="Keep the built images (default: remove them and their build cache).")
-@click.option("--output-format", "output_format", type=click.Choice(["text", "json"]),
-              default="text", show_default=True)
+@click.option("--output-format", "output_format",
+              type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True,
+              help="markdown: a summary for a pull request (before/after/change tables, "
+                   "details collapsed).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 def verify(path: Path, context: Path | None, engine: str, smoke: str | None,
            smoke_timeout: float, build_timeout: float, touch: str | None, no_rebuild: bool,
-           rebuild_runs: int,
+           no_contents: bool, scanner: str, rebuild_runs: int,
            unsafe_fixes: bool | None, select: tuple[str, ...], ignore: tuple[str, ...],
            config: Path | None, isolated: bool, keep_images: bool, output_format: str,
            quiet: bool) -> None:
@@ -78,7 +89,11 @@ def verify(path: Path, context: Path | None, engine: str, smoke: str | None,
     PATH is a Dockerfile or a folder holding one (default: the current folder).
     Reports, for both: build success (with the log tail on failure), cold build
     time, rebuild time after a source-only change, image size, layers, final user
-    and the smoke test. Nothing in the user's folder is written.
+    and the smoke test; then, from the exported images, the layer table (size and
+    instruction per layer), the wasted space as dive computes it, the contents
+    (packages, build tools, shells, setuid files, user) and, with a scanner, the
+    vulnerabilities, each as a before/after delta. Nothing in the user's folder is
+    written.
     """
     from dockopt.rewriter.config import ConfigError, settings_for
     from dockopt.rewriter.verify.engines import EngineError, make_engine
@@ -110,6 +125,7 @@ def verify(path: Path, context: Path | None, engine: str, smoke: str | None,
         sys.exit(2)
     options = Options(smoke=smoke_argv, smoke_timeout=smoke_timeout, rebuild=not no_rebuild,
                       rebuild_runs=rebuild_runs, touch=touch, keep_images=keep_images,
+                      contents=not no_contents, scanner=scanner,
                       log=None if quiet else (lambda m: _err(f"dockopt verify: {m}")))
     if context is None:
         from dockopt.rewriter.compose import context_for
@@ -119,7 +135,12 @@ def verify(path: Path, context: Path | None, engine: str, smoke: str | None,
             _err(f"dockopt verify: {note}")
     report = run_verify(dockerfile, context=context, settings=settings, engine=eng,
                         options=options)
-    out = format_json(report) if output_format == "json" else format_text(report)
+    if output_format == "markdown":
+        from dockopt.rewriter.verify.markdown import format_markdown
+
+        out = format_markdown(report)
+    else:
+        out = format_json(report) if output_format == "json" else format_text(report)
     sys.stdout.write(out)
     sys.stdout.flush()
     sys.exit(report.exit_code)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import shlex
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    pass
-
+from dockopt.rewriter.verify.history import Layer, LayerRow, compare_layers
+from dockopt.rewriter.verify.inventory import Delta, Inventory, format_delta
+from dockopt.rewriter.verify.inventory import compare as compare_inventory
+from dockopt.rewriter.verify.layerfs import Waste
+from dockopt.rewriter.verify.scan import ScanResult, VulnDelta, format_counts, format_ids
+from dockopt.rewriter.verify.scan import compare as compare_scans
 
 # --- results -----------------------------------------------------------------------
 
@@ -43,6 +46,11 @@ class Measurement:
     user: str | None = None
     smoke: SmokeResult | None = None
     checks: list[SmokeResult] = field(default_factory=list)  # Options.checks, in order
+    layer_history: list[Layer] = field(default_factory=list)  # oldest first
+    waste: Waste | None = None  # from the layer archives (dive's measure)
+    inventory: Inventory | None = None  # from the final filesystem
+    vulnerabilities: ScanResult | None = None  # None: not scanned
+    contents_note: str | None = None  # why the layers could not be read
 
     @property
     def size_mb(self) -> float | None:
@@ -63,6 +71,8 @@ class VerifyReport:
     rewritten: Measurement | None
     problems: list[str] = field(default_factory=list)
     fatal: str | None = None  # verification could not be done (engine, original broken)
+    scanner: str = "none"  # the vulnerability scanner used, or "none"
+    scanner_note: str = ""  # which scanner and why ("trivy (the first found on PATH)")
 
     @property
     def exit_code(self) -> int:
@@ -80,6 +90,28 @@ class VerifyReport:
             "cold_speedup": _ratio(o.cold_seconds, r.cold_seconds),
         }
 
+    def layer_table(self) -> list[LayerRow]:
+        """The original's layers against the rewrite's, biggest first ([] if either
+        image has no history)."""
+        o, r = self.original, self.rewritten
+        if o is None or r is None or not o.layer_history or not r.layer_history:
+            return []
+        return compare_layers(o.layer_history, r.layer_history)
+
+    def inventory_delta(self) -> list[Delta]:
+        o, r = self.original, self.rewritten
+        if o is None or r is None or o.inventory is None or r.inventory is None:
+            return []
+        return compare_inventory(o.inventory, r.inventory)
+
+    def vulnerability_delta(self) -> VulnDelta | None:
+        o, r = self.original, self.rewritten
+        if o is None or r is None or o.vulnerabilities is None or r.vulnerabilities is None:
+            return None
+        if o.vulnerabilities.error or r.vulnerabilities.error:
+            return None
+        return compare_scans(o.vulnerabilities, r.vulnerabilities)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         for key in ("original", "rewritten"):
@@ -88,6 +120,14 @@ class VerifyReport:
                 data[key]["size_mb"] = m.size_mb
         data["ratios"] = self.ratios()
         data["exit_code"] = self.exit_code
+        data["layer_table"] = [{**asdict(row), "delta_bytes": row.delta_bytes}
+                               for row in self.layer_table()]
+        data["inventory_delta"] = [{**asdict(d), "difference": d.difference}
+                                   for d in self.inventory_delta()]
+        vulns = self.vulnerability_delta()
+        data["vulnerability_delta"] = None if vulns is None else {
+            **asdict(vulns), "before_total": vulns.before_total,
+            "after_total": vulns.after_total}
         return data
 
 
@@ -156,6 +196,10 @@ def format_text(report: VerifyReport) -> str:
         ]
         if o.touched:
             lines.append(f"  (rebuild: after appending a comment line to {o.touched})")
+        lines += _format_layers(report)
+        lines += _format_waste(o, r)
+        lines += _format_inventory(report)
+        lines += _format_vulnerabilities(report)
         for m in (o, r):
             if m.smoke is not None and not m.smoke.ok:
                 lines.append(f"--- {m.variant} smoke: {shlex.join(m.smoke.command)}")
@@ -170,6 +214,97 @@ def format_text(report: VerifyReport) -> str:
     if report.fatal is None and not report.problems:
         lines.append("verified: the rewrite builds, passes the smoke test and is not bigger")
     return "\n".join(lines) + "\n"
+
+
+LAYER_ROWS = 12  # layer-table rows in the text output (JSON has them all)
+WASTE_PATHS = 5  # wasted paths per image in the text output
+
+
+def _short(text: str, width: int) -> str:
+    text = text.replace("\n", " ")
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _fmt_bytes(v: int | None) -> str:
+    return "-" if v is None else f"{v / 1e6:.1f} MB"
+
+
+def _format_layers(report: VerifyReport) -> list[str]:
+    rows = report.layer_table()
+    if not rows:
+        return []
+    lines = [f"  layers, biggest first {'':<33} {'original':>10} {'rewritten':>10}"]
+    for row in rows[:LAYER_ROWS]:
+        label = _short(("(base) " if row.base else "") + row.instruction, 55)
+        delta = "" if row.status in ("gone", "new", "same") else \
+            f" {row.delta_bytes / 1e6:+.1f} MB"
+        lines.append(f"    {label:<55} {_fmt_bytes(row.before_bytes):>10} "
+                     f"{_fmt_bytes(row.after_bytes):>10}  {row.status}{delta}")
+    if len(rows) > LAYER_ROWS:
+        rest = rows[LAYER_ROWS:]
+        lines.append(f"    ... {len(rest)} more layer(s), "
+                     f"{sum(r.before_bytes or 0 for r in rest) / 1e6:.1f} MB / "
+                     f"{sum(r.after_bytes or 0 for r in rest) / 1e6:.1f} MB")
+    return lines
+
+
+def _format_waste(o: Measurement, r: Measurement) -> list[str]:
+    if o.waste is None and r.waste is None:
+        notes = [f"  ({m.variant}: layers not read: {m.contents_note})"
+                 for m in (o, r) if m.contents_note]
+        return notes
+    lines = ["  wasted space (dive's measure: bytes of paths written in more than one "
+             "layer or removed later)"]
+    for m in (o, r):
+        if m.waste is None:
+            lines.append(f"    {m.variant}: not measured ({m.contents_note or 'not built'})")
+            continue
+        w = m.waste
+        lines.append(f"    {m.variant}: {w.wasted_bytes / 1e6:.1f} MB wasted, efficiency "
+                     f"{w.efficiency * 100:.1f}%, {w.hidden_bytes / 1e6:.1f} MB in the "
+                     "layers but not in the final filesystem")
+        for p in [p for p in w.paths if p.bytes > 0][:WASTE_PATHS]:
+            layers = ", ".join(str(i + 1) for i in p.layers)
+            lines.append(f"      {p.bytes / 1e6:8.1f} MB  /{_short(p.path, 70)} "
+                         f"(layers {layers})")
+    return lines
+
+
+def _format_inventory(report: VerifyReport) -> list[str]:
+    deltas = report.inventory_delta()
+    if not deltas:
+        return []
+    lines = ["  contents, original -> rewritten"]
+    lines += [f"    {_short(format_delta(d), 150)}" for d in deltas]
+    for m in (report.original, report.rewritten):
+        if m is not None and m.inventory is not None:
+            lines += [f"    ({m.variant}: {note})" for note in m.inventory.notes]
+    return lines
+
+
+def _format_vulnerabilities(report: VerifyReport) -> list[str]:
+    o, r = report.original, report.rewritten
+    if o is None or r is None or (o.inventory is None and r.inventory is None):
+        return []  # the layers were not read: nothing was scanned either
+    if report.scanner == "none":
+        return [f"  vulnerabilities: {report.scanner_note or 'no scan'}"]
+    delta = report.vulnerability_delta()
+    if delta is None:
+        lines = [f"  vulnerabilities ({report.scanner}): no delta"]
+        for m in (o, r):
+            why = "not scanned" if m.vulnerabilities is None else m.vulnerabilities.error
+            if why:
+                lines.append(f"    {m.variant}: {why}")
+        return lines
+    lines = [f"  vulnerabilities ({report.scanner_note}): {delta.before_total} -> "
+             f"{delta.after_total}",
+             f"    original:  {format_counts(delta.before)}",
+             f"    rewritten: {format_counts(delta.after)}"]
+    if delta.gone:
+        lines.append(f"    gone: {format_ids(delta.gone)}")
+    if delta.new:
+        lines.append(f"    new: {format_ids(delta.new)}")
+    return lines
 
 
 def format_json(report: VerifyReport) -> str:

@@ -42,6 +42,7 @@ from dockopt.rewriter.verify.engines import (
     Engine,
     EngineError,
     ImageFacts,
+    _run,
     _tail,
     make_engine,
 )
@@ -73,6 +74,8 @@ class Options:
     checks: list[list[str]] = field(default_factory=list)  # more commands run like smoke
     keep_images: bool = False
     log: Callable[[str], None] | None = None
+    contents: bool = True  # export each image and read its layers (waste, inventory)
+    scanner: str = "none"  # "auto", "trivy", "grype" or "none": scans the export
 
 
 class Session:
@@ -143,6 +146,9 @@ class Session:
         facts = self.engine.inspect(tag)
         m.size_bytes, m.layers = facts.size_bytes, facts.layers
         m.user = facts.user or "root"
+        m.layer_history = facts.history
+        if self.options.contents:
+            self.read_contents(tag, m)
         self.say(f"{variant.name}: smoke test")
         m.smoke = self.smoke(tag, facts)
         for argv in self.options.checks:
@@ -176,6 +182,37 @@ class Session:
                     break
             m.rebuild_seconds = round(statistics.median(m.rebuild_samples), 2)
         return m
+
+    def read_contents(self, tag: str, m: Measurement) -> None:
+        """Export the image, read its layers (wasted space, inventory), then drop
+        the export.
+
+        A failure here is a note on the measurement, never a verify error: the
+        build, size and smoke figures stand without it."""
+        from dockopt.rewriter.verify import inventory, scan
+        from dockopt.rewriter.verify.archive import ArchiveError
+        from dockopt.rewriter.verify.layerfs import walk_archive
+
+        archive = self.tmp / f"{m.variant}-{self.count}.image"
+        scanning = self.options.scanner in scan.SCANNERS
+        self.say(f"{m.variant}: reading the image's layers")
+        try:
+            transport = self.engine.export(tag, archive, scannable=scanning)
+            walk = walk_archive(archive, inventory.capture)
+            m.waste = walk.waste
+            m.inventory = inventory.build(walk, m.user)
+            if scanning:
+                self.say(f"{m.variant}: scanning with {self.options.scanner}")
+                m.vulnerabilities = scan.run(
+                    self.options.scanner, archive, transport,
+                    lambda argv, timeout: _run(argv, timeout=timeout))
+        except (EngineError, ArchiveError, OSError, EOFError) as exc:
+            m.contents_note = str(exc) or type(exc).__name__
+        finally:
+            if archive.is_dir():
+                shutil.rmtree(archive, ignore_errors=True)
+            else:
+                archive.unlink(missing_ok=True)
 
     def smoke(self, tag: str, facts: ImageFacts) -> SmokeResult:
         timeout = self.options.smoke_timeout
@@ -247,6 +284,11 @@ def verify(path: Path, *, context: Path | None = None, settings: Settings | None
         report.fatal = str(exc)
         return report
     report.engine = eng.name
+    if options.contents:
+        from dockopt.rewriter.verify import scan
+
+        report.scanner, report.scanner_note = scan.choose(options.scanner)
+        options = replace(options, scanner=report.scanner)
     rel = _dockerfile_rel(path, context)
     original = Variant("original", text)
     rewritten = Variant("rewritten", result.text,
@@ -316,7 +358,7 @@ def verify_fix(path: Path, context: Path | None, settings: Settings | None = Non
     from dockopt.rewriter.pipeline import fix
 
     settings = settings or SettingsType()
-    options = replace(options or Options(), rebuild=False)
+    options = replace(options or Options(), rebuild=False, contents=False)
     context = context if context is not None else path.parent
     text = path.read_bytes().decode("utf-8", "surrogateescape")
     full = fix(text, path=str(path), diff_path=diff_path, context=context, settings=settings)

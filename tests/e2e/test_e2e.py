@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scanner_standin import stand_in
 
 from dockopt.rewriter.config import Settings
 from dockopt.rewriter.pipeline import FixResult, fix
@@ -150,14 +151,22 @@ def _user_codes() -> set[str]:
     return {cls.code for cls in USER_FIXES}
 
 
+# No vulnerability database can be downloaded here: a stand-in trivy checks its
+# arguments and the exported OCI archive, then prints reports recorded from the real
+# tool (tests/data/scanners), the first for the original, the second for the rewrite.
+SCANNER_REPORTS = ["trivy-alpine-39-high-critical.json", "trivy-alpine-distroless.json"]
+
+
 @pytest.mark.parametrize("app", APPS, ids=[a.name for a in APPS])
 def test_app(app: App, engine: BuildahEngine, tmp_path: Path,
-             record: dict[str, Any]) -> None:
+             record: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     original_text = (app.folder / "Dockerfile").read_bytes()
     copy = tmp_path / app.name
     result = fix_app(app, copy)
+    stand_in(tmp_path / "bin", "trivy", SCANNER_REPORTS)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     options = Options(smoke=app.smoke, touch=app.touch, checks=app.checks,
-                      smoke_timeout=60, rebuild_runs=REBUILD_RUNS)
+                      smoke_timeout=60, rebuild_runs=REBUILD_RUNS, scanner="trivy")
     record["codes"] = sorted({c.code for c in result.changes})
     record["changed"] = result.changed or bool(result.extra_files)
     if app.unchanged:
@@ -190,6 +199,17 @@ def test_app(app: App, engine: BuildahEngine, tmp_path: Path,
         assert (rewritten.user or "") not in ROOT_USERS, (
             f"USER transform applied but the image runs as {rewritten.user!r}")
     assert report.problems == [], report.problems
+    # What changed inside the image: the layer table and dive's waste, both sides.
+    assert report.layer_table(), "no layer table"
+    for m in (report.original, rewritten):
+        assert m.waste is not None, f"{m.variant}: layers not read: {m.contents_note}"
+        assert m.inventory is not None, m.variant
+    # Every original has an OS package database; a distroless rewrite may have none.
+    assert report.original.inventory is not None and report.original.inventory.os_packages
+    assert report.inventory_delta(), "no inventory delta"
+    vulns = report.vulnerability_delta()
+    assert vulns is not None, [m.vulnerabilities for m in (report.original, rewritten)]
+    assert (vulns.before_total, vulns.after_total) == (2, 2)
 
 
 def _assert_smoke(app: App, m: Measurement) -> None:
@@ -214,6 +234,11 @@ def _side(m: Measurement | None, key: str) -> dict[str, Any]:
         f"{key}_user": m.user,
         f"{key}_smoke_ok": m.smoke_ok,
         f"{key}_error": m.error,
+        f"{key}_wasted_mb": None if m.waste is None else round(m.waste.wasted_mb, 1),
+        f"{key}_efficiency": None if m.waste is None else round(m.waste.efficiency, 4),
+        f"{key}_contents_note": m.contents_note,
+        f"{key}_os_packages": None if m.inventory is None else len(m.inventory.os_packages),
+        f"{key}_build_tools": None if m.inventory is None else sorted(m.inventory.build_tools),
     }
 
 
@@ -225,6 +250,10 @@ def _record(report: VerifyReport) -> dict[str, Any]:
                               else round(ratios["rebuild_speedup"], 2))
     out["touched"] = report.original.touched if report.original else None
     out["problems"] = report.problems
+    data = report.to_dict()
+    out["layer_table"] = data["layer_table"]
+    out["inventory_delta"] = data["inventory_delta"]
+    out["vulnerability_delta"] = data["vulnerability_delta"]
     out["fatal"] = report.fatal
     return out
 
@@ -260,8 +289,9 @@ def write_reports(results: dict[str, dict[str, Any]], seconds: float) -> None:
         f"(median of {REBUILD_RUNS} runs).",
         "",
         "| app | transforms | before MB | after MB | size | cold s (before/after) "
-        "| rebuild s (before/after) | speed-up | layers | user | smoke |",
-        "|---|---|---:|---:|---:|---|---|---:|---|---|---|",
+        "| rebuild s (before/after) | speed-up | layers | wasted MB (before/after) "
+        "| OS packages (before/after) | user | smoke |",
+        "|---|---|---:|---:|---:|---|---|---:|---|---|---|---|---|",
     ]
 
     def f(v: Any, fmt: str = "{}") -> str:
@@ -278,6 +308,8 @@ def write_reports(results: dict[str, dict[str, Any]], seconds: float) -> None:
             f"| {f(r.get('before_rebuild_s'))} / {f(r.get('after_rebuild_s'))} "
             f"| {f(r.get('rebuild_speedup'), '{}x')} "
             f"| {f(r.get('before_layers'))} / {f(r.get('after_layers'))} "
+            f"| {f(r.get('before_wasted_mb'))} / {f(r.get('after_wasted_mb'))} "
+            f"| {f(r.get('before_os_packages'))} / {f(r.get('after_os_packages'))} "
             f"| {f(r.get('before_user'))} / {f(r.get('after_user'))} "
             f"| {_ok(r.get('before_smoke_ok'))} / {_ok(r.get('after_smoke_ok'))} |")
     lines += [

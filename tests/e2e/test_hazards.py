@@ -185,7 +185,8 @@ def measure(session: Session, case: Case, label: str, variant: Variant) -> Measu
     checks = [c for c in case.checks if c.applies(label)]
     session.options = Options(smoke=checks[0].run if checks else ["true"],
                               checks=[c.run or [] for c in checks[1:]],
-                              smoke_timeout=case.run_timeout, rebuild=False)
+                              smoke_timeout=case.run_timeout, rebuild=False,
+                              contents=False)  # behaviour checks only: no layer reading
     return session.measure(variant)
 
 
