@@ -31,7 +31,6 @@ from typing import Any
 
 from dockopt.rewriter.syntax import Stage
 from dockopt.transforms.base import Context
-from dockopt.transforms.context.base_image import FULL_ONLY_TOOLS
 from dockopt.transforms.images import ImageRef, parse_image_ref
 from dockopt.transforms.shellfix import RunShell, shell_runs
 from dockopt.transforms.split.common import (
@@ -47,6 +46,7 @@ from dockopt.transforms.split.common import (
     slim_variant,
     walk_stage,
 )
+from dockopt.transforms.split.node import check_runtime_settings
 from dockopt.transforms.split.node_pm import (
     check_manifests,
     package_manager,
@@ -208,16 +208,7 @@ def nextjs_plan(ctx: Context, final: Stage) -> Plan:
         raise Blocked("an ENTRYPOINT runs the app: a standalone/production runtime would "
                       "need it rewritten")
     flags = _start_flags(argv, pm, pkg)
-    for ins in walk.keep:
-        user = ins.value[0].split(":")[0] if ins.keyword == "USER" and ins.value else "0"
-        if not (user.isdigit() or user in ("root", "node")):
-            raise Blocked(f"USER {user} may be a user created in the builder; the runtime "
-                          "image has only root and node")
-        if ins.keyword == "HEALTHCHECK":
-            used = set(re.findall(r"[\w.-]+", ins.args.text))
-            missing = sorted(w for w in used if w in FULL_ONLY_TOOLS)
-            if missing:
-                raise Blocked(f"HEALTHCHECK uses {missing[0]}, which node:-slim lacks")
+    check_runtime_settings(walk.keep)
     ref = parse_image_ref(final.base)
     assert ref is not None
     image = slim_variant(ref) or final.base

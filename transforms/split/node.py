@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from dockopt.rewriter.shell import SimpleCommand
@@ -113,25 +114,8 @@ def node_plan(ctx: Context, final: Stage) -> Plan:
                                   "time")
     head, argv = image_command(walk.keep)
     script = _node_script(argv, pkg)
-    outdir = posixpath.normpath(script).split("/", 1)[0]
-    if "/" not in posixpath.normpath(script) or outdir in (".", "..", "node_modules", "src"):
-        raise Blocked(f"CMD runs {script}, which is not inside a build output folder")
-    expected = {"dist", "build", "out", "lib"}
-    main = pkg.get("main")
-    if isinstance(main, str):
-        expected.add(posixpath.normpath(main).split("/", 1)[0])
-    if outdir not in expected:
-        raise Blocked(f"{outdir}/ is not a known build output folder")
-    for ins in walk.keep:
-        user = ins.value[0].split(":")[0] if ins.keyword == "USER" and ins.value else "0"
-        if not (user.isdigit() or user in ("root", "node")):
-            raise Blocked(f"USER {user} may be a user created in the builder; the runtime "
-                          "image has only root and node")
-        if ins.keyword == "HEALTHCHECK":
-            used = set(re.findall(r"[\w.-]+", ins.args.text))
-            missing = sorted(w for w in used if w in FULL_ONLY_TOOLS)
-            if missing:
-                raise Blocked(f"HEALTHCHECK uses {missing[0]}, which node:-slim lacks")
+    outdir = output_folder(script, pkg)
+    check_runtime_settings(walk.keep)
     ref = parse_image_ref(final.base)
     assert ref is not None
     image = slim_variant(ref) or final.base
@@ -747,3 +731,33 @@ def _needed_copies(ctx: Context, copies: list[tuple[Instruction, str]],
         if not covered:
             out.append(ins)
     return out
+
+
+def output_folder(script: str, pkg: dict[str, Any]) -> str:
+    """The build output folder the CMD's script lies in (dist/, build/, out/, lib/ or
+    package.json's `main` folder); Blocked otherwise. Shared by the node families."""
+    outdir = posixpath.normpath(script).split("/", 1)[0]
+    if "/" not in posixpath.normpath(script) or outdir in (".", "..", "node_modules", "src"):
+        raise Blocked(f"CMD runs {script}, which is not inside a build output folder")
+    expected = {"dist", "build", "out", "lib"}
+    main = pkg.get("main")
+    if isinstance(main, str):
+        expected.add(posixpath.normpath(main).split("/", 1)[0])
+    if outdir not in expected:
+        raise Blocked(f"{outdir}/ is not a known build output folder")
+    return outdir
+
+
+def check_runtime_settings(keep: Sequence[Instruction]) -> None:
+    """What a node:-slim runtime cannot repeat of the settings it keeps: a USER made
+    in the builder, a HEALTHCHECK with a tool only the full image has."""
+    for ins in keep:
+        user = ins.value[0].split(":")[0] if ins.keyword == "USER" and ins.value else "0"
+        if not (user.isdigit() or user in ("root", "node")):
+            raise Blocked(f"USER {user} may be a user created in the builder; the runtime "
+                          "image has only root and node")
+        if ins.keyword == "HEALTHCHECK":
+            used = set(re.findall(r"[\w.-]+", ins.args.text))
+            missing = sorted(w for w in used if w in FULL_ONLY_TOOLS)
+            if missing:
+                raise Blocked(f"HEALTHCHECK uses {missing[0]}, which node:-slim lacks")

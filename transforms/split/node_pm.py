@@ -38,7 +38,7 @@ from typing import Any
 
 from dockopt.rewriter.syntax import Stage
 from dockopt.transforms.base import Context
-from dockopt.transforms.context.base_image import FULL_ONLY_TOOLS, NATIVE_NPM
+from dockopt.transforms.context.base_image import NATIVE_NPM
 from dockopt.transforms.images import ImageRef, parse_image_ref
 from dockopt.transforms.shellfix import RunShell, shell_runs
 from dockopt.transforms.split.common import (
@@ -55,6 +55,7 @@ from dockopt.transforms.split.common import (
     slim_variant,
     walk_stage,
 )
+from dockopt.transforms.split.node import check_runtime_settings, output_folder
 
 PMS = ("yarn", "pnpm")
 LOCKFILES = {"yarn": "yarn.lock", "pnpm": "pnpm-lock.yaml"}
@@ -375,28 +376,11 @@ def _plan(ctx: Context, final: Stage, pm: str) -> Plan:
                 raise Blocked(f"the context has {d}/, files the app may read at run time")
     head, argv = image_command(walk.keep)
     script = _start_script(argv, pm, pkg)
-    outdir = posixpath.normpath(script).split("/", 1)[0]
-    if "/" not in posixpath.normpath(script) or outdir in (".", "..", "node_modules", "src"):
-        raise Blocked(f"CMD runs {script}, which is not inside a build output folder")
-    expected = {"dist", "build", "out", "lib"}
-    main = pkg.get("main")
-    if isinstance(main, str):
-        expected.add(posixpath.normpath(main).split("/", 1)[0])
-    if outdir not in expected:
-        raise Blocked(f"{outdir}/ is not a known build output folder")
-    node_env = True
-    for ins in walk.keep:
-        user = ins.value[0].split(":")[0] if ins.keyword == "USER" and ins.value else "0"
-        if not (user.isdigit() or user in ("root", "node")):
-            raise Blocked(f"USER {user} may be a user created in the builder; the runtime "
-                          "image has only root and node")
-        if ins.keyword == "HEALTHCHECK":
-            used = set(re.findall(r"[\w.-]+", ins.args.text))
-            missing = sorted(w for w in used if w in FULL_ONLY_TOOLS)
-            if missing:
-                raise Blocked(f"HEALTHCHECK uses {missing[0]}, which node:-slim lacks")
-        if ins.keyword == "ENV" and "NODE_ENV" in ins.value[::2]:
-            node_env = False  # the stage sets it itself: the runtime repeats that
+    outdir = output_folder(script, pkg)
+    check_runtime_settings(walk.keep)
+    # The stage sets NODE_ENV itself: the runtime repeats that.
+    node_env = not any(ins.keyword == "ENV" and "NODE_ENV" in ins.value[::2]
+                       for ins in walk.keep)
     ref = parse_image_ref(final.base)
     assert ref is not None
     image = slim_variant(ref) or final.base
