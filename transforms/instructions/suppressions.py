@@ -151,19 +151,20 @@ class UnknownSuppression(Transform):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         known, codes = _rule_names()
-        for item in ctx.tree.items:
-            if not isinstance(item, Comment):
+        # The engine parsed the pass's suppression comments already (ctx.suppressions);
+        # a direct caller without the engine gets them parsed here.
+        sup = ctx.suppressions if isinstance(ctx.suppressions, Suppressions) \
+            else Suppressions(ctx.tree)
+        for e in sup.entries:
+            if e.tool != "dockopt" or e.code in known or e.code == "ALL" or \
+                    any(c.startswith(e.code) for c in codes):
                 continue
-            for e in _entries(item):
-                if e.tool != "dockopt" or e.code in known or e.code == "ALL" or \
-                        any(c.startswith(e.code) for c in codes):
-                    continue
-                line, col = ctx.tree.line_col(e.start)
-                yield Finding(self.code, self.name,
-                              f"`{e.code}` in a suppression comment is not a dockopt rule "
-                              "(a code, a name, or a hadolint code a rule covers): it "
-                              "suppresses nothing", line, col, line, col + len(e.code),
-                              self.level)
+            line, col = ctx.tree.line_col(e.start)
+            yield Finding(self.code, self.name,
+                          f"`{e.code}` in a suppression comment is not a dockopt rule "
+                          "(a code, a name, or a hadolint code a rule covers): it "
+                          "suppresses nothing", line, col, line, col + len(e.code),
+                          self.level)
 
 
 class UnusedSuppression(Transform):
