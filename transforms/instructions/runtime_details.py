@@ -23,7 +23,9 @@ def _lineage(tree: Dockerfile) -> list[Stage]:
     out = [stages[-1]]
     while True:
         parent = by_name.get(out[-1].base.lower())
-        if parent is None or parent.index >= out[-1].index or parent in out:
+        # Indices strictly fall along the chain, so it cannot loop; `parent in out`
+        # compared whole stages against the list: quadratic on a long FROM chain.
+        if parent is None or parent.index >= out[-1].index:
             return out
         out.append(parent)
 
