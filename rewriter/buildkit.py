@@ -14,8 +14,9 @@ Everything here is pure and works on ``str``; offsets are ``str`` indices.
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass
+
+from dockopt.rewriter.lazy_re import lazy
+from dockopt.rewriter.records import dataclass
 
 # Go's unicode.IsSpace: the Latin-1 spaces plus Unicode White_Space.
 GO_SPACE = (
@@ -24,7 +25,7 @@ GO_SPACE = (
 )
 _GO_SPACE_SET = frozenset(GO_SPACE)
 # BuildKit's tokenWhitespace / reWhitespace: `[\t\v\f\r ]+`.
-_TOKEN_WS = re.compile(r"[\t\v\f\r ]+")
+_TOKEN_WS = lazy(r"[\t\v\f\r ]+")
 # Flag parsing converts single bytes to runes, so only these bytes count as space.
 _BYTE_SPACE = frozenset("\t\n\v\f\r \x85\xa0")
 
@@ -411,7 +412,7 @@ def _shift(m: Meaning, off: int) -> Meaning:
 
 # --- heredocs -----------------------------------------------------------------
 
-_HEREDOC_WORD = re.compile(r"([0-9]*)<<(-?)([^<]*)")
+_HEREDOC_WORD = lazy(r"([0-9]*)<<(-?)([^<]*)")
 
 
 @dataclass(frozen=True, slots=True)

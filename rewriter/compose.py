@@ -36,18 +36,20 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
+from dockopt.rewriter.lazy_re import lazy
+from dockopt.rewriter.records import dataclass
+
 # Compose's own order of preference among the default file names.
 BASE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
-_COMPOSE_NAME = re.compile(r"(?:docker-)?compose(?:\.[^/]+)?\.ya?ml")
+_COMPOSE_NAME = lazy(r"(?:docker-)?compose(?:\.[^/]+)?\.ya?ml")
 # Compose files are small; a huge one is not a compose file worth reading here.
 MAX_BYTES = 1 << 20
-_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_VAR_NAME = lazy(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def is_compose_name(name: str) -> bool:

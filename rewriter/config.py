@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import Any, Literal
+
+from dockopt.rewriter.records import dataclass
 
 CachePolicy = Literal["clean", "mount"]
 Threshold = Literal["error", "warning", "info", "style", "none"]

@@ -64,12 +64,14 @@ import functools
 import json
 import os
 import re
-import tomllib
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
+
+from dockopt.rewriter.lazy_re import lazy
+from dockopt.rewriter.records import dataclass
 
 # --------------------------------------------------------------------------------
 # Go's filepath.Clean and filepath.Match syntax, and the patternmatcher port
@@ -373,7 +375,7 @@ class Ecosystem:
 _SKIP_DIRS = frozenset({".git", "node_modules", "vendor", ".venv", "venv", "target",
                         "__pycache__", ".tox", ".mypy_cache", ".pytest_cache", "dist",
                         "build", "bin", "obj", ".gradle", ".idea", ".vscode"})
-_REQ_INCLUDE = re.compile(
+_REQ_INCLUDE = lazy(
     r"^\s*(?:-r|-c|--requirement|--constraint)(?:\s*=\s*|\s+|(?=\S))(\S+)")
 _DOTNET_PROJECT = (".csproj", ".fsproj", ".vbproj")
 
@@ -715,6 +717,8 @@ class BuildContext:
                                  "setup": "setup.py" in base or "setup.cfg" in base}
         project = poetry = False
         if "pyproject.toml" in base:
+            import tomllib  # only for Python projects: kept off the start-up path
+
             try:
                 data = tomllib.loads(self.read_text(base["pyproject.toml"]) or "")
             except (tomllib.TOMLDecodeError, ValueError):

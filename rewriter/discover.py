@@ -15,8 +15,9 @@ import fnmatch
 import functools
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from dockopt.rewriter.records import dataclass
 
 # Folders that hold other people's code or tool state, never the user's Dockerfiles.
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "vendor", ".venv",

@@ -9,12 +9,12 @@ continuation indent (see :class:`Style`).
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal
 
+from dockopt.rewriter.lazy_re import lazy
+from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.syntax import Comment, Dockerfile, Instruction, parse
 
 
@@ -50,8 +50,8 @@ class Style:
         return sep.join(commands)
 
 
-_LEADING_AND = re.compile(r"[ \t]*(&&|\|\|)")
-_TRAILING_AND = re.compile(r"(&&|\|\||;)[ \t]*\Z")
+_LEADING_AND = lazy(r"[ \t]*(&&|\|\|)")
+_TRAILING_AND = lazy(r"(&&|\|\||;)[ \t]*\Z")
 
 
 def detect_style(tree: Dockerfile) -> Style:

@@ -17,10 +17,11 @@ from __future__ import annotations
 import bisect
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
 from dockopt.rewriter.config import Settings
 from dockopt.rewriter.diff import spliced_diff, unified_diff
+from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.syntax import Diagnostic, Dockerfile, parse
 from dockopt.transforms.base import (
     Context,

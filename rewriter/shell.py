@@ -17,8 +17,11 @@ import os
 import re
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
+
+from dockopt.rewriter.lazy_re import lazy
+from dockopt.rewriter.records import dataclass
 
 if TYPE_CHECKING:
     from tree_sitter import Language, Node, Parser
@@ -236,7 +239,7 @@ def _parser() -> Parser:
     return parser
 
 
-_ASSIGNMENT = re.compile(r"[A-Za-z_]\w*=")
+_ASSIGNMENT = lazy(r"[A-Za-z_]\w*=")
 _REDIRECTS = frozenset({"file_redirect", "heredoc_redirect", "herestring_redirect"})
 _DECLARATIONS = frozenset({"declaration_command", "unset_command"})
 _ASSIGNMENT_PARENTS = frozenset({"command", "variable_assignments", *_DECLARATIONS})
@@ -266,8 +269,8 @@ def parse_shell(text: str) -> ShellScript:
     return _Builder(text, _byte_table(text)).build(tree.root_node)
 
 
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_ASTRAL = lazy("[\U00010000-\U0010ffff]")
+_SURROGATE = lazy("[\ud800-\udfff]")
 
 
 class _Builder:
@@ -473,8 +476,8 @@ def _resolve(words: tuple[Word, ...]) -> int | None:
 
 
 _ANSI_C = dict(zip("ntrabeEfv\\'\"?", "\n\t\r\a\b\x1b\x1b\f\v\\'\"?", strict=True))
-_DYNAMIC = re.compile(r"\$[\w{(@*#?$!-]|`|[<>]\(")
-_QUOTING = re.compile(
+_DYNAMIC = lazy(r"\$[\w{(@*#?$!-]|`|[<>]\(")
+_QUOTING = lazy(
     r"'([^']*)'"  # 'single'
     r"|\$'((?:[^'\\]|\\.)*)'"  # $'ansi-c'
     r'|\$?"((?:[^"\\]|\\.)*)"'  # "double", $"translated"
@@ -484,12 +487,12 @@ _QUOTING = re.compile(
     re.DOTALL,
 )
 _DQ_ESCAPE = {"$": "$", "`": "`", '"': '"', "\\": "\\", "\n": ""}
-_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+_ESCAPE = lazy(r"\\(.)", re.DOTALL)
 
 
 # A word with none of these is its own value (no quotes, escapes, expansions or
 # process substitutions): most words are, and skip the full scan below.
-_SPECIAL = re.compile(r"['\"\\$`(]")
+_SPECIAL = lazy(r"['\"\\$`(]")
 
 
 def _unquote(raw: str) -> str | None:
@@ -522,8 +525,8 @@ def _unquote(raw: str) -> str | None:
 
 # --------------------------------------------------------------------------- heredocs
 
-_HEREDOC_MARK = re.compile(r"(?<!<)<<(?!<)-?[ \t]*(?:'[^'\n]*'|\"[^\"\n]*\"|[^\s;&|<>()'\"]+)")
-_LEADING_FLAGS = re.compile(r"^(?:\s*--\S+)*\s*")
+_HEREDOC_MARK = lazy(r"(?<!<)<<(?!<)-?[ \t]*(?:'[^'\n]*'|\"[^\"\n]*\"|[^\s;&|<>()'\"]+)")
+_LEADING_FLAGS = lazy(r"^(?:\s*--\S+)*\s*")
 
 
 def heredoc_interpreter(first_line_of_run_args: str, body: str) -> str | None:

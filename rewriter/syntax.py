@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 from dockopt.rewriter import buildkit as bk
+from dockopt.rewriter.lazy_re import lazy
+from dockopt.rewriter.records import dataclass
 
 if TYPE_CHECKING:
     from dockopt.rewriter.edit import Style
@@ -50,14 +52,14 @@ NOT_TEXT = "DP109"
 # bufio.Scanner's default limit: BuildKit fails on a longer line.
 _MAX_LINE_BYTES = 64 * 1024
 
-_DIRECTIVE = re.compile(
+_DIRECTIVE = lazy(
     r"#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*\Z")
 _VALID_DIRECTIVES = frozenset({"syntax", "escape", "check"})
 _CONTINUATION = {
     "\\": re.compile(r"(?<!\\)\\[ \t]*\Z"),
     "`": re.compile(r"(?<!`)`[ \t]*\Z"),
 }
-_SURROGATE = re.compile("[\udc80-\udcff]")
+_SURROGATE = lazy("[\udc80-\udcff]")
 
 
 @dataclass(frozen=True, slots=True)

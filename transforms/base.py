@@ -10,10 +10,12 @@ re-parses and repeats until nothing changes.
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from dockopt.rewriter.lazy_re import lazy
+from dockopt.rewriter.records import dataclass
 
 if TYPE_CHECKING:
     from dockopt.rewriter.config import Settings
@@ -28,7 +30,7 @@ DOCS_URL = "https://github.com/dockopt/dockopt/blob/main/docs/rules/{code}.md"
 # An own-line suppression comment (the text after `#`): `dockopt: ignore=DO201,DO204
 # reason`, `dockopt: global ignore=...`, and hadolint's `hadolint ignore=DL3015`. The
 # engine applies them; DO510 reports codes in dockopt's own that name no rule.
-SUPPRESSION = re.compile(
+SUPPRESSION = lazy(
     r"^(dockopt|hadolint):?\s*(global\s+)?ignore\s*=\s*"
     r"([A-Za-z0-9_\-]+(?:\s*,\s*[A-Za-z0-9_\-]+)*)(?:\s+\S.*)?$")
 

@@ -26,9 +26,10 @@ Docker Hub, whose official images live under ``library/``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Literal
 
+from dockopt.rewriter.lazy_re import lazy
+from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.syntax import Dockerfile, Stage
 
 Family = Literal["debian", "ubuntu", "alpine", "busybox", "distroless", "scratch",
@@ -37,9 +38,9 @@ Kind = Literal["sdk", "runtime", "os", "service", "server"]
 SlimStyle = Literal["suffix", "infix"]
 
 _HUB = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
-_NAME = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
-_TAG = re.compile(r"[\w][\w.-]{0,127}")
-_DIGEST = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
+_NAME = lazy(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+_TAG = lazy(r"[\w][\w.-]{0,127}")
+_DIGEST = lazy(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 
+from dockopt.rewriter.lazy_re import lazy
+from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.shell import LogicalText, ShellScript, SimpleCommand, Step, Word
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context, Edit
@@ -102,7 +103,7 @@ def script_runs(ctx: Context, stage: Stage | None = None) -> Iterator[RunShell]:
 
 
 # A RUN line that is only a heredoc marker (`<<EOF`, `<<'EOF'`, `<<"EOF"`).
-_HEREDOC_ONLY = re.compile(r"\s*<<(?:'[A-Za-z_][\w.-]*'|\"[A-Za-z_][\w.-]*\"|[A-Za-z_][\w.-]*)\s*")
+_HEREDOC_ONLY = lazy(r"\s*<<(?:'[A-Za-z_][\w.-]*'|\"[A-Za-z_][\w.-]*\"|[A-Za-z_][\w.-]*)\s*")
 
 
 def current_shell(ctx: Context, ins: Instruction) -> tuple[str, ...]:
@@ -118,11 +119,11 @@ def posix_shell(ctx: Context, ins: Instruction) -> bool:
 
 
 # A Windows base image by its name (Microsoft's own tags and the common community ones).
-_WINDOWS_BASE = re.compile(r"windows|nanoserver|servercore|ltsc\d", re.I)
+_WINDOWS_BASE = lazy(r"windows|nanoserver|servercore|ltsc\d", re.I)
 # A Windows shell named by SHELL (`pwsh` is left out: PowerShell also runs on Linux).
 _WINDOWS_SHELLS = frozenset({"cmd", "cmd.exe", "powershell", "powershell.exe"})
 # A drive-letter path (`C:\app`, `c:/tools`) in an instruction's arguments.
-_DRIVE_PATH = re.compile(r"(?<![\w/])[A-Za-z]:[\\/]")
+_DRIVE_PATH = lazy(r"(?<![\w/])[A-Za-z]:[\\/]")
 
 
 def windows_file(ctx: Context) -> bool:
@@ -291,7 +292,7 @@ def _errexit_flags(args: list[str], on: bool) -> bool:
     return on
 
 
-_SHORT_OPTS = re.compile(r"-[A-Za-z0-9]+")
+_SHORT_OPTS = lazy(r"-[A-Za-z0-9]+")
 
 
 def has_flag(cmd: SimpleCommand, *names: str, short: str | None = None,

@@ -24,8 +24,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import IO, Any
+
+from dockopt.rewriter.records import dataclass
 
 JOURNAL = "progress.jsonl"
 # The journal's layout; part of the run fingerprint, so --resume refuses a journal

@@ -9,7 +9,7 @@ import json
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,6 +27,7 @@ from dockopt.rewriter.bulk.journal import (
     read_records_at,
 )
 from dockopt.rewriter.bulk.repos import COMPOSE, CONTEXT_MAP, DEFAULT
+from dockopt.rewriter.records import dataclass
 
 # --- reports ---------------------------------------------------------------------------
 

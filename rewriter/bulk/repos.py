@@ -6,11 +6,11 @@ import fnmatch
 import hashlib
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from dockopt.rewriter.compose import Build, compose_contexts, is_compose_name
 from dockopt.rewriter.discover import SKIP_DIRS, is_dockerfile_name
+from dockopt.rewriter.records import dataclass
 
 # --- finding repositories and Dockerfiles ----------------------------------------------
 

@@ -25,7 +25,7 @@ import subprocess
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -51,6 +51,7 @@ from dockopt.rewriter.bulk.reports import write_reports
 from dockopt.rewriter.bulk.repos import Repo, RepoPlan
 from dockopt.rewriter.bulk.worker import Options, WorkItem, _count, _file_record, process_file
 from dockopt.rewriter.fileio import atomic_write
+from dockopt.rewriter.records import dataclass
 
 # --- the run ---------------------------------------------------------------------------
 

@@ -7,12 +7,12 @@ import os
 import signal
 import time
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dockopt.rewriter.bulk.journal import CHANGED, FAILED, UNCHANGED
 from dockopt.rewriter.bulk.repos import DEFAULT
+from dockopt.rewriter.records import dataclass
 
 # --- the worker --------------------------------------------------------------------------
 

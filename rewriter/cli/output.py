@@ -15,9 +15,10 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dockopt.rewriter.lazy_re import lazy
+from dockopt.rewriter.records import dataclass
 from dockopt.transforms.base import DOCS_URL, Finding, Fix, Safety
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ _CHECKSTYLE_SEVERITY = {"error": "error", "warning": "warning", "info": "info", 
 # retitle, recolour or overwrite the user's terminal.  Shown as `\x1b` (as git and
 # ruff do with unprintable bytes).  Lone surrogates (invalid UTF-8 kept by
 # surrogateescape) are shown as their byte, `\xff`.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROL = lazy("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def _escape_char(m: re.Match[str]) -> str:

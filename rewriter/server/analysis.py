@@ -11,11 +11,12 @@ from __future__ import annotations
 import difflib
 import re
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from dockopt.rewriter.config import Settings
 from dockopt.rewriter.pipeline import INTERNAL_ERROR, FixResult, check, fix
+from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.server.positions import dockopt_offset, lf_line_starts
 from dockopt.rewriter.syntax import Comment, Diagnostic, Dockerfile, Instruction, parse
 from dockopt.transforms.base import Edit, Finding, Safety

@@ -27,7 +27,6 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from dockopt.rewriter.cli.common import version
 from dockopt.rewriter.config import ConfigError, Settings
 from dockopt.rewriter.discover import is_dockerfile_name
+from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.server.analysis import Analysis, analyze, pragma_edit, text_edits
 from dockopt.rewriter.server.overlay import OverlayContext, forget_listings
 from dockopt.rewriter.server.positions import UTF16, LineIndex

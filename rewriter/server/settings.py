@@ -18,12 +18,12 @@ They layer over the config files exactly as the command-line options do (the CLI
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dockopt.rewriter.cli.common import Selection, SettingsFinder
 from dockopt.rewriter.config import CachePolicy, Settings
+from dockopt.rewriter.records import dataclass
 
 DEFAULT_DEBOUNCE_MS = 150
 

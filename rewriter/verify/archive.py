@@ -16,9 +16,10 @@ import contextlib
 import json
 import tarfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from dockopt.rewriter.records import dataclass
 
 MANIFEST_TYPES = frozenset({
     "application/vnd.oci.image.manifest.v1+json",

@@ -19,9 +19,11 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+from dockopt.rewriter.records import dataclass
 
 if TYPE_CHECKING:
     from dockopt.rewriter.verify.history import Layer

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from dockopt.rewriter.records import dataclass
 
 # "/bin/sh -c #(nop) " (docker's classic builder, buildah), BuildKit's " # buildkit",
 # buildah's "|2 A=1 B=2 " prefix for build args, the shell of a RUN.

@@ -21,8 +21,10 @@ import re
 import sqlite3
 import struct
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
+
+from dockopt.rewriter.records import dataclass
 
 if TYPE_CHECKING:
     from dockopt.rewriter.verify.layerfs import LayerWalk

@@ -30,9 +30,10 @@ from __future__ import annotations
 import tarfile
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
+from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.verify.archive import ArchiveError, ImageArchive
 
 WHITEOUT = ".wh."

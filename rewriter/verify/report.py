@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import shlex
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from typing import Any
 
+from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.verify.history import Layer, LayerRow, compare_layers
 from dockopt.rewriter.verify.inventory import Delta, Inventory, format_delta
 from dockopt.rewriter.verify.inventory import compare as compare_inventory

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+from dockopt.rewriter.lazy_re import lazy
 from dockopt.rewriter.shell import SimpleCommand
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
@@ -63,7 +64,7 @@ _INSTALLERS = {
     "poetry": ("install",), "uv": ("pip", "sync"),
     "bundle": ("install", ""), "gem": ("install",),
 }
-_TOKEN = re.compile(r"@?[A-Za-z0-9][A-Za-z0-9._/-]*")
+_TOKEN = lazy(r"@?[A-Za-z0-9][A-Za-z0-9._/-]*")
 
 
 def _norm_pkg(name: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -25,6 +25,8 @@ from dockopt.rewriter.context import (
     normalize_pattern,
     read_ignore_patterns,
 )
+from dockopt.rewriter.lazy_re import lazy
+from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.syntax import Dockerfile
 from dockopt.transforms.base import Context, FileChange, Finding, Fix, Safety, Transform
 
@@ -46,11 +48,11 @@ ADDED_HEADER = "# added by dockopt (DO603): build-context entries this file lack
 # subcommand (pull, fetch, describe, rev-parse, log, status, submodule, lfs...) does.
 _GIT_NO_REPO = frozenset({"clone", "init", "ls-remote", "version", "help", "--version",
                           "--help", "-v", "--exec-path", "--html-path", "--man-path"})
-_GIT_TEXT = re.compile(
+_GIT_TEXT = lazy(
     r"(?<![\w./-])git(?:\s+(?:-C|-c)\s+\S+|\s+--[\w-]+(?:=\S+)?)*\s+([\w.-]+)(\s+\S+)?")
 # Tools that read git metadata implicitly (a version from the repository's tags):
 # without .git they fail or build a wrong version.
-_VCS_TOOLS = re.compile(
+_VCS_TOOLS = lazy(
     r"setuptools[_-]scm|hatch[_-]vcs|versioningit|dunamai|versioneer|"
     r"setuptools[_-]git[_-]versioning|poetry[_-]dynamic[_-]versioning|"
     r"uv[_-]dynamic[_-]versioning|vcs[_-]versioning|\bpbr\b|git[_-]rev[_-]sync|"
@@ -58,9 +60,9 @@ _VCS_TOOLS = re.compile(
 _PACKAGE_TOOLS = frozenset({"apt-get", "apt", "apk", "yum", "dnf", "microdnf", "zypper",
                             "pip", "pip3", "npm", "yarn", "pnpm", "brew", "conda", "choco",
                             "gem", "tdnf", "pacman", "emerge", "port", "dpkg", "rpm"})
-_JS_INSTALL = re.compile(r"\b(npm\s+(install|i|ci)\b|pnpm\s+(install|i)\b|bun\s+(install|i)\b|"
+_JS_INSTALL = lazy(r"\b(npm\s+(install|i|ci)\b|pnpm\s+(install|i)\b|bun\s+(install|i)\b|"
                          r"yarn(\s+install\b|\s*$|\s*[;&|)]|\s+--))", re.M)
-_BUILD = re.compile(
+_BUILD = lazy(
     r"\b((npm|pnpm|bun)\s+run\s+\S*build|yarn\s+(run\s+)?\S*build|mvnw?\b|\./mvnw|"
     r"gradlew?\b|cargo\s+(build|install)|go\s+(build|install)|dotnet\s+(publish|build)|"
     r"setup\.py|pip\s+(wheel|install)\s+(-e\s+)?\.|python3?\s+-m\s+build|make\b|"

@@ -8,9 +8,9 @@ allowed only when nothing it passes over can change what the RUN does or sees.
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Iterator, Sequence
 
+from dockopt.rewriter.lazy_re import lazy
 from dockopt.rewriter.shell import SimpleCommand
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
@@ -30,7 +30,7 @@ _SUBCOMMANDS: dict[str, frozenset[str]] = {
                          "update", "up"}),
 }
 # Options whose value names a file (a local repository, a config, a package list).
-_FILE_OPTIONS = re.compile(r"^(-c|--config|-o|--option|--repository|-X|--repositories-file|"
+_FILE_OPTIONS = lazy(r"^(-c|--config|-o|--option|--repository|-X|--repositories-file|"
                            r"--keys-dir|--root|-p|--allow-untrusted|--config-file|"
                            r"--setopt|--repofrompath|--installroot)(=|$)")
 # Cache folders a cleanup may remove (never where a COPY may put files).
@@ -45,7 +45,7 @@ _SYSTEM_DIRS = ("/etc", "/usr", "/var", "/lib", "/lib64", "/bin", "/sbin", "/opt
 # the files it touches (COPY/ADD destinations are checked one by one).
 _PASSABLE = frozenset({"COPY", "ADD", "LABEL", "EXPOSE", "STOPSIGNAL", "HEALTHCHECK", "CMD",
                        "ENTRYPOINT", "WORKDIR", "MAINTAINER"})
-_PLAIN_ARG = re.compile(r"[A-Za-z0-9_.+:=~^*<>@,-]+")
+_PLAIN_ARG = lazy(r"[A-Za-z0-9_.+:=~^*<>@,-]+")
 
 
 class PackagesAfterSource(Transform):

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import ClassVar
 
 from dockopt.rewriter.context import BuildContext
+from dockopt.rewriter.lazy_re import lazy
+from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
 from dockopt.transforms.context.manifests.installs import Install, install_cwd, installs
@@ -242,12 +243,12 @@ _LTS_NAMES = {"argon": 4, "boron": 6, "carbon": 8, "dubnium": 10, "erbium": 12,
 _FLOATING = ("latest", "lts", "current", "alpine", "slim", "bookworm", "bullseye",
              "trixie", "buster")
 _NEWEST = 99  # a floating tag or "npm@latest": a current npm
-_NODESOURCE = re.compile(r"(?:setup_|/node_)(\d+|lts|current)\.x")
-_DISTRO_NODE = re.compile(
+_NODESOURCE = lazy(r"(?:setup_|/node_)(\d+|lts|current)\.x")
+_DISTRO_NODE = lazy(
     r"\b(?:apt-get|apt|apk|yum|dnf|microdnf|zypper)\b[^;&|\n]*?\s(?:nodejs|npm)(?:[=\s]|$)")
-_VERSION_MANAGER = re.compile(r"\b(?:nvm\s+(?:install|use)|fnm\s+(?:install|use)|"
+_VERSION_MANAGER = lazy(r"\b(?:nvm\s+(?:install|use)|fnm\s+(?:install|use)|"
                               r"volta\s+install|n\s+(?:\d|lts|latest|stable|current))")
-_NPM_SELF = re.compile(r"\bnpm\s+(?:i|install|update|up)\s+(?:[^;&|\n]*\s)?"
+_NPM_SELF = lazy(r"\bnpm\s+(?:i|install|update|up)\s+(?:[^;&|\n]*\s)?"
                        r"(?:-g|--global)(?:\s[^;&|\n]*)?\snpm(?:@(\S+))?(?=\s|$|[;&|])")
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from dockopt.rewriter.edit import after as splice_after
+from dockopt.rewriter.lazy_re import lazy
+from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
 from dockopt.transforms.images import Family, StageBase, resolve_stage_base
@@ -17,11 +18,11 @@ ROOT_USERS = frozenset({"root", "0", "root:root", "0:0", "root:0", "0:root"})
 UID = 10001
 APP = "app"
 # Programs that start as root and switch users themselves: adding USER breaks them.
-_DROP_TOOLS = re.compile(
+_DROP_TOOLS = lazy(
     r"(?<![\w.-])(gosu|su-exec|setpriv|runuser|s6-setuidgid|setuidgid|chpst\s+-u|"
     r"chroot\s+--userspec|su\s[^;&|]*?-c)(?![\w.-])")
 # Ways a command line names a port to listen on: `--port 80`, `-p=80`, `:80`.
-_PORT_ARG = re.compile(
+_PORT_ARG = lazy(
     r"(?:(?<![\w-])(?:--?(?:port|p|listen|bind|b|http-port|server\.port))[= ](?:\S*:)?"
     r"|(?<![A-Za-z_/]):)(\d{1,5})(?!\d)")
 # Programs that need root to do their job: daemons that bind privileged ports, switch
@@ -53,11 +54,11 @@ _ROOT_PROGRAMS = {
 _WRAPPERS = frozenset({"exec", "nohup", "tini", "dumb-init", "--", "env", "-s", "-g",
                        "catatonit", "sh", "bash", "-c", "-ec", "-ex"})
 # Package installs into the system: they need root when the container runs them.
-_RUNTIME_INSTALL = re.compile(
+_RUNTIME_INSTALL = lazy(
     r"(?<![\w.-])(?:(?:pip3?|python3?(?:\.\d+)? -m pip) install|apt-get (?:install|update)"
     r"|apt (?:install|update)|apk add|(?:yum|dnf|microdnf|zypper|tdnf) install"
     r"|npm (?:install|i) (?:-g|--global)|gem install)(?![\w-])")
-_PLAIN_PATH = re.compile(r"/[A-Za-z0-9_.@+-]+(?:/[A-Za-z0-9_.@+-]+)*")
+_PLAIN_PATH = lazy(r"/[A-Za-z0-9_.@+-]+(?:/[A-Za-z0-9_.@+-]+)*")
 # Directories that must never be chowned to the app user.
 _SYSTEM_DIRS = frozenset({"/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64",
                           "/media", "/mnt", "/opt", "/proc", "/root", "/run", "/sbin", "/srv",
@@ -572,7 +573,7 @@ def _numeric_user(user: str) -> bool:
     return user.split(":", 1)[0].isdigit()
 
 
-_UID_OPTION = re.compile(r"(?:^|\s)(?:-u\s*|--uid[=\s]\s*)(\d+)(?=\s|$)")
+_UID_OPTION = lazy(r"(?:^|\s)(?:-u\s*|--uid[=\s]\s*)(\d+)(?=\s|$)")
 
 
 def _created_user(chain: tuple[Stage, ...]) -> tuple[str, str | None] | None:

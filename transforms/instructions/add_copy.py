@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from dockopt.rewriter.context import BadPattern, Pattern, go_clean
+from dockopt.rewriter.lazy_re import lazy
+from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.syntax import Dockerfile, Instruction, Stage
 from dockopt.transforms.base import Context, Finding, Fix, Safety, Transform
 from dockopt.transforms.instructions.exec_form import stages_with_workdir
@@ -26,17 +27,17 @@ from dockopt.transforms.instructions.keywords import keyword_edit
 
 # --------------------------------------------------------------------------- DL3020
 
-_URL = re.compile(r"^(?:https?|git|ssh)://|^git@", re.IGNORECASE)
+_URL = lazy(r"^(?:https?|git|ssh)://|^git@", re.IGNORECASE)
 # Names of tar archives (plain, gzip, bzip2, xz, zstd, ...): hadolint's list plus the
 # compound forms, case-insensitive. A source so named is taken to be an archive (ADD
 # used for what it is for); the reverse never holds: the content decides.
-_ARCHIVE = re.compile(
+_ARCHIVE = lazy(
     r"\.(?:tar|tar\.gz|tgz|tar\.bz2|tbz2?|tb2|tar\.xz|txz|tar\.zst|tzst|tar\.lz|tlz|"
     r"tar\.z|tz|tpz|gz|bz2|xz|zst|lz|lzma|z)$", re.IGNORECASE)
 _ADD_ONLY_FLAGS = ("--checksum", "--keep-git-dir", "--unpack")
 _COPY_FLAGS = ("--chown", "--chmod", "--link", "--exclude")
-_GLOB = re.compile(r"[*?\[]")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_GLOB = lazy(r"[*?\[]")
+_NAME = lazy(r"[A-Za-z_][A-Za-z0-9_]*")
 _OCTAL = re.compile(rb"[0-7]+")
 
 # How much of a compressed source is read to decompress its first tar header.

@@ -8,10 +8,10 @@ flags, comments and the rest of the line stay as written.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterator
 from typing import Literal
 
+from dockopt.rewriter.lazy_re import lazy
 from dockopt.rewriter.syntax import Dockerfile, Instruction, Stage
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
 from dockopt.transforms.instructions.keywords import args_range
@@ -127,7 +127,7 @@ def cmds_reaching_entrypoint(tree: Dockerfile) -> dict[int, Instruction | None]:
 
 # Characters that mean the same to /bin/sh as to an argv: no quoting, expansion,
 # globbing, redirection, operators, comments or escapes.
-_PLAIN_WORD = re.compile(r"[A-Za-z0-9_./:,@%+=-]+")
+_PLAIN_WORD = lazy(r"[A-Za-z0-9_./:,@%+=-]+")
 # Commands that only exist inside a shell: as argv[0] of an exec form they fail.
 _SHELL_ONLY = frozenset({
     ":", ".", "alias", "bg", "break", "builtin", "case", "cd", "command", "continue",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from dockopt.rewriter.lazy_re import lazy
 from dockopt.rewriter.shell import Step
 from dockopt.rewriter.syntax import Dockerfile, Instruction
 from dockopt.transforms.base import Context, Finding, Transform
@@ -62,7 +63,7 @@ class MissingHealthcheck(Transform):
         yield self.finding(ctx, final, "The final stage has no HEALTHCHECK")
 
 
-_ARG_REF = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+_ARG_REF = lazy(r"\$(?:\{(\w+)\}|(\w+))")
 
 
 def global_arg_defaults(tree: Dockerfile) -> dict[str, str | None]:
@@ -234,7 +235,7 @@ class Sudo(Transform):
 
 _FETCHERS = frozenset({"curl", "wget"})
 _SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "busybox"})
-_SUBST_FETCH = re.compile(r"(?:\$\(|<\(|`)\s*(?:curl|wget)\b")
+_SUBST_FETCH = lazy(r"(?:\$\(|<\(|`)\s*(?:curl|wget)\b")
 
 
 class CurlPipeShell(Transform):
@@ -283,18 +284,18 @@ class CurlPipeShell(Transform):
         return False
 
 
-_SECRET_NAME = re.compile(
+_SECRET_NAME = lazy(
     r"(?:^|_)(?:PASSWORD|PASSWD|PASS|SECRET|SECRETS|TOKEN|API_?KEY|ACCESS_?KEY|"
     r"PRIVATE_?KEY|SECRET_?KEY|CLIENT_SECRET|CREDENTIALS?|AUTH)(?:_|$)",
     re.IGNORECASE,
 )
 # Names that hold where a secret is, or something about it, not the secret.
-_NOT_SECRET_SUFFIX = re.compile(
+_NOT_SECRET_SUFFIX = lazy(
     r"_(?:FILE|PATH|DIR|URL|URI|HOST|PORT|USER|USERNAME|NAME|TYPE|LENGTH|HEADER|"
     r"ENDPOINT|ENABLED|MODE|METHOD|REGION|VERSION|ID)$",
     re.IGNORECASE,
 )
-_SECRET_VALUE = re.compile(
+_SECRET_VALUE = lazy(
     r"AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_\w{22,}|glpat-[\w-]{20}|"
     r"xox[abprs]-[\w-]{10,}|sk-[A-Za-z0-9_-]{20,}|-----BEGIN [A-Z ]*PRIVATE KEY"
 )

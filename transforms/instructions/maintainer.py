@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from dockopt.rewriter.lazy_re import lazy
 from dockopt.rewriter.syntax import Instruction
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
 from dockopt.transforms.instructions.keywords import args_range, keyword_edit
@@ -14,9 +15,9 @@ from dockopt.transforms.instructions.keywords import args_range, keyword_edit
 AUTHORS = "org.opencontainers.image.authors"
 
 # LABEL's syntax written after MAINTAINER: one `key=value` pair.
-_PAIR = re.compile(r"([A-Za-z][A-Za-z0-9_.-]*)=(.*)", re.DOTALL)
+_PAIR = lazy(r"([A-Za-z][A-Za-z0-9_.-]*)=(.*)", re.DOTALL)
 # `"Name" <email>`: quotes around the name only.
-_QUOTED_NAME = re.compile(r"""(["'])([^"'<>]+)\1([ \t]+<[^<>]*>)""")
+_QUOTED_NAME = lazy(r"""(["'])([^"'<>]+)\1([ \t]+<[^<>]*>)""")
 
 
 def _unquote(word: str) -> str | None:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 
 from dockopt.rewriter.edit import after
+from dockopt.rewriter.lazy_re import lazy
 from dockopt.rewriter.shell import ShellScript, SimpleCommand
 from dockopt.rewriter.syntax import Blank, Comment, Dockerfile, Instruction, Stage
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
@@ -32,12 +33,12 @@ _SPECIAL_BUILTINS = frozenset({
     "return", "set", "shift", "times", "trap", "unset",
 })
 # Expansions that assign in the current shell: ${X:=y}, ${X=y}, $((x=1)), ((x++)).
-_ASSIGNING_EXPANSION = re.compile(r"\$\{[^}]*?:?=|\(\(")
+_ASSIGNING_EXPANSION = lazy(r"\$\{[^}]*?:?=|\(\(")
 # Special parameters whose value depends on what ran before in the same shell.
-_HISTORY_PARAMS = re.compile(r"\$\{?[_!](?!\w)")
-_PRAGMA = re.compile(r"^\s*#\s*(?:dockopt|hadolint)\b", re.IGNORECASE)
+_HISTORY_PARAMS = lazy(r"\$\{?[_!](?!\w)")
+_PRAGMA = lazy(r"^\s*#\s*(?:dockopt|hadolint)\b", re.IGNORECASE)
 # A path that means the same to the shell, to WORKDIR and in a Dockerfile line.
-_PLAIN_PATH = re.compile(r"[A-Za-z0-9_./@%+,:=-]+")
+_PLAIN_PATH = lazy(r"[A-Za-z0-9_./@%+,:=-]+")
 
 
 def command_count(ctx: Context, ins: Instruction) -> int | None:

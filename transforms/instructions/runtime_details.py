@@ -8,6 +8,7 @@ import posixpath
 import re
 from collections.abc import Iterator
 
+from dockopt.rewriter.lazy_re import lazy
 from dockopt.rewriter.syntax import Dockerfile, Instruction, Stage
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
 from dockopt.transforms.images import facts_for, parse_image_ref
@@ -22,7 +23,9 @@ def _lineage(tree: Dockerfile) -> list[Stage]:
     out = [stages[-1]]
     while True:
         parent = by_name.get(out[-1].base.lower())
-        if parent is None or parent.index >= out[-1].index or parent in out:
+        # Indices strictly fall along the chain, so it cannot loop; `parent in out`
+        # compared whole stages against the list: quadratic on a long FROM chain.
+        if parent is None or parent.index >= out[-1].index:
             return out
         out.append(parent)
 
@@ -45,8 +48,8 @@ _NODE = frozenset({"node", "nodejs", "npm", "npx", "yarn", "pnpm"})
 # Python servers that install their own SIGTERM handlers (graceful shutdown).
 _PY_SERVERS = frozenset({"gunicorn", "uvicorn", "hypercorn", "daphne", "celery", "waitress",
                          "granian", "uwsgi"})
-_PYTHON = re.compile(r"python(\d+(\.\d+)?)?")
-_PLAIN = re.compile(r"[\w./:=@,+%-]+( [\w./:=@,+%-]+)*")
+_PYTHON = lazy(r"python(\d+(\.\d+)?)?")
+_PLAIN = lazy(r"[\w./:=@,+%-]+( [\w./:=@,+%-]+)*")
 # Where each distribution's `tini` package puts the binary.
 _TINI = {"debian": ("/usr/bin/tini", "apt"), "ubuntu": ("/usr/bin/tini", "apt"),
          "alpine": ("/sbin/tini", "apk")}

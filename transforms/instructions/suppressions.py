@@ -14,8 +14,8 @@ from __future__ import annotations
 import bisect
 import functools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
+from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.syntax import Comment, Dockerfile, Instruction
 from dockopt.transforms.base import SUPPRESSION, Context, Edit, Finding, Fix, Safety, Transform
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
+from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.shell import SimpleCommand, Word
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms import shellfix

@@ -4,8 +4,8 @@ a RUN would remove (DO204's look-ahead, computed once per stage and pass)."""
 from __future__ import annotations
 
 import bisect
-import re
 
+from dockopt.rewriter.lazy_re import lazy
 from dockopt.rewriter.shell import SimpleCommand
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms import shellfix
@@ -68,7 +68,7 @@ def lists_use(cmd: SimpleCommand) -> str | None:
     return None
 
 
-_APT_TEXT = re.compile(r"\bapt(-get|-cache|-mark|itude)?\b")
+_APT_TEXT = lazy(r"\bapt(-get|-cache|-mark|itude)?\b")
 
 
 def later_runs_need_lists(ctx: Context, run: RunShell) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from dockopt.rewriter.lazy_re import lazy
 from dockopt.rewriter.shell import SimpleCommand, Word
 from dockopt.rewriter.syntax import Instruction
 from dockopt.transforms import shellfix
@@ -170,7 +171,7 @@ _PROVIDED_BY: dict[str, re.Pattern[str]] = {
     # An earlier `update-ca-certificates` ran the package's own script.
     "ca-certificates": re.compile(r"(update-)?ca-certificates"),
 }
-_GCC = re.compile(r"gcc(-[\d.]+)?")
+_GCC = lazy(r"gcc(-[\d.]+)?")
 
 
 def _recommends_key(name: str) -> str | None:

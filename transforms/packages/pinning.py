@@ -3,9 +3,9 @@ findings only)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
+from dockopt.rewriter.lazy_re import lazy
 from dockopt.transforms import shellfix
 from dockopt.transforms.base import Context, Finding, Transform
 from dockopt.transforms.packages.apk import APK_VALUE, _apk_adds
@@ -98,7 +98,7 @@ class ApkUnpinned(Transform):
                                        span=word_span(sub, run))
 
 
-_VCS = re.compile(r"^(git|hg|svn|bzr)(\+[a-z-]+)?(:|$)")
+_VCS = lazy(r"^(git|hg|svn|bzr)(\+[a-z-]+)?(:|$)")
 _VERSION_OPS = ("==", ">=", "<=", ">", "<", "!=", "~=", "===")
 
 

@@ -7,13 +7,14 @@ Each family (``split.go``, ``split.node``, ...) builds a :class:`Plan`; the tran
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from dockopt.rewriter.edit import Style
+from dockopt.rewriter.lazy_re import lazy
+from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.shell import SimpleCommand
 from dockopt.rewriter.syntax import Dockerfile, Instruction, Stage, parse
 from dockopt.transforms.base import Context, Edit
@@ -27,7 +28,7 @@ ASSET_DIRS = frozenset({"templates", "static", "public", "assets", "views", "web
                          "migrations", "config", "locales", "i18n", "prisma"})
 KEEP = ("ENV", "EXPOSE", "LABEL", "USER", "HEALTHCHECK", "STOPSIGNAL", "VOLUME", "CMD",
          "ENTRYPOINT")
-PLAIN_WORD = re.compile(r"[A-Za-z0-9_./:=@,+%-]+")
+PLAIN_WORD = lazy(r"[A-Za-z0-9_./:=@,+%-]+")
 
 
 class Blocked(Exception):
@@ -195,7 +196,7 @@ def walk_stage(ctx: Context, stage: Stage, is_build: Any, base_workdir: str) -> 
     return Walk(build, workdir, before, after, keep, args)
 
 
-_GO_SOURCE_FILES = re.compile(r".*\.go|go\.(mod|sum|work|work\.sum)|\.dockerignore|Makefile")
+_GO_SOURCE_FILES = lazy(r".*\.go|go\.(mod|sum|work|work\.sum)|\.dockerignore|Makefile")
 
 
 def check_copy(ins: Instruction, here: str, go: bool) -> None:

@@ -22,6 +22,7 @@ import posixpath
 import re
 import xml.etree.ElementTree as ET
 
+from dockopt.rewriter.lazy_re import lazy
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context
 from dockopt.transforms.context.base_image import FULL_ONLY_TOOLS
@@ -63,7 +64,7 @@ _DOTNET_SUBCOMMANDS = frozenset({"restore", "build", "test", "tool", "--info",
                                  "--version", "nuget", "dev-certs", "workload"})
 _AFTER_BUILD_OK = frozenset({"rm", "echo", "ls", "true"})
 # Build-only environment: stays in the builder.
-_BUILD_ENV = re.compile(r"NUGET_\w*|DOTNET_CLI_\w*|DOTNET_NOLOGO|"
+_BUILD_ENV = lazy(r"NUGET_\w*|DOTNET_CLI_\w*|DOTNET_NOLOGO|"
                         r"DOTNET_SKIP_FIRST_TIME_EXPERIENCE|DOTNET_GENERATE_ASPNET_CERTIFICATE|"
                         r"MSBUILD\w*")
 

@@ -7,6 +7,7 @@ import posixpath
 import re
 from typing import Any
 
+from dockopt.rewriter.lazy_re import lazy
 from dockopt.rewriter.shell import SimpleCommand
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context
@@ -45,12 +46,12 @@ _GO_VALUE_FLAGS = frozenset({
     "-C", "-coverpkg", "-covermode", "-buildvcs", "-modcacherw", "-debug-actiongraph",
 })
 # Modules that need cgo (a static CGO_ENABLED=0 build would fail or lose features).
-_CGO_MODULES = re.compile(
+_CGO_MODULES = lazy(
     r"github\.com/(mattn/go-sqlite3|confluentinc/confluent-kafka-go|go-gl/|gotk3/|"
     r"ebitengine/|hajimehoshi/ebiten|google/gopacket|tecbot/gorocksdb|linxGnu/grocksdb|"
     r"DataDog/zstd|go-vgo/robotgo|h2non/bimg|davidbyttow/govips|gen2brain/)")
 # Go code that reads files at run time: the files would have to move too.
-_GO_FILE_ACCESS = re.compile(
+_GO_FILE_ACCESS = lazy(
     r"os\.(Open|ReadFile|ReadDir|DirFS|Stat)\(|ioutil\.(ReadFile|ReadDir)\(|"
     r"template\.(ParseFiles|ParseGlob|Must\(template\.ParseFiles)|http\.Dir\(|"
     r"\.LoadHTML(Glob|Files)\(|godotenv\.|viper\.")
@@ -332,9 +333,9 @@ def _check_go_context(ctx: Context) -> tuple[str | None, list[str]]:
     return go_mod, sorted(std)
 
 
-_IMPORT_ONE = re.compile(r'^\s*import\s+(?:[\w.]+\s+)?"([^"\n]+)"', re.M)
-_IMPORT_BLOCK = re.compile(r"^\s*import\s*\((.*?)\)", re.M | re.S)
-_IMPORT_LINE = re.compile(r'^\s*(?:[\w.]+\s+)?"([^"\n]+)"', re.M)
+_IMPORT_ONE = lazy(r'^\s*import\s+(?:[\w.]+\s+)?"([^"\n]+)"', re.M)
+_IMPORT_BLOCK = lazy(r"^\s*import\s*\((.*?)\)", re.M | re.S)
+_IMPORT_LINE = lazy(r'^\s*(?:[\w.]+\s+)?"([^"\n]+)"', re.M)
 
 
 def _imports(src: str) -> list[str]:

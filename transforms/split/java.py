@@ -31,8 +31,9 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 import re
-from dataclasses import dataclass
 
+from dockopt.rewriter.lazy_re import lazy
+from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context
 from dockopt.transforms.context.base_image import BUILD_PACKAGES, FULL_ONLY_TOOLS
@@ -87,9 +88,9 @@ _JAVA_VALUE_OPTS = frozenset({
 })
 _JAVA_PROGRAMS = frozenset({"java", "/opt/java/openjdk/bin/java", "$JAVA_HOME/bin/java",
                             "${JAVA_HOME}/bin/java"})
-_SHELL_VAR = re.compile(r"\$(\{[A-Za-z_]\w*\}|[A-Za-z_]\w*)")
+_SHELL_VAR = lazy(r"\$(\{[A-Za-z_]\w*\}|[A-Za-z_]\w*)")
 # A shell word without quotes, expansions or operators (globs allowed: `target/*.jar`).
-_SHELL_WORD = re.compile(r"[A-Za-z0-9_./:=@,+%*?-]+")
+_SHELL_WORD = lazy(r"[A-Za-z0-9_./:=@,+%*?-]+")
 # Files under these folders exist in any image: a JVM flag may name them.
 _SYSTEM_PATHS = ("/dev/", "/tmp/", "/proc/", "file:/dev/", "file:///dev/")
 # Packages a Java build stage may install that the app does not need at run time.
@@ -108,10 +109,10 @@ _PREP_COMMANDS = frozenset({
 # After the build command, in the same RUN: only cleanups and output.
 _AFTER_BUILD_OK = frozenset({"rm", "echo", "printf", "ls", "true", "find"})
 # Top-level context files an app reads from its working directory at run time.
-_RUNTIME_FILES = re.compile(r"(application|bootstrap)([-.][\w.-]*)?\.(properties|ya?ml)|"
+_RUNTIME_FILES = lazy(r"(application|bootstrap)([-.][\w.-]*)?\.(properties|ya?ml)|"
                             r"logback(-\w+)?\.xml|log4j2?(-\w+)?\.(xml|properties)|\.env.*")
 # Java/Kotlin code that reads files at run time.
-_JAVA_FILE_ACCESS = re.compile(
+_JAVA_FILE_ACCESS = lazy(
     r"\bnew\s+(?:File|FileInputStream|FileReader|RandomAccessFile)\s*\(|"
     r"\bFiles\.(?:read\w*|newBufferedReader|newInputStream|lines|list|walk|"
     r"newDirectoryStream)\s*\(|\bPaths\.get\s*\(|\bPath\.of\s*\(|"
@@ -476,9 +477,9 @@ def _check_jvm_flag(flag: str, ins: Instruction) -> None:
                       "may not have")
 
 
-_BUILD_ENV = re.compile(r"(MAVEN_\w*|M2_HOME|M2|GRADLE_\w*)")
+_BUILD_ENV = lazy(r"(MAVEN_\w*|M2_HOME|M2|GRADLE_\w*)")
 _JAVA_OPTION_ENV = frozenset({"JAVA_OPTS", "JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS"})
-_BUILD_CACHES = re.compile(r".*/(\.m2|\.gradle)(/.*)?")
+_BUILD_CACHES = lazy(r".*/(\.m2|\.gradle)(/.*)?")
 
 
 def _runtime_settings(ctx: Context, keep: list[Instruction], runtime: _Runtime

@@ -7,9 +7,11 @@ import posixpath
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from dockopt.rewriter.context import go_clean
+from dockopt.rewriter.lazy_re import lazy
+from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context
 from dockopt.transforms.split.common import (
@@ -31,7 +33,7 @@ _GRADLE_VALUE_FLAGS = frozenset({
 })
 _GRADLE_PRODUCERS = frozenset({"build", "assemble", "jar", "bootJar", "shadowJar"})
 # Build-script settings that move or rename the jar (Groovy and Kotlin DSL, old and new).
-_GRADLE_RENAMES = re.compile(
+_GRADLE_RENAMES = lazy(
     r"\b(archivesBaseName|archivesName|archive(?:FileName|BaseName|Version|Classifier|"
     r"Appendix|Name)|baseName|classifier|destinationDir(?:ectory)?|buildDir(?:ectory)?|"
     r"libsDir(?:Name|ectory)?|apply\s+from)\b")

@@ -26,6 +26,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 
+from dockopt.rewriter.lazy_re import lazy
 from dockopt.transforms.base import Context
 from dockopt.transforms.split.common import Blocked
 from dockopt.transforms.split.java_build import (
@@ -110,8 +111,8 @@ def _module_artifact(ctx: Context, copies: Sequence[_Copy], project: str,
 
 # --- Gradle ----------------------------------------------------------------------------
 
-_INCLUDE = re.compile(r"^\s*include\s*\(?\s*(.*?)\s*\)?\s*$", re.M)
-_QUOTED = re.compile(r"""["']([^"'$]+)["']""")
+_INCLUDE = lazy(r"^\s*include\s*\(?\s*(.*?)\s*\)?\s*$", re.M)
+_QUOTED = lazy(r"""["']([^"'$]+)["']""")
 
 
 def gradle_subprojects(settings: str) -> list[str]:

@@ -12,9 +12,11 @@ import dataclasses
 import posixpath
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from dockopt.rewriter.edit import Style
+from dockopt.rewriter.lazy_re import lazy
+from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.shell import SimpleCommand, Word
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context
@@ -55,11 +57,11 @@ BUILD_ONLY_PACKAGES = BUILD_PACKAGES | frozenset({
     "debhelper", "fakeroot", "devscripts", "git", "subversion", "mercurial", "llvm",
     "lld", "gdb", "valgrind", "cmake-data", "pkgconf-bin",
 })
-_VERSIONED_BUILD = re.compile(
+_VERSIONED_BUILD = lazy(
     r"(gcc|g\+\+|cpp|clang|clang\+\+|llvm|lld|gfortran)(-\d+(\.\d+)?)?(-multilib)?")
 # The C library's and the compiler's own headers: their shared libraries (libc6,
 # libstdc++6, libgcc-s1) are in every Debian/Ubuntu image.
-_NO_RUNTIME_DEV = re.compile(r"(libc6|libc|linux-libc|libstdc\+\+-\d+|libgcc-\d+)-dev")
+_NO_RUNTIME_DEV = lazy(r"(libc6|libc|linux-libc|libstdc\+\+-\d+|libgcc-\d+)-dev")
 # `-dev` packages that are build tools, not a library's headers: nothing to install
 # in the runtime (autotools-dev: config.guess/config.sub; dpkg-dev: packaging tools).
 _TOOL_DEV = frozenset({"autotools-dev", "dpkg-dev"})
@@ -264,7 +266,7 @@ def apt_run(style: Style, packages: Sequence[str]) -> str:
 
 # --- native builds ----------------------------------------------------------------
 
-_COMPILERS = re.compile(r"(gcc|g\+\+|cc|c\+\+|clang|clang\+\+|gfortran|tcc)(-\d+(\.\d+)?)?")
+_COMPILERS = lazy(r"(gcc|g\+\+|cc|c\+\+|clang|clang\+\+|gfortran|tcc)(-\d+(\.\d+)?)?")
 _MAKES = frozenset({"make", "gmake"})
 # PATH of the Debian/Ubuntu images.
 _PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
@@ -553,10 +555,10 @@ def context_path(copies: Sequence[tuple[Instruction, str]], path: str, ctx: Cont
     return None
 
 
-_MAKE_ASSIGN = re.compile(r"(?:export\s+|override\s+)?([A-Za-z_][\w.-]*)\s*"
+_MAKE_ASSIGN = lazy(r"(?:export\s+|override\s+)?([A-Za-z_][\w.-]*)\s*"
                           r"(\?=|:::=|::=|:=|\+=|!=|=)\s*(.*)")
-_MAKE_RULE = re.compile(r"([^\t:=#][^:=]*?)\s*::?(?!=)(.*)")
-_MAKE_VAR = re.compile(r"\$[({]([A-Za-z_][\w.-]*)[)}]")
+_MAKE_RULE = lazy(r"([^\t:=#][^:=]*?)\s*::?(?!=)(.*)")
+_MAKE_VAR = lazy(r"\$[({]([A-Za-z_][\w.-]*)[)}]")
 
 
 @dataclass

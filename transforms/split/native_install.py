@@ -21,8 +21,9 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
+from dockopt.rewriter.lazy_re import lazy
+from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.syntax import Instruction
 from dockopt.transforms.base import Context
 from dockopt.transforms.shellfix import RunShell
@@ -38,7 +39,7 @@ _SYSTEM_TREES = frozenset({"/", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc
 _DIR_OPTIONS = ("bindir", "sbindir", "libexecdir", "sysconfdir", "sharedstatedir",
                 "localstatedir", "runstatedir", "libdir", "includedir", "datarootdir",
                 "datadir", "mandir", "docdir", "exec-prefix")
-_PREFIX_VAR = re.compile(r"^\s*(?:export\s+|override\s+)?(PREFIX|prefix)\s*(?:\?=|:=|::=|=)"
+_PREFIX_VAR = lazy(r"^\s*(?:export\s+|override\s+)?(PREFIX|prefix)\s*(?:\?=|:=|::=|=)"
                          r"\s*(\S*)\s*$", re.M)
 
 

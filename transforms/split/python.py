@@ -52,6 +52,7 @@ from __future__ import annotations
 import posixpath
 import re
 
+from dockopt.rewriter.lazy_re import lazy
 from dockopt.rewriter.shell import SimpleCommand
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context
@@ -79,10 +80,10 @@ from dockopt.transforms.split.common import (
 VENV = "/opt/venv"
 VENV_ENV = f'VIRTUAL_ENV={VENV} PATH="{VENV}/bin:$PATH"'
 
-_PIP = re.compile(r"pip(\d+(\.\d+)?)?")
-_PYTHON = re.compile(r"python(\d+(\.\d+)?)?")
+_PIP = lazy(r"pip(\d+(\.\d+)?)?")
+_PYTHON = lazy(r"python(\d+(\.\d+)?)?")
 # Debian's headers for its own Python (the image's Python has its own in /usr/local).
-_PYTHON_DEV = re.compile(r"(lib)?python(\d+(\.\d+)?)?-(dev|all-dev)")
+_PYTHON_DEV = lazy(r"(lib)?python(\d+(\.\d+)?)?-(dev|all-dev)")
 
 # apt packages that only build: they stay in the builder. Compilers and build tools
 # (base_image.BUILD_PACKAGES), Debian's own Python tooling (pip/venv/headers for the

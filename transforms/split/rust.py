@@ -28,9 +28,11 @@ import posixpath
 import re
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from dockopt.rewriter.lazy_re import lazy
+from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.shell import SimpleCommand
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context
@@ -119,7 +121,7 @@ _RUST_BUILD_ONLY = frozenset({"libclang-dev", "protobuf-compiler", "libprotobuf-
                               "musl-tools", "musl-dev", "mold", "lld", "clang", "llvm",
                               "llvm-dev", "perl", "cmake", "pkg-config", "pkgconf"})
 # Build-time environment: stays in the builder.
-_BUILD_ENV = re.compile(r"(CARGO_\w*|RUSTUP_\w*|RUSTFLAGS|RUSTDOCFLAGS|RUSTC_\w*|"
+_BUILD_ENV = lazy(r"(CARGO_\w*|RUSTUP_\w*|RUSTFLAGS|RUSTDOCFLAGS|RUSTC_\w*|"
                         r"RUST_VERSION|RUSTC)")
 # Commands a RUN before the build may run (fetch, prepare, install toolchains).
 _PREP_COMMANDS = frozenset({
@@ -131,7 +133,7 @@ _PREP_COMMANDS = frozenset({
 # After the cargo command, in its RUN: copies of the binary, strip, cleanups.
 _AFTER_BUILD_OK = frozenset({"cp", "mv", "install", "strip", "rm", "echo", "ls", "true"})
 # Rust code that reads files at run time (they would have to move too).
-_RUST_FILE_ACCESS = re.compile(
+_RUST_FILE_ACCESS = lazy(
     r"\b(?:File::open|fs::read(?:_to_string|_dir)?|OpenOptions::new|ServeDir::new|"
     r"Tera::new|Handlebars::|NamedFile::open|dotenv(?:y)?::|config::File::)\s*[(<]?")
 _CARGO_VALUE_FLAGS = frozenset({

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import cast
 
+from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
 from dockopt.transforms.context.base_image import BUILD_PACKAGES

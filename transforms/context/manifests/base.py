@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from dockopt.rewriter.context import (
     BuildContext,
 )
+from dockopt.rewriter.records import dataclass
 from dockopt.transforms.context.manifests.paths import ctx_join
 
 ORIGINAL = "<the original command>"

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from dockopt.rewriter.lazy_re import lazy
+from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.shell import SimpleCommand, Word
 from dockopt.transforms import shellfix
 from dockopt.transforms.context.manifests.paths import join_path
 from dockopt.transforms.shellfix import RunShell
 
 NODE_TOOLS = ("npm", "yarn", "pnpm")
-_PY = re.compile(r"python(\d+(\.\d+)?)?\Z")
+_PY = lazy(r"python(\d+(\.\d+)?)?\Z")
 _NPM_VALUE = frozenset({"--prefix", "-C", "--workspace", "-w", "--registry", "--cache", "--cwd",
                         "--userconfig", "--loglevel", "--omit", "--include", "--only"})
 _PIP_VALUE = frozenset({"-r", "--requirement", "-c", "--constraint", "-i", "--index-url",

@@ -9,7 +9,6 @@ directory is ``<image>``) with what each ``COPY``/``ADD`` and
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
 
 from dockopt.rewriter.context import (
     BadPattern,
@@ -18,6 +17,7 @@ from dockopt.rewriter.context import (
     glob_matches,
     go_clean,
 )
+from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context
 

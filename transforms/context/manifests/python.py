@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Sequence
 
 from dockopt.rewriter.context import (
     BuildContext,
 )
+from dockopt.rewriter.lazy_re import lazy
 from dockopt.transforms.context.manifests.base import ORIGINAL, Plan, _present
 from dockopt.transforms.context.manifests.installs import _PIP_VALUE, Install
 from dockopt.transforms.context.manifests.paths import ctx_join, join_path, within
 from dockopt.transforms.shellfix import RunShell
 
-_LOCAL_REQ = re.compile(r"^\s*(-e\b|--editable\b|\.|/|file:)|\s@\s*file:", re.M)
+_LOCAL_REQ = lazy(r"^\s*(-e\b|--editable\b|\.|/|file:)|\s@\s*file:", re.M)
 
 
 def _plan_pip(inst: Install, run: RunShell, build: BuildContext, srcbase: str, cwd: str,
@@ -62,10 +62,10 @@ def _plan_pip(inst: Install, run: RunShell, build: BuildContext, srcbase: str, c
 
 
 # `pip install .` or `pip install .[extra,...]` (the project in the current folder).
-_PROJECT = re.compile(r"\.?/?\.(\[[A-Za-z0-9_,.-]+\])?|\./?(\[[A-Za-z0-9_,.-]+\])?")
+_PROJECT = lazy(r"\.?/?\.(\[[A-Za-z0-9_,.-]+\])?|\./?(\[[A-Za-z0-9_,.-]+\])?")
 # A requirement that is safe to pass as one shell word after quoting: a name, extras,
 # version specifiers and markers, but no direct reference (`name @ url`).
-_REQUIREMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9_,.\s-]*\])?"
+_REQUIREMENT = lazy(r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9_,.\s-]*\])?"
                           r"[^@\n\\]*")
 
 
@@ -138,6 +138,8 @@ def _plan_pip_project(inst: Install, run: RunShell, build: BuildContext, srcbase
 
 
 def _toml(build: BuildContext, rel: str) -> dict[str, object]:
+    import tomllib  # only for Python projects: kept off the start-up path
+
     try:
         return tomllib.loads(build.read_text(rel) or "")
     except (tomllib.TOMLDecodeError, ValueError):

@@ -22,6 +22,7 @@ from dockopt.rewriter.context import (
     BuildContext,
     go_clean,
 )
+from dockopt.rewriter.lazy_re import lazy
 from dockopt.rewriter.shell import SimpleCommand, Word
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms import shellfix
@@ -466,7 +467,7 @@ def _between_blocks(ctx: Context, build: BuildContext, a: Instruction,
     return None
 
 
-_PATH_TOKEN = re.compile(r"[^\s:=,;\"']+")
+_PATH_TOKEN = lazy(r"[^\s:=,;\"']+")
 
 
 def _env_blocks(ctx: Context, build: BuildContext, stage: Stage, run: Instruction,
