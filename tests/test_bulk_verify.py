@@ -187,6 +187,10 @@ def test_summary_has_a_verification_section_and_merge_keeps_it(tmp_path: Path) -
     assert section.index("<details><summary>api: Dockerfile: verified") < \
         section.index("<details><summary>web: Dockerfile: rewrite-fails")
     assert "no | such file" in section  # the log tail, in its fence
+    # The repository's row and list item say a rewrite was left out, and where to look.
+    assert ("| web | changed | 0/1 | +0/-0 |  | 1 rewrite(s) left out by --verify (see "
+            "Verification) |") in md
+    assert "| api | changed | 1/1 | +3/-1 |  |  |" in md
     # A report without --verify records has neither the section nor the totals key.
     plain = tmp_path / "plain"
     _journal(plain, "api", [{"path": "Dockerfile", "status": UNCHANGED, "codes": [],

@@ -257,7 +257,7 @@ def _report_repo(name: str, w: _Where, reader: _Reader, totals: dict[str, Any],
     start = reader.record(w.start)
     end = reader.record(w.end) if w.end is not None else None
     outs.js.write('{"files": [')
-    n_files = n_changed = n_failed = added = removed = 0
+    n_files = n_changed = n_failed = added = removed = n_left = 0
     repo_codes: set[str] = set()
     for line in reader.lines(w):
         entry = json.loads(line)
@@ -267,6 +267,7 @@ def _report_repo(name: str, w: _Where, reader: _Reader, totals: dict[str, Any],
             outs.verify_counts[outcome] = outs.verify_counts.get(outcome, 0) + 1
             outs.sections[VERIFY_ROWS].write(_verify_row(name, f))
             outs.sections[VERIFY_DETAILS].write(entry.get("verify_markdown") or "")
+            n_left += outcome != "verified"
         outs.js.write((", " if n_files else "") + json.dumps(f, sort_keys=True))
         n_files += 1
         status = f["status"]
@@ -304,14 +305,19 @@ def _report_repo(name: str, w: _Where, reader: _Reader, totals: dict[str, Any],
         outs.failed.write(f"{name}\t-\t{reason or ''}\n")
     totals["lines_added"] += added
     totals["lines_removed"] += removed
-    shown = (reason or "").replace("|", "\\|")
+    left = f"{n_left} rewrite(s) left out by --verify (see Verification)"
+    reason_md: str | None = reason
+    if n_left:  # (only --verify records have an outcome)
+        reason_md = f"{reason}; {left}" if reason else left
+    shown = (reason_md or "").replace("|", "\\|")
     outs.md.write(f"| {name} | {status} | {n_changed}/{n_files} | +{added}/-{removed} | "
                   f"{' '.join(sorted(repo_codes))} | {shown} |\n")
     if status == CHANGED:
         item = (f"{n_changed} of {n_files} Dockerfiles changed, +{added}/-{removed} lines"
-                + (f"; {n_failed} failed (see failed.txt)" if n_failed else ""))
+                + (f"; {n_failed} failed (see failed.txt)" if n_failed else "")
+                + (f"; {left}" if n_left else ""))
     else:
-        item = reason or ""
+        item = reason_md or ""
     outs.sections[status].write(f"- {name}" + (f": {item}" if item else "") + "\n")
 
 

@@ -169,7 +169,8 @@ class _BulkCommand(click.Command):
               help="Create this branch in each changed repository and write there.")
 @click.option("--commit", is_flag=True, help="With --git-branch: commit the changes.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Worker processes (default: the number of cores).")
+              help="Worker processes (default: the number of cores); they fix, while "
+                   "--verify's builds run one at a time.")
 @click.option("--timeout", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="Seconds per file before it is given up (0: no limit).")
 @click.option("--exclude", multiple=True, metavar="GLOB",

@@ -156,3 +156,4 @@ def test_bulk_verify_keeps_what_builds_and_resume_builds_only_the_rest(
     assert "<details><summary>beta: Dockerfile: rewrite-fails" in md
     assert "cat: 'certs/*.pem': No such file or directory" in md
     assert "### dockopt verify: `alpha/Dockerfile`" in md
+    assert "- beta: 1 rewrite(s) left out by --verify (see Verification)" in md
