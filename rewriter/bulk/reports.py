@@ -131,7 +131,11 @@ def write_reports(out: str, names: Sequence[str] | None = None, *,
     # summary.md's lists of repositories by status, written as the table is and
     # appended after it (held in files, not in memory: there may be 100,000)
     section_paths = {s: os.path.join(out, f".summary-{s}.tmp") for s in STATUSES}
+    # --verify: summary.md's table of the files built and their collapsed reports
+    for part in VERIFY_PARTS:
+        section_paths[part] = os.path.join(out, f".summary-{part}.tmp")
     sections: dict[str, IO[str]] = {}
+    verify_counts: dict[str, int] = {}
     try:
         for status, path in section_paths.items():
             sections[status] = open(path, "w+", encoding="utf-8")  # noqa: SIM115
@@ -142,7 +146,7 @@ def write_reports(out: str, names: Sequence[str] | None = None, *,
             js.write('{"repos": [')
             md.write("| repository | status | files changed | +/- | codes | reason |\n"
                      "|---|---|---|---|---|---|\n")
-            outs = _Outputs(js, md, failed, changed, sections)
+            outs = _Outputs(js, md, failed, changed, sections, verify_counts)
             for i, name in enumerate(order):
                 js.write(("," if i else "") + "\n")
                 _report_repo(name, where[name], reader, totals, codes, outs)
@@ -150,6 +154,8 @@ def write_reports(out: str, names: Sequence[str] | None = None, *,
                     _copy_patch(name, patch_dirs, out)
             totals["codes"] = dict(sorted(codes.items()))
             totals["interrupted"] = interrupted
+            if verify_counts:  # (a run without --verify reports as before)
+                totals["verify"] = dict(sorted(verify_counts.items()))
             js.write('\n],\n"totals": ' + json.dumps(totals, sort_keys=True) + "}\n")
             md.write(f"\n**Totals:** {totals['repos']} repositories "
                      f"({totals['repos_changed']} changed, {totals['repos_unchanged']} "
@@ -168,6 +174,8 @@ def write_reports(out: str, names: Sequence[str] | None = None, *,
             if codes:
                 md.write("\n| code | fixes |\n|---|---|\n")
                 md.writelines(f"| {c} | {n} |\n" for c, n in sorted(codes.items()))
+            if verify_counts:
+                _write_verification(md, verify_counts, sections)
             for status, title in SECTION_TITLES:
                 if totals[f"repos_{status}"]:
                     md.write(f"\n## {title} ({totals[f'repos_{status}']})\n\n")
@@ -194,6 +202,44 @@ SECTION_TITLES = ((CHANGED, "Changed: patches to review"),
                   (FAILED, "Failed"), (SKIPPED, "Skipped"), (INTERRUPTED, "Interrupted"))
 
 
+VERIFY_ROWS, VERIFY_DETAILS = "verify-rows", "verify-details"
+VERIFY_PARTS = (VERIFY_ROWS, VERIFY_DETAILS)
+
+
+def _write_verification(md: IO[str], counts: dict[str, int],
+                        sections: dict[str, IO[str]]) -> None:
+    """summary.md's section for --verify: the outcome of every file built, then
+    verify's Markdown report of each, collapsed."""
+    total = sum(counts.values())
+    told = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+    md.write(f"\n## Verification: {total} Dockerfiles built before and after ({told})\n\n"
+             "Only verified rewrites are in the patches; the others are left unchanged.\n\n"
+             "| repository | Dockerfile | outcome | size | rebuild | reason |\n"
+             "|---|---|---|---|---|---|\n")
+    for part in VERIFY_PARTS:
+        sections[part].seek(0)
+        if part == VERIFY_DETAILS:
+            md.write("\n")
+        shutil.copyfileobj(sections[part], md)
+
+
+def _verify_row(repo: str, f: dict[str, Any]) -> str:
+    v = f["verify"]
+    o, r = v.get("original") or {}, v.get("rewritten") or {}
+
+    def pair(key: str, scale: float, unit: str) -> str:
+        a, b = o.get(key), r.get(key)
+        if a is None and b is None:
+            return ""
+        show = [("-" if x is None else f"{x / scale:.1f}") for x in (a, b)]
+        return f"{show[0]} → {show[1]} {unit}"
+
+    cells = [repo, f["path"], v.get("outcome", ""), pair("size_bytes", 1e6, "MB"),
+             pair("rebuild_seconds", 1.0, "s"), v.get("reason") or ""]
+    return "| " + " | ".join(" ".join(str(c).split()).replace("|", "\\|")
+                             for c in cells) + " |\n"
+
+
 @dataclass
 class _Outputs:
     js: IO[str]
@@ -201,6 +247,7 @@ class _Outputs:
     failed: IO[str]
     changed: IO[str]
     sections: dict[str, IO[str]]  # status -> summary.md's list of those repositories
+    verify_counts: dict[str, int] = field(default_factory=dict)  # outcome -> files
 
 
 def _report_repo(name: str, w: _Where, reader: _Reader, totals: dict[str, Any],
@@ -211,10 +258,17 @@ def _report_repo(name: str, w: _Where, reader: _Reader, totals: dict[str, Any],
     start = reader.record(w.start)
     end = reader.record(w.end) if w.end is not None else None
     outs.js.write('{"files": [')
-    n_files = n_changed = n_failed = added = removed = 0
+    n_files = n_changed = n_failed = added = removed = n_left = 0
     repo_codes: set[str] = set()
     for line in reader.lines(w):
-        f = json.loads(line)["file"]
+        entry = json.loads(line)
+        f = entry["file"]
+        if "verify" in f:
+            outcome = str(f["verify"].get("outcome"))
+            outs.verify_counts[outcome] = outs.verify_counts.get(outcome, 0) + 1
+            outs.sections[VERIFY_ROWS].write(_verify_row(name, f))
+            outs.sections[VERIFY_DETAILS].write(entry.get("verify_markdown") or "")
+            n_left += outcome != "verified"
         outs.js.write((", " if n_files else "") + json.dumps(f, sort_keys=True))
         n_files += 1
         status = f["status"]
@@ -252,14 +306,19 @@ def _report_repo(name: str, w: _Where, reader: _Reader, totals: dict[str, Any],
         outs.failed.write(f"{name}\t-\t{reason or ''}\n")
     totals["lines_added"] += added
     totals["lines_removed"] += removed
-    shown = (reason or "").replace("|", "\\|")
+    left = f"{n_left} rewrite(s) left out by --verify (see Verification)"
+    reason_md: str | None = reason
+    if n_left:  # (only --verify records have an outcome)
+        reason_md = f"{reason}; {left}" if reason else left
+    shown = (reason_md or "").replace("|", "\\|")
     outs.md.write(f"| {name} | {status} | {n_changed}/{n_files} | +{added}/-{removed} | "
                   f"{' '.join(sorted(repo_codes))} | {shown} |\n")
     if status == CHANGED:
         item = (f"{n_changed} of {n_files} Dockerfiles changed, +{added}/-{removed} lines"
-                + (f"; {n_failed} failed (see failed.txt)" if n_failed else ""))
+                + (f"; {n_failed} failed (see failed.txt)" if n_failed else "")
+                + (f"; {left}" if n_left else ""))
     else:
-        item = reason or ""
+        item = reason_md or ""
     outs.sections[status].write(f"- {name}" + (f": {item}" if item else "") + "\n")
 
 

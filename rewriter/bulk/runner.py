@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import field
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from dockopt.rewriter.bulk.git import _git, commit_message, dirty_reason
 from dockopt.rewriter.bulk.journal import (
@@ -53,6 +53,9 @@ from dockopt.rewriter.bulk.worker import Options, WorkItem, _count, _file_record
 from dockopt.rewriter.fileio import atomic_write
 from dockopt.rewriter.records import dataclass
 
+if TYPE_CHECKING:
+    from dockopt.rewriter.bulk.verifying import Verifier, VerifySettings
+
 # --- the run ---------------------------------------------------------------------------
 
 
@@ -69,6 +72,8 @@ class RunConfig:
     options: Options = field(default_factory=Options)
     # run_fingerprint(...), written to OPTIONS_FILE; None: not recorded (library use)
     fingerprint: dict[str, Any] | None = None
+    # --verify: build each changed file before and after (see verifying.py)
+    verify: VerifySettings | None = None
 
 
 def _sha256(path: str) -> str | None:
@@ -91,7 +96,9 @@ def run_fingerprint(config: RunConfig, roots: Sequence[str] = (),
 
     opts = config.options
     context_map = json.dumps(sorted(config.context_map.items())).encode("utf-8")
-    return {
+    # (a run without --verify records no "verify" key, as before it existed)
+    verify = {} if config.verify is None else {"verify": config.verify.fingerprint()}
+    return {**verify,
         "dockopt": version(),
         "journal_format": JOURNAL_FORMAT,
         "rules": sorted(cls.code for cls in all_rules()),
@@ -141,6 +148,10 @@ class Progress(Protocol):
 
     def file_done(self, name: str, done: int, files: int) -> None:
         """One more Dockerfile of the repository is finished (``done`` of ``files``)."""
+
+    def file_verifying(self, name: str, path: str, step: str) -> None:
+        """--verify: a step of the builds of one Dockerfile (they take minutes), and
+        at the end its outcome."""
 
     def repo_finished(self, summary: dict[str, Any], finished: int, total: int) -> None:
         """The repository is finished: ``summary`` has repo, status, reason, files,
@@ -228,6 +239,12 @@ def run(repos: Sequence[Repo], config: RunConfig, progress: Progress | None = No
     interrupted = False
     open_states: dict[str, _RepoState] = {}
     last_sync = time.monotonic()
+    verifier = None
+    if config.verify is not None:
+        from dockopt.rewriter.bulk.verifying import Verifier
+
+        verifier = Verifier(config.verify,
+                            progress.file_verifying if progress is not None else None)
 
     def tokens() -> Iterator[_Token]:
         for index, repo in enumerate(repos, 1):
@@ -247,7 +264,7 @@ def run(repos: Sequence[Repo], config: RunConfig, progress: Progress | None = No
                                       state.skip)
         elif isinstance(token, _File):
             assert token.result is not None
-            _commit_file(state, token.item, token.result, config, journal)
+            _commit_file(state, token.item, token.result, config, journal, verifier)
             if progress is not None:
                 progress.file_done(state.repo.name, state.tally.files, state.files)
         else:
@@ -413,7 +430,7 @@ def _same(claim: str) -> str:
 
 
 def _commit_file(state: _RepoState, item: WorkItem, rec: dict[str, Any], config: RunConfig,
-                 journal: Journal) -> None:
+                 journal: Journal, verifier: Verifier | None = None) -> None:
     """Settle one Dockerfile's result, in plan order: its diff goes to the patch
     file, its files are written (``--write``/``--git-branch``), and its record to
     the journal; then it is dropped.  The one place a file's result is committed.
@@ -422,7 +439,10 @@ def _commit_file(state: _RepoState, item: WorkItem, rec: dict[str, Any], config:
     ``.dockerignore``): the first (by path) claims it; the same new content from a
     later one is written once; a different one would overwrite the first, so that
     Dockerfile is skipped, to be fixed by a second run once the first change is in.
-    Only a digest of each claimed content is kept."""
+    Only a digest of each claimed content is kept.
+
+    With ``--verify`` a changed file is built before and after first (verifying.py);
+    a rewrite that does not verify is not written and leaves no diff."""
     text: str | None = rec.pop("text", None)
     patch: str = rec.pop("patch", "")
     extra: dict[str, dict[str, str]] = rec.pop("extra", {})
@@ -431,7 +451,9 @@ def _commit_file(state: _RepoState, item: WorkItem, rec: dict[str, Any], config:
         claims = {p: f"{_digest(e['new'])} {item.dockerfile}" for p, e in extra.items()}
         clash = sorted(p for p in extra
                        if p in state.claims and _same(state.claims[p]) != _same(claims[p]))
-        if clash:
+        if not clash and verifier is not None and not verifier.keep(item, rec, text):
+            pass  # the record now says unchanged, and why
+        elif clash:
             owner = state.claims[clash[0]].split(" ", 1)[1]
             rec.update(status=SKIPPED, added=0, removed=0,
                        reason=f"would change {clash[0]} differently from {owner} (same "
@@ -462,8 +484,12 @@ def _commit_file(state: _RepoState, item: WorkItem, rec: dict[str, Any], config:
         rec.setdefault("added", 0)
         rec.setdefault("removed", 0)
     state.tally.add(rec)
-    journal.append({"kind": FILE, "repo": state.repo.name, "file": rec,
-                    "patch_end": state.patch_end, "claims": new_claims})
+    entry = {"kind": FILE, "repo": state.repo.name, "file": rec,
+             "patch_end": state.patch_end, "claims": new_claims}
+    markdown = rec.pop("verify_markdown", None)  # for summary.md, not summary.json
+    if markdown is not None:
+        entry["verify_markdown"] = markdown
+    journal.append(entry)
 
 
 def _write_file(state: _RepoState, item: WorkItem, text: str | None,

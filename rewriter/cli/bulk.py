@@ -10,6 +10,16 @@ from typing import Any
 
 import click
 
+from dockopt.rewriter.cli.verify_options import (
+    VERIFY_ONLY,
+    build_timeout_option,
+    engine_option,
+    no_contents_option,
+    no_rebuild_option,
+    scanner_option,
+    smoke_timeout_option,
+)
+
 
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(c.strip() for v in values for c in v.split(",") if c.strip())
@@ -68,6 +78,12 @@ class _Progress:
         if now - self.last >= self.interval:
             self.last = now
             self._line(self._position(now))
+
+    def file_verifying(self, name: str, path: str, step: str) -> None:
+        # Every step, never rate-limited: builds take minutes, so these lines are few
+        # and each says what the run is waiting for.
+        self.last = time.monotonic()
+        self._line(f"[repo {self.index}/{self.total}] {name}: {path}: {step}")
 
     def repo_finished(self, summary: dict[str, Any], finished: int, total: int) -> None:
         why = f" ({summary['reason']})" if summary.get("reason") else ""
@@ -153,7 +169,8 @@ class _BulkCommand(click.Command):
               help="Create this branch in each changed repository and write there.")
 @click.option("--commit", is_flag=True, help="With --git-branch: commit the changes.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Worker processes (default: the number of cores).")
+              help="Worker processes (default: the number of cores); they fix, while "
+                   "--verify's builds run one at a time.")
 @click.option("--timeout", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="Seconds per file before it is given up (0: no limit).")
 @click.option("--exclude", multiple=True, metavar="GLOB",
@@ -176,13 +193,27 @@ class _BulkCommand(click.Command):
               type=click.Path(dir_okay=False, path_type=str),
               help="Use this config file instead of each repository's.")
 @click.option("--isolated", is_flag=True, help="Ignore all config files.")
+@click.option("--verify", "verify_builds", is_flag=True,
+              help="Build each changed Dockerfile before and after with its context, one "
+                   "at a time, and keep only rewrites that build, pass the smoke test "
+                   "(the image's command), are not bigger and rebuild; results per file "
+                   "in the reports.")
+@engine_option
+@scanner_option
+@smoke_timeout_option
+@build_timeout_option("--build-timeout")
+@no_rebuild_option
+@no_contents_option
 @click.option("-q", "--quiet", is_flag=True,
               help="No progress and no summary line; warnings and errors only.")
-def bulk(roots: tuple[str, ...], repo_files: tuple[str, ...], out: str, mode: str,
-         branch: str | None, commit: bool, jobs: int | None, timeout: float,
+@click.pass_context
+def bulk(ctx: click.Context, roots: tuple[str, ...], repo_files: tuple[str, ...], out: str,
+         mode: str, branch: str | None, commit: bool, jobs: int | None, timeout: float,
          exclude: tuple[str, ...], context_map: str | None, resume: bool, shard: str | None,
          select: tuple[str, ...], ignore: tuple[str, ...], extend_select: tuple[str, ...],
-         unsafe_fixes: bool | None, config: str | None, isolated: bool, quiet: bool) -> None:
+         unsafe_fixes: bool | None, config: str | None, isolated: bool, verify_builds: bool,
+         engine: str, scanner: str, smoke_timeout: float, build_timeout: float,
+         no_rebuild: bool, no_contents: bool, quiet: bool) -> None:
     """Fix the Dockerfiles of many repositories.
 
     Each ROOT is a folder of repositories (subfolders with .git) or a repository.
@@ -210,6 +241,11 @@ def bulk(roots: tuple[str, ...], repo_files: tuple[str, ...], out: str, mode: st
         mode = "branch"
     if config is not None and not Path(config).is_file():
         raise click.UsageError(f"{config}: config file not found")
+    if not verify_builds:
+        given = [p.opts[0] for p in ctx.command.params if p.name in VERIFY_ONLY
+                 and ctx.get_parameter_source(p.name) is click.core.ParameterSource.COMMANDLINE]
+        if given:
+            raise click.UsageError(f"{given[0]} needs --verify")
     _validate(_split(select), _split(ignore), _split(extend_select))
     options = Options(select=_split(select) or None, ignore=_split(ignore),
                       extend_select=_split(extend_select), unsafe_fixes=unsafe_fixes,
@@ -229,6 +265,9 @@ def bulk(roots: tuple[str, ...], repo_files: tuple[str, ...], out: str, mode: st
     run_config = RunConfig(out=out, mode=mode, branch=branch, commit=commit, jobs=jobs or 0,
                            exclude=exclude, context_map=read_context_map(context_map),
                            resume=resume, options=options)
+    if verify_builds:
+        run_config.verify = _verify_settings(engine, scanner, smoke_timeout, build_timeout,
+                                             not no_rebuild, not no_contents, bool(repos))
     run_config.fingerprint = run_fingerprint(run_config, roots, repo_files, shard)
     if resume:
         conflicts = resume_conflicts(out, run_config.fingerprint)
@@ -301,6 +340,24 @@ def _warn_if_options_differ(inputs: tuple[str, ...]) -> None:
     if len(set(seen.values())) > 1:
         click.echo("dockopt: warning: these reports were made with different options (not only "
                    "--shard); the merged report mixes them", err=True)
+
+
+def _verify_settings(engine: str, scanner: str, smoke_timeout: float, build_timeout: float,
+                     rebuild: bool, contents: bool, check: bool) -> Any:
+    """--verify's settings; with ``check``, the engine is tried first, so that a
+    machine without one is a clear error (exit 2), not one note per file."""
+    from dockopt.rewriter.bulk.verifying import VerifySettings, make_engine
+    from dockopt.rewriter.verify.engines import EngineError
+
+    settings = VerifySettings(engine=engine, scanner=scanner, smoke_timeout=smoke_timeout,
+                              build_timeout=build_timeout, rebuild=rebuild,
+                              contents=contents)
+    if check:
+        try:
+            make_engine(settings)
+        except EngineError as exc:
+            raise _Refused(f"--verify: {exc}") from None
+    return settings
 
 
 def _validate(*groups: tuple[str, ...]) -> None:

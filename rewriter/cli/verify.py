@@ -20,6 +20,15 @@ from pathlib import Path
 
 import click
 
+from dockopt.rewriter.cli.verify_options import (
+    build_timeout_option,
+    engine_option,
+    no_contents_option,
+    no_rebuild_option,
+    scanner_option,
+    smoke_timeout_option,
+)
+
 
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(c.strip() for v in values for c in v.split(",") if c.strip())
@@ -37,29 +46,19 @@ def _err(message: str) -> None:
               type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="The build context (default: the one a compose file in the "
                    "Dockerfile's folder or a parent gives it, else its folder).")
-@click.option("--engine", type=click.Choice(["auto", "docker", "podman", "buildah"]),
-              default="auto", show_default=True,
-              help="Container engine; auto takes docker, then podman, then buildah.")
+@engine_option
 @click.option("--smoke", metavar="CMD",
               help="Smoke command run in each image (split like a shell would; wrap in "
                    "`sh -c '...'` for shell syntax). Default: the image's ENTRYPOINT/CMD, "
                    "passing if it exits 0 or is still running at the smoke timeout.")
-@click.option("--smoke-timeout", type=float, default=30.0, show_default=True,
-              metavar="S", help="Seconds the smoke command may run.")
-@click.option("--timeout", "build_timeout", type=float, default=1800.0, show_default=True,
-              metavar="S", help="Seconds one build may take.")
+@smoke_timeout_option
+@build_timeout_option("--timeout")
 @click.option("--touch", metavar="FILE",
               help="The context file changed before the rebuild (default: picked: a "
                    "source file a COPY includes, not a dependency manifest).")
-@click.option("--no-rebuild", is_flag=True, help="Skip the rebuild measurement.")
-@click.option("--no-contents", is_flag=True,
-              help="Do not export the images and read their layers (wasted space, "
-                   "contents, vulnerabilities).")
-@click.option("--scanner", type=click.Choice(["auto", "trivy", "grype", "none"]),
-              default="auto", show_default=True,
-              help="Vulnerability scanner run on both exported images; auto takes the "
-                   "first of trivy, grype found on PATH, else none (the report says "
-                   "which).")
+@no_rebuild_option
+@no_contents_option
+@scanner_option
 @click.option("--rebuild-runs", type=click.IntRange(1, 20), default=1, show_default=True,
               metavar="N", help="Measure the rebuild N times; report the median.")
 @click.option("--unsafe-fixes/--no-unsafe-fixes", "unsafe_fixes", default=None,

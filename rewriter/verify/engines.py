@@ -87,6 +87,11 @@ def _run(argv: Sequence[str], *, timeout: float, cwd: str | None = None,
         _kill_group(proc)
         out, _ = proc.communicate()
         return None, out.decode("utf-8", "replace"), True
+    except BaseException:
+        # Ctrl-C reaches only this process (the command runs in its own session):
+        # stop the build too rather than leave it running after we are gone.
+        _kill_group(proc)
+        raise
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
