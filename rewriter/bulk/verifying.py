@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockopt.rewriter.bulk.journal import UNCHANGED
+from dockopt.rewriter.records import dataclass
 
 if TYPE_CHECKING:
     from dockopt.rewriter.bulk.worker import WorkItem
