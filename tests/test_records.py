@@ -128,3 +128,22 @@ def test_options_dockopt_does_not_use_are_refused() -> None:
         assert "order" in str(exc)
     else:  # pragma: no cover
         raise AssertionError("order=True was accepted")
+
+
+def test_every_module_uses_dockopts_record_decorator() -> None:
+    # One decorator across the package: it keeps start-up cheap, and mixing it with
+    # the standard one in a class hierarchy fails (frozen/non-frozen inheritance).
+    offenders = []
+    for folder in ("rewriter", "transforms", "templates"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            if path.name == "records.py":
+                continue
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                stripped = line.strip()
+                if stripped.startswith("from dataclasses import") and \
+                        "dataclass" in stripped.replace("dataclasses", "").split("import")[1] \
+                        .replace(" ", "").split(","):
+                    offenders.append(f"{path.relative_to(REPO)}:{number}")
+                if stripped.startswith(("@dataclasses.dataclass", "dataclasses.dataclass(")):
+                    offenders.append(f"{path.relative_to(REPO)}:{number}")
+    assert offenders == [], offenders
