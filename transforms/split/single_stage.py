@@ -56,14 +56,15 @@ class Family:
 
 # In order: the first family that matches plans the split. node with a build step
 # comes before node without one (node-prod), which only matches where the split pays
-# more than DO605's switch to -slim (see split.node.node_prod_matches).
+# more than DO605's switch to -slim (see split.node_prod.node_prod_matches).
 FAMILIES: tuple[Family, ...] = (
     Family("go", frozenset({"golang"}), "split.go", "go_matches", "go_plan"),
     Family("Next.js", frozenset({"node"}), "split.nextjs", "nextjs_matches", "nextjs_plan"),
     Family("yarn", frozenset({"node"}), "split.node_pm", "yarn_matches", "yarn_plan"),
     Family("pnpm", frozenset({"node"}), "split.node_pm", "pnpm_matches", "pnpm_plan"),
     Family("node", frozenset({"node"}), "split.node", "node_build_matches", "node_plan"),
-    Family("npm", frozenset({"node"}), "split.node", "node_prod_matches", "node_prod_plan"),
+    Family("npm", frozenset({"node"}), "split.node_prod", "node_prod_matches",
+           "node_prod_plan"),
     Family("python", frozenset({"python"}), "split.python", "python_matches", "python_plan"),
     Family("C/C++", frozenset({"debian", "ubuntu"}), "split.native", "native_matches",
            "native_plan"),
