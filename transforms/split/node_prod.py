@@ -1,10 +1,25 @@
-"""DO101 for node without a build step: a production install on the full image (the
-builder), and on ``node:X-slim`` the production ``node_modules`` copied from it plus
-the app's files copied again from the build context.
+"""DO101 for node without a build step, with npm, yarn or pnpm: a production install on
+the full image (the builder), and on ``node:X-slim`` the production ``node_modules``
+copied from it plus the app's files copied again from the build context.
 
 Offered only where the split gives more than DO605's plain switch to -slim: the
 install brings devDependencies, native modules need the full image's compilers, or
-the stage installs build tools for node-gyp (see :func:`node_prod_matches`)."""
+the stage installs build tools for node-gyp (see :func:`node_prod_matches`).
+
+The builder's install is made a production one where it is not: ``npm install
+--omit=dev``, ``yarn install --production`` (Yarn classic), ``pnpm install --prod``.
+Yarn 2+ ("berry") has no such flag: with ``nodeLinker: node-modules`` a ``RUN yarn
+workspaces focus --all --production`` after the install relinks ``node_modules``
+from yarn's cache without the devDependencies (the install itself, ``--immutable``
+included, is left as written); Plug'n'Play keeps the dependencies in ``.yarn/cache``
+and ``.pnp.cjs`` and is a suggestion. pnpm's ``node_modules`` holds its own store
+(``node_modules/.pnpm``, relative symlinks), so it copies as a whole.
+
+The runtime needs the package manager only when its CMD runs it (``yarn start``):
+then the commands that installed it in the builder (``npm install -g yarn@1``,
+``corepack prepare pnpm@8 --activate``) are repeated there; yarn 1 otherwise comes
+with the image (the official -slim images ship it), pnpm never does, and corepack
+alone would download the package manager when the container starts."""
 
 from __future__ import annotations
 
@@ -47,6 +62,13 @@ from dockopt.transforms.split.native import (
     runtime_packages,
 )
 from dockopt.transforms.split.node import has_npm_build
+from dockopt.transforms.split.node_pm import (
+    check_install,
+    is_install,
+    package_manager,
+    setup_command,
+)
+from dockopt.transforms.split.pm_config import Berry, pnpm_layout_problem, yarn_berry
 
 # npm modules that link system libraries the full image has and -slim lacks: their
 # compiled addons would not load in the runtime.
@@ -75,6 +97,10 @@ def _is_npm_install(words: list[str]) -> bool:
     return words[:1] == ["npm"] and _npm_sub(words) in ("ci", "install", "i")
 
 
+def _is_pm_install(words: list[str], pm: str) -> bool:
+    return _is_npm_install(words) if pm == "npm" else is_install(words, pm)
+
+
 def _env_production(ins: Instruction) -> bool | None:
     """What an ENV instruction sets NODE_ENV to: True for production, None if unset."""
     v = ins.value
@@ -84,13 +110,27 @@ def _env_production(ins: Instruction) -> bool | None:
     return None
 
 
-def _omits_dev(cmd: SimpleCommand, env_production: bool) -> bool:
-    """Whether this `npm ci`/`npm install` leaves devDependencies out."""
+# yarn classic's and pnpm's flags for a production install, and against one (pnpm's
+# `-D` installs the devDependencies alone).
+_PM_PROD_FLAGS = frozenset({"--production", "--production=true", "--prod", "-P"})
+_PM_DEV_FLAGS = frozenset({"--production=false", "--prod=false", "--dev", "-D"})
+
+
+def _omits_dev(cmd: SimpleCommand, env_production: bool, pm: str = "npm",
+               berry: Berry | None = None) -> bool:
+    """Whether this install leaves devDependencies out. Yarn classic, pnpm and npm
+    read NODE_ENV=production; Yarn 2+ always installs them."""
     words = cmd_words(cmd)
+    if berry is not None:
+        return False
     prefix = {w.value for w in cmd.env if w.value}
     production = env_production or "NODE_ENV=production" in prefix
     if "NODE_ENV" in {p.split("=", 1)[0] for p in prefix} and "NODE_ENV=production" not in prefix:
         production = False
+    if pm != "npm":
+        if _PM_DEV_FLAGS & set(words[1:]):
+            return False
+        return production or bool(_PM_PROD_FLAGS & set(words[1:]))
     for i, w in enumerate(words[1:], 1):
         if w in ("--omit=dev", "--production", "--production=true", "--only=prod",
                  "--only=production") or (w == "--omit" and words[i + 1:i + 2] == ["dev"]):
@@ -101,13 +141,18 @@ def _omits_dev(cmd: SimpleCommand, env_production: bool) -> bool:
     return production
 
 
-def _stage_installs(ctx: Context, stage: Stage) -> list[tuple[RunShell, SimpleCommand]]:
+def _stage_installs(ctx: Context, stage: Stage,
+                    pm: str = "npm") -> list[tuple[RunShell, SimpleCommand]]:
+    """The stage's dependency installs with ``pm`` (`npm install -g yarn` installs the
+    package manager, not the app's dependencies)."""
     return [(r, c) for r in shell_runs(ctx, stage) for c in r.script.commands
-            if _is_npm_install(cmd_words(c))]
+            if _is_pm_install(cmd_words(c), pm)
+            and not any(setup_command(cmd_words(c), other) for other in ("yarn", "pnpm"))]
 
 
 def _installs_dev(ctx: Context, stage: Stage,
-                  installs: list[tuple[RunShell, SimpleCommand]]) -> bool:
+                  installs: list[tuple[RunShell, SimpleCommand]], pm: str = "npm",
+                  berry: Berry | None = None) -> bool:
     env_production = False
     for ins in stage.body:
         if ins.keyword == "ENV":
@@ -115,7 +160,7 @@ def _installs_dev(ctx: Context, stage: Stage,
                 else env_production
         if ins.keyword == "RUN":
             for run, cmd in installs:
-                if run.ins is ins and not _omits_dev(cmd, env_production):
+                if run.ins is ins and not _omits_dev(cmd, env_production, pm, berry):
                     return True
     return False
 
@@ -150,12 +195,42 @@ def node_prod_matches(ctx: Context, final: Stage, ref: ImageRef, what: list[str]
     tools installed) or installs devDependencies the runtime can drop. Without the
     build context this cannot be told apart, and DO605 keeps the full image: the split
     is offered (display-only) for a full node image or an install with devDependencies."""
+    return _prod_matches(ctx, final, ref, "npm")
+
+
+def yarn_prod_matches(ctx: Context, final: Stage, ref: ImageRef, what: list[str]) -> bool:
+    """As :func:`node_prod_matches`, for a stage that installs with yarn alone."""
+    return _prod_matches(ctx, final, ref, "yarn")
+
+
+def pnpm_prod_matches(ctx: Context, final: Stage, ref: ImageRef, what: list[str]) -> bool:
+    """As :func:`node_prod_matches`, for a stage that installs with pnpm alone."""
+    return _prod_matches(ctx, final, ref, "pnpm")
+
+
+def yarn_prod_plan(ctx: Context, final: Stage) -> Plan:
+    return _prod_plan(ctx, final, "yarn")
+
+
+def pnpm_prod_plan(ctx: Context, final: Stage) -> Plan:
+    return _prod_plan(ctx, final, "pnpm")
+
+
+def _berry(ctx: Context, pm: str) -> Berry | None:
+    if pm != "yarn" or ctx.build is None:
+        return None
+    return yarn_berry(ctx, _package_json(ctx) or {})
+
+
+def _prod_matches(ctx: Context, final: Stage, ref: ImageRef, pm: str) -> bool:
     if ref.repository != "node" or has_npm_build(ctx, final):
         return False
-    installs = _stage_installs(ctx, final)
+    if pm != "npm" and package_manager(ctx, final) != pm:
+        return False
+    installs = _stage_installs(ctx, final, pm)
     if not installs:
         return False
-    dev = _installs_dev(ctx, final, installs)
+    dev = _installs_dev(ctx, final, installs, pm, _berry(ctx, pm))
     if _build_tools(ctx, final):
         return True
     facts = facts_for(ref)
@@ -171,6 +246,10 @@ def node_prod_matches(ctx: Context, final: Stage, ref: ImageRef, what: list[str]
 
 
 def node_prod_plan(ctx: Context, final: Stage) -> Plan:
+    return _prod_plan(ctx, final, "npm")
+
+
+def _prod_plan(ctx: Context, final: Stage, pm: str) -> Plan:
     tree, style = ctx.tree, ctx.style
     ref = parse_image_ref(final.base)
     assert ref is not None
@@ -187,6 +266,8 @@ def node_prod_plan(ctx: Context, final: Stage) -> Plan:
     omit = False
     env_production = False
     packages = AptPackages()
+    setup: list[str] = []  # the commands that installed yarn/pnpm
+    berry = _berry(ctx, pm)
     for ins in final.body:
         kw = ins.keyword
         here = workdir or "/"
@@ -216,21 +297,43 @@ def node_prod_plan(ctx: Context, final: Stage) -> Plan:
             words = cmd_words(cmd)
             if not words:
                 continue
-            if install is not None and words[:2] != ["npm", "cache"] and words[0] != "rm":
+            if install is not None and words[:2] not in (["npm", "cache"], [pm, "cache"],
+                                                         ["pnpm", "store"]) \
+                    and words[0] != "rm":
                 raise Blocked(f"line {ins.start_line}: a RUN after the install may make "
                               "something the app needs at run time")
+            if install is not None and berry is not None:
+                raise Blocked(f"line {ins.start_line}: `{' '.join(words[:3])}` after a Yarn 2+ "
+                              "install, whose production relink (yarn workspaces focus) reads "
+                              "yarn's cache")
             if read_installs(cmd, ins.start_line, packages):
                 continue
-            if words[0] in ("yarn", "pnpm", "corepack"):
-                raise Blocked("yarn/pnpm: pruning to production dependencies differs")
-            if _is_npm_install(words):
+            if pm != "npm" and setup_command(words, pm):
+                if not all(PLAIN_WORD.fullmatch(w) for w in words):
+                    raise Blocked(f"line {ins.start_line}: `{' '.join(words[:3])}` is not "
+                                  "plain words")
+                setup.append(" ".join(words))
+                continue
+            if words[0] in ("yarn", "pnpm", "corepack") and not _is_pm_install(words, pm):
+                if pm == "npm":
+                    raise Blocked("yarn/pnpm: pruning to production dependencies differs")
+                if words[1:] not in (["-v"], ["--version"]):
+                    raise Blocked(f"line {ins.start_line}: `{' '.join(words[:3])}` may make "
+                                  "or install something the runtime needs")
+                continue
+            if _is_pm_install(words, pm):
                 if install is not None:
-                    raise Blocked("more than one npm install")
-                if _named_packages(words) or "-g" in words or "--global" in words:
+                    raise Blocked(f"more than one {pm} install")
+                if pm == "npm" and (_named_packages(words) or "-g" in words
+                                    or "--global" in words):
                     raise Blocked(f"line {ins.start_line}: npm install names packages "
                                   "outside package.json")
+                if pm != "npm":
+                    _check_pm_install(words, pm, ins.start_line, berry)
                 install, install_cmd, install_dir = run, cmd, here
-                omit = _omits_dev(cmd, env_production)
+                omit = _omits_dev(cmd, env_production, pm, berry)
+            elif pm != "npm" and _is_npm_install(words):
+                raise Blocked(f"line {ins.start_line}: npm and {pm} both install")
             elif words[0] == "mkdir":
                 made += [posixpath.normpath(posixpath.join(here, w)) for w in words[1:]
                          if not w.startswith("-")]
@@ -238,14 +341,14 @@ def node_prod_plan(ctx: Context, final: Stage) -> Plan:
                 raise Blocked(f"line {ins.start_line}: `{' '.join(words[:3])}` may make or "
                               "install something the runtime needs")
     if install is None or install_cmd is None:
-        raise Blocked("no npm ci/npm install")
+        raise Blocked("no npm ci/npm install" if pm == "npm" else f"no {pm} install")
     if workdir in (None, "/") or not copies:
         raise Blocked("no WORKDIR: the app's folder is the filesystem root")
     assert workdir is not None
     if not PLAIN_WORD.fullmatch(workdir):
         raise Blocked("the WORKDIR is not a plain path")
     if install_dir != workdir:
-        raise Blocked(f"npm installs in {install_dir}, not in the final WORKDIR {workdir}")
+        raise Blocked(f"{pm} installs in {install_dir}, not in the final WORKDIR {workdir}")
     for ins, here in copies:
         # The runtime sets the final WORKDIR first: a relative destination must have been
         # resolved against it in the builder too.
@@ -257,9 +360,10 @@ def node_prod_plan(ctx: Context, final: Stage) -> Plan:
         # Making the app's folder (or a parent) is harmless: WORKDIR makes it too.
         if not (workdir + "/").startswith(folder.rstrip("/") + "/"):
             raise Blocked(f"mkdir {folder}: a folder the app may need at run time")
-    pkg = _prod_context_checks(ctx)
+    pkg = _prod_context_checks(ctx, pm, berry)
     _, argv = image_command(keep)
-    script = _prod_script(argv, pkg)
+    script = _prod_script(argv, pkg, pm)
+    runtime_setup = _runtime_setup(argv, pm, setup, berry)
     _check_script(ctx, copies, workdir, script)
     image = slim_variant(ref) or final.base
     runtime_pkgs: list[str] = []
@@ -303,17 +407,31 @@ def node_prod_plan(ctx: Context, final: Stage) -> Plan:
         # Nothing in the builder runs after the install, so it needs no devDependencies:
         # install without them (rather than prune afterwards), which keeps the install
         # one cacheable step that DO601 can put right after the manifests.
-        major = re.match(r"(\d+)", ref.tag or "")
-        flag = "--omit=dev" if major is None or int(major.group(1)) >= 16 else "--production"
-        if any(w in ("--include=dev", "--production=false", "--also=dev", "--include")
-               for w in cmd_words(install_cmd)):
+        if any(w in _DEV_ASKING[pm] for w in cmd_words(install_cmd)):
             raise Blocked(f"line {install.ins.start_line}: the install asks for "
                           "devDependencies")
-        sub = next(w for w in install_cmd.resolved_args
-                   if w.value and not w.value.startswith("-"))
-        edit = insert_at(install, sub.end, f" {flag}")
-        plan.inserts[edit.start] = edit.content
-        how = f"installed with `{flag}` in the builder: production dependencies only"
+        if berry is not None:
+            # Yarn 2+ has no production flag: relink node_modules from the cache the
+            # install just filled, without the devDependencies.
+            line = style.instruction("RUN", _FOCUS)
+            at = install.ins.end
+            plan.inserts[at] = line if install.ins.text.endswith("\n") else \
+                style.newline + line.rstrip("\r\n")
+            how = (f"relinked without devDependencies by `{_FOCUS}` in the builder, "
+                   "after the install")
+        else:
+            major = re.match(r"(\d+)", ref.tag or "")
+            flag = {"yarn": "--production", "pnpm": "--prod"}.get(pm) or (
+                "--omit=dev" if major is None or int(major.group(1)) >= 16
+                else "--production")
+            sub = next((w for w in install_cmd.resolved_args
+                        if w.value and not w.value.startswith("-")), None)
+            if sub is None:  # a bare `yarn`: the flag goes after the command's name
+                assert install_cmd.resolved_index is not None
+                sub = install_cmd.words[install_cmd.resolved_index]
+            edit = insert_at(install, sub.end, f" {flag}")
+            plan.inserts[edit.start] = edit.content
+            how = f"installed with `{flag}` in the builder: production dependencies only"
     native = [] if ctx.build is None else native_dependencies(ctx)
     plan.moved = [f"{ws}node_modules ({how}"
                   + (f"; native modules such as {native[0]} compiled on the full image"
@@ -321,6 +439,12 @@ def node_prod_plan(ctx: Context, final: Stage) -> Plan:
     plan.moved.append("the app's files, copied again from the build context with the "
                       f"builder's own COPY instruction{'s' if len(copy_lines) > 1 else ''} "
                       f"(the CMD runs {script})")
+    if runtime_setup:
+        plan.moved.append(f"{pm} itself, installed as the builder did (`{runtime_setup}`), "
+                          "as the CMD runs it")
+    elif pm != "npm" and _runs_pm(argv, pm):
+        plan.moved.append(f"{pm} from the image (the -slim variant ships the same yarn 1.x "
+                          "as the full image)")
     if runtime_pkgs:
         plan.moved.append(f"{packages.manager} packages " + ", ".join(why))
     plan.moved.append(f"base {image} (" + ("the -slim variant: no compilers or dev "
@@ -337,9 +461,54 @@ def node_prod_plan(ctx: Context, final: Stage) -> Plan:
         "env": env_lines,
         "apt": (apk_run if family == "alpine" else apt_run)(style, runtime_pkgs)
         if runtime_pkgs else "",
-        "copies": copy_lines, "keep": keep_lines,
+        "copies": copy_lines, "keep": keep_lines, "setup": runtime_setup,
         "args": [block(tree, a) for a in args] if any("$" in x for x in lines) else []})
     return plan
+
+
+_FOCUS = "yarn workspaces focus --all --production"
+# Install flags that ask for the devDependencies, per package manager.
+_DEV_ASKING = {"npm": frozenset({"--include=dev", "--production=false", "--also=dev",
+                                 "--include"}),
+               "yarn": _PM_DEV_FLAGS, "pnpm": _PM_DEV_FLAGS}
+# Yarn 2+ install flags that change nothing the runtime depends on.
+_BERRY_FLAGS = frozenset({"--immutable", "--immutable-cache", "--check-cache",
+                          "--inline-builds", "--refresh-lockfile"})
+
+
+def _check_pm_install(words: list[str], pm: str, line: int, berry: Berry | None) -> None:
+    """A yarn/pnpm install the split can follow: package.json's dependencies, with flags
+    that change nothing the runtime gets."""
+    if berry is None:
+        check_install(words, pm, line)
+        return
+    for w in words[1:]:
+        if w == "install" or w in _BERRY_FLAGS:
+            continue
+        raise Blocked(f"line {line}: `yarn install {w}` is not followed (Yarn 2+)")
+
+
+def _runs_pm(argv: list[str], pm: str) -> bool:
+    return any(posixpath.basename(a) == pm for a in argv[:3])
+
+
+def _runtime_setup(argv: list[str], pm: str, setup: list[str], berry: Berry | None) -> str:
+    """The commands the runtime repeats to have yarn/pnpm, when its CMD runs it."""
+    if pm == "npm" or not _runs_pm(argv, pm):
+        return ""
+    if berry is not None and berry.yarn_path is None:
+        raise Blocked("the CMD runs Yarn 2+, which .yarnrc.yml does not pin with yarnPath: "
+                      "the runtime would need corepack to fetch it")
+    if setup:
+        if all(s.split()[:2] == ["corepack", "enable"] for s in setup):
+            raise Blocked(f"the CMD runs {pm} through corepack, which would download it "
+                          f"when the container starts (`corepack prepare {pm}@<v> "
+                          "--activate` in the stage would fetch it at build time)")
+        return " && ".join(setup)
+    if pm == "pnpm":
+        raise Blocked("the CMD runs pnpm, which the stage does not install (npm install -g "
+                      "pnpm, corepack), so the runtime would not have it")
+    return ""
 
 
 _NPM_VALUE_FLAGS = frozenset({"--omit", "--include", "--only", "--loglevel", "--registry",
@@ -375,11 +544,30 @@ def _harmless(words: list[str]) -> bool:
     return words[0] in ("rm", "echo", "true", "set")
 
 
-def _prod_context_checks(ctx: Context) -> dict[str, Any] | None:
+def _prod_context_checks(ctx: Context, pm: str = "npm",
+                         berry: Berry | None = None) -> dict[str, Any] | None:
     """package.json (None without a build context); raises when the install may make
     files outside node_modules, or the compiled modules need system libraries."""
     if ctx.build is None:
         return None
+    if berry is not None:
+        if berry.linker != "node-modules":
+            raise Blocked(f"Yarn 2+ ({berry.evidence}) with Plug'n'Play: the dependencies "
+                          "are zip archives in .yarn/cache loaded through .pnp.cjs, not a "
+                          "node_modules folder to copy (`nodeLinker: node-modules` in "
+                          ".yarnrc.yml would make one)")
+        if not berry.focus:
+            version = f"Yarn {berry.major}" if berry.major else "a Yarn 2+ version not known"
+            raise Blocked(f"{version} ({berry.evidence}) without `yarn workspaces focus "
+                          "--all` (built in from Yarn 4, the workspace-tools plugin in Yarn "
+                          "3): no production install to make")
+    if pm == "pnpm":
+        if ctx.build.is_file("pnpm-workspace.yaml"):
+            raise Blocked("pnpm-workspace.yaml: a workspace, whose packages link to folders "
+                          "of the sources")
+        layout = pnpm_layout_problem(ctx)
+        if layout is not None:
+            raise Blocked(layout)
     if ctx.read_context_file("package.json") is None:
         raise Blocked("no package.json at the root of the build context")
     pkg = _package_json(ctx)
@@ -389,10 +577,10 @@ def _prod_context_checks(ctx: Context) -> dict[str, Any] | None:
     if isinstance(scripts, dict):
         ran = [s for s in _INSTALL_SCRIPTS if s in scripts]
         if ran:
-            raise Blocked(f"package.json has a {ran[0]} script, which npm runs on install "
+            raise Blocked(f"package.json has a {ran[0]} script, which {pm} runs on install "
                           "and may write files outside node_modules")
     if pkg.get("workspaces"):
-        raise Blocked("npm workspaces: node_modules links to folders of the sources")
+        raise Blocked(f"{pm} workspaces: node_modules links to folders of the sources")
     if "binding.gyp" in ctx.build.files or pkg.get("gypfile"):
         raise Blocked("binding.gyp: the app's own native addon is built outside "
                       "node_modules")
@@ -414,8 +602,9 @@ def _prod_context_checks(ctx: Context) -> dict[str, Any] | None:
 _INITS = frozenset({"tini", "tini-static", "dumb-init", "docker-entrypoint.sh"})
 
 
-def _prod_script(argv: list[str], pkg: dict[str, Any] | None) -> str:
-    """The JS file `node <file>` or `npm start` runs."""
+def _prod_script(argv: list[str], pkg: dict[str, Any] | None, pm: str = "npm") -> str:
+    """The JS file `node <file>` or `npm start` (`yarn start`, `pnpm start` in their
+    stages) runs."""
     if argv and posixpath.basename(argv[0]) in _INITS:
         rest = argv[1:]
         if "--" in rest:
@@ -423,7 +612,7 @@ def _prod_script(argv: list[str], pkg: dict[str, Any] | None) -> str:
         else:
             rest = [a for a in rest if not a.startswith("-")] if rest[:1] and \
                 rest[0].startswith("-") else rest
-        return _prod_script(rest, pkg)
+        return _prod_script(rest, pkg, pm)
     if argv and posixpath.basename(argv[0]) in ("node", "nodejs"):
         rest = argv[1:]
         i = 0
@@ -441,19 +630,23 @@ def _prod_script(argv: list[str], pkg: dict[str, Any] | None) -> str:
                 continue
             return a
         raise Blocked("node runs no script file")
-    if argv[:2] == ["npm", "start"] or argv[:3] == ["npm", "run", "start"]:
+    runner = argv[0] if argv[:1] in (["npm"], [pm]) else None
+    if runner is not None and (argv[1:2] == ["start"] or argv[1:3] == ["run", "start"]):
         if pkg is None:
-            raise Blocked("npm start: package.json cannot be read without the build context")
+            raise Blocked(f"{runner} start: package.json cannot be read without the build "
+                          "context")
         scripts = pkg.get("scripts") or {}
         start = scripts.get("start") if isinstance(scripts, dict) else None
-        if start is None:
-            return "server.js"  # npm's default start script: node server.js
+        if start is None and runner != "yarn":
+            return "server.js"  # npm's and pnpm's default start script: node server.js
         if isinstance(start, str):
             words = start.split()
             if words[:1] == ["node"] and all(PLAIN_WORD.fullmatch(w) for w in words):
-                return _prod_script(words, pkg)
-        raise Blocked("npm start does not run `node <file>`")
-    raise Blocked("CMD does not run `node <file>` or `npm start`")
+                return _prod_script(words, pkg, pm)
+        raise Blocked(f"{runner} start does not run `node <file>`")
+    if pm == "npm":
+        raise Blocked("CMD does not run `node <file>` or `npm start`")
+    raise Blocked(f"CMD does not run `node <file>`, `{pm} start` or `npm start`")
 
 
 def _check_preload(module: str, pkg: dict[str, Any] | None) -> None:
