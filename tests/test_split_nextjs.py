@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from splitcase import checked_output, write_context
 from splitcase import only as _only
 from splitcase import split as _split
-from splitcase import write_context
 
 from dockopt.rewriter.context import BuildContext
 from dockopt.transforms.base import Safety
@@ -114,3 +114,29 @@ def test_without_next_config_other_families_decide(tmp_path: Path) -> None:
                                      "package-lock.json": "{}"})
     f = _only(NEXT, build)
     assert "Next.js" not in f.message
+
+
+# --- the golden cases -------------------------------------------------------------------
+
+GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "single-stage-build"
+CASES = sorted(p.name for p in GOLDEN.iterdir() if p.name.startswith("nextjs-"))
+
+
+def test_golden_cases_cover_standalone_and_production_installs() -> None:
+    assert {"nextjs-standalone", "nextjs-production-npm", "nextjs-production-yarn",
+            "nextjs-export"} <= set(CASES)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_golden_cases_are_checked_splits(case: str) -> None:
+    """Each golden split parses (ours and BuildKit's), adds one stage and is idempotent;
+    the held-back cases are suggestions."""
+    folder = GOLDEN / case
+    text = (folder / "Dockerfile").read_text()
+    build = BuildContext(folder / "context", dockerfile=str(folder / "Dockerfile"))
+    f = _only(text, build)
+    if (folder / "expected.Dockerfile").is_file():
+        assert f.fix is not None
+        assert checked_output(text, f, build) == (folder / "expected.Dockerfile").read_text()
+    else:
+        assert f.fix is None and "Suggestion only" in f.message

@@ -2,7 +2,7 @@
 distribution's slim image) gets the program CMD/ENTRYPOINT runs and the shared libraries
 behind the `-dev` packages the build used.
 
-Also the apt helpers the node production-install split (``split.node``) shares: which
+Also the apt helpers the node production-install split (``split.node_prod``) shares: which
 installed packages are build-only, which runtime library a `-dev` package implies, and
 the runtime's `apt-get install` line."""
 

@@ -86,7 +86,7 @@ def _is_build(words: list[str], pm: str) -> bool:
     return words[:2] == [pm, "build"] or words[:3] == [pm, "run", "build"]
 
 
-def _is_install(words: list[str], pm: str) -> bool:
+def is_install(words: list[str], pm: str) -> bool:
     if words[:1] != [pm]:
         return False
     sub = next((w for w in words[1:] if not w.startswith("-")), None)
@@ -102,7 +102,7 @@ def package_manager(ctx: Context, stage: Stage) -> str | None:
     for run in shell_runs(ctx, stage):
         for w in _words(run):
             for pm in PMS:
-                if _is_install(w, pm):
+                if is_install(w, pm):
                     found.add(pm)
     return found.pop() if len(found) == 1 else None
 
@@ -130,7 +130,7 @@ def pnpm_plan(ctx: Context, final: Stage) -> Plan:
 # --- reading the builder --------------------------------------------------------------
 
 
-def _setup_command(words: list[str], pm: str) -> bool:
+def setup_command(words: list[str], pm: str) -> bool:
     """A command that installs or activates the package manager (repeated in the
     runtime): `npm install -g pnpm[@v]`, `corepack enable [...]`, `corepack prepare
     pnpm@v --activate`, `corepack install -g pnpm@v`."""
@@ -171,12 +171,12 @@ def read_runs(walk_runs: list[RunShell], build: RunShell, pm: str) -> list[str]:
             if cmd.env:
                 raise Blocked(f"line {line}: `{shown}` runs with variables set for it, which "
                               "the runtime's install would not have")
-            if _setup_command(w, pm):
+            if setup_command(w, pm):
                 if not all(PLAIN_WORD.fullmatch(x) for x in w):
                     raise Blocked(f"line {line}: `{shown}` is not plain words")
                 setup.append(" ".join(w))
-            elif _is_install(w, pm):
-                _check_install(w, pm, line)
+            elif is_install(w, pm):
+                check_install(w, pm, line)
                 installed = True
             elif _is_build(w, pm):
                 if not installed:
@@ -198,13 +198,13 @@ def runtime_install(runs: list[RunShell], pm: str) -> str:
     """The runtime's production install: the builder's `--ignore-scripts` is kept
     (without it the runtime would run install scripts the builder never ran)."""
     install = _RUNTIME_INSTALL[pm]
-    if any(_is_install(w, pm) and "--ignore-scripts" in w for run in runs for w in _words(run)):
+    if any(is_install(w, pm) and "--ignore-scripts" in w for run in runs for w in _words(run)):
         first, sep, rest = install.partition(" && ")
         install = first + " --ignore-scripts" + sep + rest
     return install
 
 
-def _check_install(words: list[str], pm: str, line: int) -> None:
+def check_install(words: list[str], pm: str, line: int) -> None:
     skip = False
     for w in words[1:]:
         if skip:

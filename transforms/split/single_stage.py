@@ -56,14 +56,19 @@ class Family:
 
 # In order: the first family that matches plans the split. node with a build step
 # comes before node without one (node-prod), which only matches where the split pays
-# more than DO605's switch to -slim (see split.node.node_prod_matches).
+# more than DO605's switch to -slim (see split.node_prod.node_prod_matches).
 FAMILIES: tuple[Family, ...] = (
     Family("go", frozenset({"golang"}), "split.go", "go_matches", "go_plan"),
     Family("Next.js", frozenset({"node"}), "split.nextjs", "nextjs_matches", "nextjs_plan"),
     Family("yarn", frozenset({"node"}), "split.node_pm", "yarn_matches", "yarn_plan"),
     Family("pnpm", frozenset({"node"}), "split.node_pm", "pnpm_matches", "pnpm_plan"),
     Family("node", frozenset({"node"}), "split.node", "node_build_matches", "node_plan"),
-    Family("npm", frozenset({"node"}), "split.node", "node_prod_matches", "node_prod_plan"),
+    Family("npm", frozenset({"node"}), "split.node_prod", "node_prod_matches",
+           "node_prod_plan"),
+    Family("yarn", frozenset({"node"}), "split.node_prod", "yarn_prod_matches",
+           "yarn_prod_plan"),
+    Family("pnpm", frozenset({"node"}), "split.node_prod", "pnpm_prod_matches",
+           "pnpm_prod_plan"),
     Family("python", frozenset({"python"}), "split.python", "python_matches", "python_plan"),
     Family("C/C++", frozenset({"debian", "ubuntu"}), "split.native", "native_matches",
            "native_plan"),
@@ -185,12 +190,17 @@ class SingleStageBuild(Transform):
           CMD as written. `output: "export"`, `distDir`, an `output` from an
           expression, a start command other than `next start`, an ENTRYPOINT, or a
           build context not copied whole are suggestions.
-        - **node without a build step** (`FROM node:X`, `npm ci`/`npm install`, CMD
-          `node <file>` or `npm start`): a production install only. It applies
+        - **node without a build step** (`FROM node:X`, `npm ci`/`npm install`,
+          `yarn install` or `pnpm install`, CMD `node <file>` or `npm start`/`yarn
+          start`/`pnpm start`): a production install only. It applies
           where the split gives more than DO605's switch to `-slim` (so the two
           never fight: DO605 handles the rest, and waits for the split when both
           apply): the install brings devDependencies (`--omit=dev` is added to it
-          in the builder, `--production` before node 16), native modules need the
+          in the builder, `--production` before node 16; `--production` for Yarn
+          classic, `--prod` for pnpm; Yarn 2+ with `nodeLinker: node-modules` gets
+          `RUN yarn workspaces focus --all --production` after its install, which
+          relinks `node_modules` from yarn's cache, on Yarn 4 or Yarn 3 with the
+          workspace-tools plugin), native modules need the
           full image's compilers (bcrypt, sqlite3...), or the stage installs build
           tools for node-gyp; without a build context, a full `node:X` image or an
           install with devDependencies (shown only). The runtime is `node:X-slim`
@@ -199,7 +209,9 @@ class SingleStageBuild(Transform):
           COPY instructions (one that a later `COPY . .` repeats is left out), so
           the runtime never gets what the install wrote outside `node_modules`.
           Packages the stage installs that are not build tools (tini...) are
-          installed in the runtime too.
+          installed in the runtime too. A runtime whose CMD runs yarn or pnpm gets
+          it the way the builder did (`npm install -g pnpm@8`, `corepack prepare
+          ... --activate`; yarn 1 otherwise comes with the image).
         - **Python** with compiled dependencies (`FROM python:X`, not -slim or
           -alpine, with a `pip install` and either compilers/`-dev` packages
           installed with apt or dependencies in the context that compile against
@@ -331,8 +343,8 @@ class SingleStageBuild(Transform):
         `static`, `public`...), a CMD that is not the built program, a Go
         HEALTHCHECK other than `NONE` (distroless has no shell or curl; the check
         would need rewriting), a node HEALTHCHECK using a tool -slim lacks (curl,
-        wget...), a USER that distroless lacks, yarn/pnpm without a build step or
-        Yarn 2+, native npm modules,
+        wget...), a USER that distroless lacks, Yarn 2+ with a build step, native
+        npm modules,
         Java builds whose jar is not certain (a JDK tag without the version such
         as `maven:3.9`, a module built from its own folder with its parent pom in
         the context, nested Maven aggregators, `-rf`, a profile with a build section
@@ -354,8 +366,14 @@ class SingleStageBuild(Transform):
         make, a build that also makes shared libraries, a `-dev` package whose
         runtime library is not known for the release (or a tag that names no
         release), a USER created in the builder, and every other ecosystem (pip
-        wheel, compilers without a recognised build). For Rust: a tag that
-        names no Debian release (`rust:1`, `latest`, 1.70, 1.89) or Alpine, a `-sys`
+        wheel, compilers without a recognised build). For yarn and pnpm without a
+        build step, also: Yarn 2+ Plug'n'Play (no `node_modules` to copy), Yarn 2
+        or 3 without `yarn workspaces focus --all`, a command after a Yarn 2+
+        install, pnpm workspaces or an `.npmrc` moving pnpm's store out of
+        `node_modules` (`node-linker=pnp`, `virtual-store-dir`, `modules-dir`), a
+        CMD running pnpm that the stage does not install, or running it through
+        `corepack enable` alone (it would download at container start). For Rust:
+        a tag that names no Debian release (`rust:1`, `latest`, 1.70, 1.89) or Alpine, a `-sys`
         crate whose library is not known (rdkafka-sys...), dependencies without a
         `Cargo.lock`, Rust code or asset folders that read files at run time,
         `--target-dir`/`CARGO_TARGET_DIR`, a CMD that is not a built binary. For
