@@ -101,3 +101,18 @@ def test_importing_every_transform_compiles_no_pattern_of_ours(tmp_path: Path) -
     # bytes pattern, which lazy() does not type.
     assert set(eager) <= {"dockopt.rewriter.syntax", "dockopt.transforms.packages.apt_recommends",
                           "dockopt.transforms.instructions.add_copy"}, eager
+
+
+def test_no_module_of_the_check_and_fix_path_compiles_a_str_pattern_at_import() -> None:
+    # The probe above sees the modules the fix path imports first; this sees the ones
+    # imported later (the split families, on demand) by reading the source.
+    root = Path(dockopt.rewriter.__file__).resolve().parent.parent
+    eager = re.compile(r"^\w+(\s*:[^=\n]+)?\s*=\s*re\.compile\((?!\s*r?b[\"'])", re.M)
+    found = []
+    for folder in ("rewriter", "transforms"):
+        for path in sorted((root / folder).rglob("*.py")):
+            rel = path.relative_to(root).as_posix()
+            if rel.startswith(("rewriter/server/", "rewriter/bulk/", "rewriter/verify/")):
+                continue
+            found += [f"{rel}:{m.group(0)}" for m in eager.finditer(path.read_text())]
+    assert found == [], found

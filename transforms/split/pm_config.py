@@ -11,9 +11,9 @@ taken as unknown, and the caller refuses."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
+from dockopt.rewriter.records import dataclass
 from dockopt.transforms.base import Context
 
 
