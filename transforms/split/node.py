@@ -38,11 +38,11 @@ from dockopt.transforms.split.common import (
     slim_variant,
     walk_stage,
 )
-from dockopt.transforms.split.native import (
+from dockopt.transforms.split.native import context_path
+from dockopt.transforms.split.packages import (
     AptPackages,
     apk_run,
     apt_run,
-    context_path,
     read_installs,
     release_of,
     runtime_packages,
