@@ -68,16 +68,71 @@ def test_script_judged_only_when_the_context_shows_it(tmp_path: Path) -> None:
     assert _run(Pid1WithoutInit(), text) == []
 
 
-def test_tini_suggestion_is_display_only() -> None:
+_INSTALL = ("RUN apt-get update && apt-get install -y --no-install-recommends tini "
+            "&& rm -rf /var/lib/apt/lists/*\n")
+
+
+def test_tini_fix_is_unsafe_and_applied() -> None:
     text = 'FROM node:20-slim\nWORKDIR /app\nCMD ["node", "server.js"]\n'
     (f,) = _run(Pid1WithoutInit(), text)
-    assert f.fix is not None and f.fix.safety == Safety.DISPLAY_ONLY
-    assert apply_edits(text, f.fix.edits) == (
-        "FROM node:20-slim\nRUN apt-get update && apt-get install -y "
-        "--no-install-recommends tini && rm -rf /var/lib/apt/lists/*\nWORKDIR /app\n"
-        'ENTRYPOINT ["/usr/bin/tini", "--"]\nCMD ["node", "server.js"]\n')
+    assert f.fix is not None and f.fix.safety == Safety.UNSAFE
+    assert "docker run --init" in f.fix.message
+    assert "docker-entrypoint.sh) is replaced" in f.fix.message
+    expected = ("FROM node:20-slim\n" + _INSTALL + "WORKDIR /app\n"
+                'ENTRYPOINT ["/usr/bin/tini", "--"]\nCMD ["node", "server.js"]\n')
+    assert apply_edits(text, f.fix.edits) == expected
     settings = settings_from_dict({"select": ["DO512"], "unsafe-fixes": True}, "t")
-    assert fix(text, path="Dockerfile", settings=settings).text == text
+    assert fix(text, path="Dockerfile", settings=settings).text == expected
+    # Without --unsafe-fixes nothing changes.
+    assert fix(text, path="Dockerfile",
+               settings=settings_from_dict({"select": ["DO512"]}, "t")).text == text
+
+
+def test_tini_fix_goes_after_the_last_apt_run_before_user() -> None:
+    text = ("FROM python:3.12-slim\nENV DEBIAN_FRONTEND=noninteractive\n"
+            "RUN echo 'deb http://mirror/ bookworm main' > /etc/apt/sources.list\n"
+            "RUN apt-get update && apt-get install -y --no-install-recommends libpq5 "
+            "&& rm -rf /var/lib/apt/lists/*\nUSER nobody\nRUN apt-get --version\n"
+            "COPY . /app\nCMD python /app/app.py --port $PORT\n")
+    (f,) = _run(Pid1WithoutInit(), text)
+    assert f.fix is not None and f.fix.safety == Safety.UNSAFE
+    assert "tini runs `/bin/sh -c ...`" in f.fix.message
+    out = apply_edits(text, f.fix.edits)
+    assert out.index(_INSTALL) == out.index("USER nobody")  - len(_INSTALL)
+    assert 'ENTRYPOINT ["/usr/bin/tini", "--"]\nCMD python' in out
+    # Without an apt RUN: after the ENV lines that follow FROM.
+    text = "FROM debian:12\nENV http_proxy=http://proxy:3128\nCMD [\"sh\", \"-c\", \"a && b\"]\n"
+    (f,) = _run(Pid1WithoutInit(), text)
+    assert f.fix is not None
+    assert apply_edits(text, f.fix.edits).startswith(
+        "FROM debian:12\nENV http_proxy=http://proxy:3128\n" + _INSTALL)
+
+
+def test_tini_fix_merges_into_an_exec_form_entrypoint() -> None:
+    text = 'FROM ubuntu:22.04\nENTRYPOINT ["python3", "app.py"]\nCMD ["--serve"]'
+    (f,) = _run(Pid1WithoutInit(), text)
+    assert f.fix is not None and f.fix.safety == Safety.UNSAFE
+    assert "from jammy" in f.fix.message
+    assert apply_edits(text, f.fix.edits) == (
+        "FROM ubuntu:22.04\n" + _INSTALL +
+        'ENTRYPOINT ["/usr/bin/tini", "--", "python3", "app.py"]\nCMD ["--serve"]')
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    # Releases whose mirror moved to the archive, or a tag that does not say.
+    ('FROM node:18-bullseye\nCMD ["node", "s.js"]\n', "bullseye's mirror has moved"),
+    ('FROM node:12\nCMD ["node", "s.js"]\n', "does not name its Debian release"),
+    ('FROM ubuntu:23.10\nCMD ["python3", "s.py"]\n', "not an LTS release"),
+    # The file pins every apt package: tini's version is the user's to choose.
+    ("FROM debian:12\nRUN apt-get update && apt-get install -y --no-install-recommends "
+     "curl=7.88.1-10+deb12u5 && rm -rf /var/lib/apt/lists/*\nCMD [\"sh\", \"-c\", \"a && b\"]\n",
+     "pins every apt package"),
+    ('FROM python:3.12-alpine\nENTRYPOINT ["python", "app.py"]\n', "no Alpine package"),
+])
+def test_tini_fix_only_shown(text: str, reason: str) -> None:
+    (f,) = _run(Pid1WithoutInit(), text)
+    assert f.fix is not None and f.fix.safety == Safety.DISPLAY_ONLY
+    assert reason in f.message and "not applied" in f.message
 
 
 def test_tini_suggestion_alpine_and_entrypoint() -> None:
@@ -89,15 +144,42 @@ def test_tini_suggestion_alpine_and_entrypoint() -> None:
         'ENTRYPOINT ["/sbin/tini", "--", "python", "app.py"]\n')
 
 
-@pytest.mark.parametrize("text", [
-    'FROM registry.example.com/team/node:1\nCMD ["node", "server.js"]\n',  # unknown image
-    'FROM node:20\nUSER node\nCMD ["node", "server.js"]\n',  # not root
-    "FROM node:20\nENTRYPOINT ./prepare.sh && node server.js\n",  # shell-form ENTRYPOINT
-    'FROM node:20 AS base\nCMD ["node", "a.js"]\nFROM base\nRUN true\n',  # inherited
+@pytest.mark.parametrize(("text", "reason"), [
+    ('FROM registry.example.com/team/node:1\nCMD ["node", "server.js"]\n', "not known"),
+    ("FROM node:20\nENTRYPOINT ./prepare.sh && node server.js\n", "shell form"),
+    ('FROM node:20 AS base\nCMD ["node", "a.js"]\nFROM base\nRUN true\n', "another stage"),
+    ('FROM node:20 AS base\nUSER node\nFROM base\nCMD ["node", "a.js"]\n', "another stage"),
+    ('FROM gcr.io/distroless/nodejs20-debian12\nCMD ["node", "a.js"]\n', "no package manager"),
+    ('FROM scratch\nCOPY app /\nCMD ["sh", "-c", "a && b"]\n', "no package manager"),
+    ('FROM gcr.io/distroless/static-debian12:nonroot\nCMD ["sh", "-c", "a && b"]\n',
+     "no package manager"),
+    ('FROM eclipse-temurin:17\nCMD ["sh", "-c", "a && b"]\n', "__cacert_entrypoint.sh"),
+    # An init the file installs, or a hint that the container runs with one.
+    ('FROM node:20\nRUN apt-get update && apt-get install -y dumb-init\n'
+     'CMD ["node", "a.js"]\n', "installs an init"),
+    ('FROM node:20\n# run with: docker run --init app\nCMD ["node", "a.js"]\n',
+     "comment mentions an init"),
+    ('FROM node:20\nLABEL run="docker run --init"\nCMD ["node", "a.js"]\n',
+     "label mentions an init"),
 ])
-def test_no_tini_suggestion(text: str) -> None:
+def test_no_tini_suggestion(text: str, reason: str) -> None:
     found = _run(Pid1WithoutInit(), text)
     assert found and all(f.fix is None for f in found)
+    assert all(reason in f.message for f in found), [f.message for f in found]
+
+
+def test_tini_fix_is_idempotent_and_clean_for_the_apt_rules() -> None:
+    """A second pass adds no second tini, and the inserted RUN draws no DO2xx finding
+    (only DO503's unpinned-package warning, as any unpinned install does)."""
+    text = 'FROM node:20-slim\r\nCOPY . .\r\nCMD ["node", "server.js"]'
+    once = fix(text, path="Dockerfile", settings=settings_from_dict(
+        {"select": ["DO512"], "unsafe-fixes": True}, "t")).text
+    assert once.count("tini") == 2 and "\r\nRUN apt-get update" in once
+    assert once.endswith('CMD ["node", "server.js"]')
+    again = fix(once, path="Dockerfile", settings=Settings(unsafe_fixes=True))
+    assert again.text.count("apt-get install") == 1
+    assert not [f for f in again.findings if f.code.startswith("DO2") or f.code == "DO512"]
+    assert [f.code for f in again.findings if f.code == "DO503"] == ["DO503"]
 
 
 # --- DO513 -------------------------------------------------------------------------------

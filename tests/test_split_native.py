@@ -19,12 +19,8 @@ from dockopt.rewriter.pipeline import fix
 from dockopt.rewriter.syntax import parse
 from dockopt.transforms.base import Safety
 from dockopt.transforms.images import parse_image_ref
-from dockopt.transforms.split.native import (
-    make_reaches,
-    parse_makefile,
-    release_of,
-    runtime_library,
-)
+from dockopt.transforms.split.native import make_reaches, parse_makefile
+from dockopt.transforms.split.packages import release_of, runtime_library
 from dockopt.transforms.split.single_stage import apply_edits
 
 MAKE = """\

@@ -277,7 +277,7 @@ def test_blockers(tmp_path: Path, change: tuple[str, str], extra: dict[str, str]
 def test_sys_crate_table_names_known_dev_packages() -> None:
     """Every `-sys` crate that needs a library names a `-dev` package the release table
     maps, on every release the runtime may be."""
-    from dockopt.transforms.split.native import runtime_library
+    from dockopt.transforms.split.packages import runtime_library
 
     for crate, (dev, why) in SYS_CRATES.items():
         assert why, crate

@@ -23,6 +23,7 @@ import os
 import re
 import time
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,20 @@ pytestmark = pytest.mark.e2e
 HERE = Path(__file__).parent
 HAZARDS_DIR = HERE / "hazards"
 CMD = "CMD"  # a check's `run` that means: the image's ENTRYPOINT + CMD
+IMAGE_CMD = "@IMAGE_CMD"  # a word of a check's `run` replaced by the ENTRYPOINT + CMD
+
+
+class HazardEngine(BuildahEngine):
+    """buildah, with ``@IMAGE_CMD`` in a check's argv replaced by the image's own
+    ENTRYPOINT + CMD, so a check can run them under a harness (stoptest.sh)."""
+
+    def run(self, tag: str, argv: Sequence[str], timeout: float
+            ) -> tuple[int | None, str, bool]:
+        if IMAGE_CMD in argv:
+            facts = self.inspect(tag)
+            at = list(argv).index(IMAGE_CMD)
+            argv = [*argv[:at], *facts.entrypoint, *facts.cmd, *argv[at + 1:]]
+        return super().run(tag, argv, timeout)
 
 
 @dataclass
@@ -196,7 +211,7 @@ def test_hazard(case: Case, engine: BuildahEngine) -> None:  # noqa: F811
     result = fix_case(case)
     problems = static_problems(case, result)
     # Each build gets the case's timeout (the engine kills the build's process group).
-    eng = BuildahEngine(build_timeout=case.timeout)
+    eng = HazardEngine(build_timeout=case.timeout)
     original_text = (case.folder / "Dockerfile").read_bytes().decode("utf-8", "surrogateescape")
     rewrite = Variant("rewrite", result.text,
                       {p: new for p, (_, new) in result.extra_files.items()})

@@ -9,9 +9,12 @@ import re
 from collections.abc import Iterator
 
 from dockopt.rewriter.lazy_re import lazy
-from dockopt.rewriter.syntax import Dockerfile, Instruction, Stage
+from dockopt.rewriter.syntax import Comment, Dockerfile, Instruction, Stage
+from dockopt.transforms import shellfix
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
 from dockopt.transforms.images import facts_for, parse_image_ref
+from dockopt.transforms.instructions import tini
+from dockopt.transforms.packages import apt
 
 
 def _lineage(tree: Dockerfile) -> list[Stage]:
@@ -50,9 +53,6 @@ _PY_SERVERS = frozenset({"gunicorn", "uvicorn", "hypercorn", "daphne", "celery",
                          "granian", "uwsgi"})
 _PYTHON = lazy(r"python(\d+(\.\d+)?)?")
 _PLAIN = lazy(r"[\w./:=@,+%-]+( [\w./:=@,+%-]+)*")
-# Where each distribution's `tini` package puts the binary.
-_TINI = {"debian": ("/usr/bin/tini", "apt"), "ubuntu": ("/usr/bin/tini", "apt"),
-         "alpine": ("/sbin/tini", "apk")}
 
 
 def _argv(ins: Instruction) -> list[str]:
@@ -145,25 +145,47 @@ class Pid1WithoutInit(Transform):
         FROM node:20-slim
         CMD ["node", "server.js"]
         ```
-        with the suggestion
+        becomes
         ```dockerfile
         FROM node:20-slim
-        RUN apt-get update && apt-get install -y --no-install-recommends tini \
+        RUN apt-get update && apt-get install -y --no-install-recommends tini \\
             && rm -rf /var/lib/apt/lists/*
         ENTRYPOINT ["/usr/bin/tini", "--"]
         CMD ["node", "server.js"]
         ```
 
     Fix safety:
-        Level style (below the default failure threshold): `docker run --init` or
-        an orchestrator's init may already be in place, which the file cannot show.
-        Display-only: where the base image is a Debian, Ubuntu or Alpine one (the
-        images table) that runs as root, the suggestion installs the distribution's
-        `tini` package and makes it the ENTRYPOINT (in front of an exec-form
-        ENTRYPOINT, or before the CMD; an inherited ENTRYPOINT such as the node
-        image's `docker-entrypoint.sh` is replaced). It is not applied: `docker run
-        --init` needs no change to the image, and the install adds an unpinned
-        package the user should choose to take.
+        Level style (below the default failure threshold): `docker run --init`
+        (compose `init: true`) does the same without changing the image, and the
+        file cannot show whether the container is started that way. So the fix is
+        unsafe, and applied only where it provably works:
+        - the final stage is built on a Debian or Ubuntu image of the images table
+          (debian, ubuntu, and the official language images built on them, not
+          `-alpine`) whose release has the `tini` package (/usr/bin/tini): Debian
+          bookworm and later, Ubuntu 20.04, 22.04, 24.04 and 26.04; a language
+          image's tag must name the release or a version whose default image is on
+          current Debian (node 18+, python 3.8+, ...); bullseye and buster only
+          where the stage already runs `apt-get update` (their mirrors moved to
+          the archive);
+        - the stage runs as root where the install goes: after the stage's last
+          apt RUN (or after the FROM and its ARG/ENV/SHELL lines), before any USER
+          and before the command;
+        - nothing hints at an init already: no tini, dumb-init or `--init` in a
+          comment, a label or a RUN/COPY of the stage;
+        - the file does not pin every apt package (then tini's version, which
+          differs by release and architecture, is the user's to choose).
+        The RUN is the form DO201, DO202, DO203 and DO204 expect, so none of them
+        fires on it; DO503 reports the unpinned tini as it reports any unpinned
+        package. tini goes in front of an exec-form ENTRYPOINT (one list), or as
+        a new ENTRYPOINT before the CMD; a shell-form CMD stays, and tini then
+        runs `/bin/sh -c ...` (the fix's message says so). An inherited
+        ENTRYPOINT is replaced only where it just runs its arguments (node's
+        `docker-entrypoint.sh`, php's `docker-php-entrypoint`); eclipse-temurin's
+        CA-importing one is kept, so no fix. On Alpine (`apk add tini`,
+        /sbin/tini) the fix is shown, not applied: no Alpine package could be
+        tested here. Distroless, scratch and busybox images, a shell-form
+        ENTRYPOINT and a command inherited from an earlier stage get the finding
+        with the reason and no fix.
 
     References:
         https://github.com/krallin/tini;
@@ -173,9 +195,9 @@ class Pid1WithoutInit(Transform):
 
     code = "DO512"
     name = "pid1-without-init"
-    fix_title = "Run the command under tini"
+    fix_title = "Run the command under tini (or start the container with `docker run --init`)"
     level = "style"
-    default_safety = Safety.DISPLAY_ONLY
+    default_safety = Safety.UNSAFE
     semantic_scope = "none"
     reads_context = True  # the entrypoint script, when the context has it
 
@@ -198,50 +220,145 @@ class Pid1WithoutInit(Transform):
             return
         message = (f"{problem}. Run it under an init: `docker run --init` (compose "
                    "`init: true`), or tini as the ENTRYPOINT")
-        yield self.finding(ctx, head, message, fix=self._suggestion(ctx, lineage, entry, cmd))
+        fix, reason = self._suggestion(ctx, lineage, entry, cmd)
+        if reason is not None:
+            message += f". The tini fix is not applied: {reason}"
+        yield self.finding(ctx, head, message, fix=fix)
 
     def _suggestion(self, ctx: Context, lineage: list[Stage], entry: Instruction | None,
-                    cmd: Instruction | None) -> Fix | None:
+                    cmd: Instruction | None) -> tuple[Fix | None, str | None]:
+        """The tini fix and, when it is not applied (or not offered), why."""
         final = lineage[0]
-        if len(lineage) > 1 or (entry is not None and not entry.is_json):
-            return None
-        if entry is not None and entry not in final.body:
-            return None
-        if entry is None and (cmd is None or cmd not in final.body):
-            return None
+        if len(lineage) > 1:
+            return None, "the final stage is built on another stage of this file"
+        if entry is not None and not entry.is_json:
+            return None, "the ENTRYPOINT is in shell form"
         ref = parse_image_ref(final.base)
         facts = facts_for(ref) if ref is not None else None
-        if facts is None or facts.family not in _TINI or not facts.runs_as_root:
-            return None
+        if facts is None:
+            return None, f"the distribution of `{final.base}` is not known"
+        if facts.family in ("distroless", "scratch", "busybox"):
+            return None, f"`{final.base}` has no package manager to install tini with"
+        if facts.family not in ("debian", "ubuntu", "alpine"):
+            return None, f"`{final.base}` is not a Debian, Ubuntu or Alpine image"
+        if not facts.runs_as_root:
+            return None, f"`{final.base}` does not run as root, so nothing can install tini"
+        held = _init_already(ctx, final)
+        if held is not None:
+            return None, held
+        if entry is None and facts.repository in tini.KEPT_ENTRYPOINTS:
+            return None, (f"a new ENTRYPOINT would replace the base image's "
+                          f"{tini.KEPT_ENTRYPOINTS[facts.repository]}")
         head = entry if entry is not None else cmd
         assert head is not None
-        if any(i.keyword == "USER" for i in final.body if i.start < head.start):
-            return None  # the install would need root
-        tini, manager = _TINI[facts.family]
+        anchor = _install_point(ctx, final, head)
+        if facts.family == "alpine":
+            shown = self._edits(ctx, anchor, entry, cmd, tini.TINI_APK,
+                                "apk add --no-cache tini", Safety.DISPLAY_ONLY,
+                                "Shown only: no Alpine package could be tested here, and "
+                                "`docker run --init` does the same without changing the "
+                                "image.")
+            return shown, ("no Alpine package could be tested here, so `apk add tini` "
+                           "(/sbin/tini) is only shown")
+        install = ("apt-get update && apt-get install -y --no-install-recommends tini "
+                   "&& rm -rf /var/lib/apt/lists/*")
+        release = tini.release_of(facts)
+        reason: str | None = None
+        if isinstance(release, str):
+            reason = release
+        elif not release.current and not _runs_apt_update(ctx, final):
+            reason = (f"{release.name}'s mirror has moved to the archive, and no RUN of the "
+                      "stage shows that `apt-get update` still works there")
+        elif _pins_every_apt_package(ctx):
+            reason = ("the file pins every apt package, and tini's version differs by "
+                      "release and architecture (0.19.0-1+b3 on bookworm amd64): pin it "
+                      "yourself")
+        notes = ""
+        if entry is None and facts.repository in tini.REPLACEABLE_ENTRYPOINTS:
+            notes += (f" The base image's ENTRYPOINT "
+                      f"({tini.REPLACEABLE_ENTRYPOINTS[facts.repository]}) is replaced: it "
+                      "only runs the command it is given.")
+        if cmd is not None and not cmd.is_json and (entry is None or not entry.is_json):
+            notes += (" The CMD stays in shell form: tini runs `/bin/sh -c ...`, so the "
+                      "shell, not the program, gets SIGTERM unless the command `exec`s it.")
+        if reason is not None or isinstance(release, str):
+            reason = reason or "the release is not known"
+            fix = self._edits(ctx, anchor, entry, cmd, tini.TINI_APT, install,
+                              Safety.DISPLAY_ONLY,
+                              f"Shown only: {reason}. `docker run --init` does the same "
+                              "without changing the image." + notes)
+            return fix, reason
+        return self._edits(ctx, anchor, entry, cmd, tini.TINI_APT, install, Safety.UNSAFE,
+                           f"Install the distribution's tini ({tini.TINI_APT}, from "
+                           f"{release.name}) and run the command under it as PID 1. Unsafe: "
+                           "the image gets a new package (unpinned: DO503 reports it) and "
+                           "a new ENTRYPOINT; `docker run --init` (compose `init: true`) does "
+                           "the same without changing the image, so leave this change out if "
+                           "the container is started that way." + notes), None
+
+    def _edits(self, ctx: Context, anchor: Instruction, entry: Instruction | None,
+               cmd: Instruction | None, tini_path: str, install: str, safety: Safety,
+               explanation: str) -> Fix:
         style = ctx.style
-        if manager == "apt":
-            install = ("apt-get update && apt-get install -y --no-install-recommends tini "
-                       "&& rm -rf /var/lib/apt/lists/*")
-        else:
-            install = "apk add --no-cache tini"
-        frm = final.from_instruction
-        at = frm.end if ctx.text[frm.start:frm.end].endswith("\n") else None
-        if at is None:
-            return None
-        edits = [Edit(at, at, style.instruction("RUN", install))]
+        edits = [Edit(anchor.end, anchor.end, style.instruction("RUN", install))]
         if entry is not None:
+            text = style.instruction("ENTRYPOINT", json.dumps([tini_path, "--", *entry.value]))
             if not entry.text.endswith("\n"):
-                return None
-            edits.append(Edit(entry.start, entry.end, style.instruction(
-                "ENTRYPOINT", json.dumps([tini, "--", *entry.value]))))
+                text = text.rstrip("\r\n")  # keep a missing final newline missing
+            edits.append(Edit(entry.start, entry.end, text))
         else:
             assert cmd is not None
             edits.append(Edit(cmd.start, cmd.start, style.instruction(
-                "ENTRYPOINT", json.dumps([tini, "--"]))))
-        return Fix(tuple(edits), Safety.DISPLAY_ONLY,
-                   f"Install the distribution's tini ({tini}) and run the command under it. "
-                   "Shown only: `docker run --init` does the same without changing the "
-                   "image.")
+                "ENTRYPOINT", json.dumps([tini_path, "--"]))))
+        return Fix(tuple(edits), safety, explanation)
+
+
+# A comment or label that says the container is started with an init already.
+_INIT_HINT = lazy(r"--init\b|\binit:\s*true\b|\b(tini|dumb-init|catatonit)\b", re.I)
+
+
+def _init_already(ctx: Context, final: Stage) -> str | None:
+    """Why the file may already provide an init (then nothing is added), or None."""
+    for item in ctx.tree.items:
+        if isinstance(item, Comment) and _INIT_HINT.search(item.text):
+            return f"a comment mentions an init on line {item.start_line}: `docker run --init` " \
+                   "may be in use"
+    for ins in final.body:
+        if ins.keyword in ("LABEL", "RUN", "COPY", "ADD") and _INIT_HINT.search(ins.original):
+            what = "a label mentions" if ins.keyword == "LABEL" else "the stage installs"
+            return f"{what} an init on line {ins.start_line}: wire it up as the ENTRYPOINT yourself"
+    return None
+
+
+def _install_point(ctx: Context, final: Stage, head: Instruction) -> Instruction:
+    """The instruction the tini RUN goes after: the stage's last apt RUN run as root
+    (after any change to the apt sources), else the FROM and the ARG/ENV/SHELL lines
+    right after it (proxies, DEBIAN_FRONTEND), never past a USER or the command."""
+    anchor = final.from_instruction
+    users = [u.start for u in final.body if u.keyword == "USER"]
+    limit = min([head.start, *users])  # the install must run as root, before the command
+    for ins in final.body:
+        if ins.start >= limit or ins.keyword not in ("ARG", "ENV", "SHELL"):
+            break
+        anchor = ins
+    for run in apt.editable_runs(ctx, final):
+        if anchor.start < run.ins.start < limit and apt.apt_calls(run):
+            anchor = run.ins
+    return anchor
+
+
+def _runs_apt_update(ctx: Context, final: Stage) -> bool:
+    return any(call.action == "update" for run in apt.editable_runs(ctx, final)
+               for call in apt.apt_calls(run))
+
+
+def _pins_every_apt_package(ctx: Context) -> bool:
+    """Every package of every apt install in the file has a version (DO503's view)."""
+    names = [w.value for run in apt.editable_runs(ctx) for call in apt.apt_calls(run)
+             if call.action == "install"
+             for w in shellfix.operands(call.cmd, call.sub, apt.APT_VALUE)
+             if w.value is not None and "/" not in w.value and not w.value.endswith(".deb")]
+    return bool(names) and all("=" in n for n in names)
 
 
 # --- DO513 -----------------------------------------------------------------------------

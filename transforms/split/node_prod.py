@@ -52,21 +52,21 @@ from dockopt.transforms.split.common import (
     settings_lines,
     slim_variant,
 )
-from dockopt.transforms.split.native import (
-    AptPackages,
-    apk_run,
-    apt_run,
-    context_path,
-    read_installs,
-    release_of,
-    runtime_packages,
-)
+from dockopt.transforms.split.native import context_path
 from dockopt.transforms.split.node import has_npm_build
 from dockopt.transforms.split.node_pm import (
     check_install,
     is_install,
     package_manager,
     setup_command,
+)
+from dockopt.transforms.split.packages import (
+    AptPackages,
+    apk_run,
+    apt_run,
+    read_installs,
+    release_of,
+    runtime_packages,
 )
 from dockopt.transforms.split.pm_config import Berry, pnpm_layout_problem, yarn_berry
 

@@ -53,10 +53,10 @@ from dockopt.transforms.split.common import (
     settings_lines,
     walk_stage,
 )
-from dockopt.transforms.split.native import (
+from dockopt.transforms.split.native import context_path
+from dockopt.transforms.split.packages import (
     AptPackages,
     apt_run,
-    context_path,
     read_installs,
     runtime_library,
     runtime_packages,
@@ -76,7 +76,7 @@ _DEFAULT_RELEASE = ((56, 69, "bullseye"), (71, 88, "bookworm"), (90, 999, "trixi
 _BASE_USERS = frozenset({"root", "daemon", "bin", "sys", "nobody", "www-data"})
 
 # `-sys` crates (read from Cargo.lock) -> the `-dev` package whose runtime library the
-# binary then needs (mapped per release by native.RUNTIME_LIBS), "" when nothing has to
+# binary then needs (mapped per release by packages.RUNTIME_LIBS), "" when nothing has to
 # be installed, with the reason. A `-sys` crate missing here blocks the split.
 SYS_CRATES: dict[str, tuple[str, str]] = {
     # Linked against the rust image's own -dev libraries (buildpack-deps ships them).
@@ -114,7 +114,7 @@ SYS_CRATES: dict[str, tuple[str, str]] = {
 # ca-certificates (the rust image has it, debian:X-slim does not).
 _CA_CRATES = frozenset({"openssl-sys", "openssl-probe", "native-tls", "rustls-native-certs",
                         "rustls-platform-verifier"})
-# apt packages a Rust build uses only at build time, beyond native.is_build_only's:
+# apt packages a Rust build uses only at build time, beyond packages.is_build_only's:
 # bindgen's libclang, protoc and its headers (prost generates Rust code from them),
 # musl's gcc wrapper, linkers.
 _RUST_BUILD_ONLY = frozenset({"libclang-dev", "protobuf-compiler", "libprotobuf-dev",
