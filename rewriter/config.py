@@ -12,7 +12,10 @@ import os
 import re
 from dataclasses import field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 from dockopt.rewriter.records import dataclass
 
@@ -115,18 +118,47 @@ class Settings:
         return replace(self, **given)
 
 
-def find_config(start: Path) -> Path | None:
-    """The closest config file at or above ``start`` (a file or a folder)."""
+def find_config(start: Path, cache: dict[str, Path | None] | None = None) -> Path | None:
+    """The closest config file at or above ``start`` (a file or a folder).
+
+    ``cache`` (resolved folder -> its answer) is shared by the lookups of one run:
+    the files of a repository share their ancestors, so each folder is looked at once
+    instead of once per file below it (most of the settings cost of checking many
+    files in sibling folders)."""
     folder = start if start.is_dir() else start.parent
-    folder = folder.resolve()
-    for d in (folder, *folder.parents):
-        for name in _CONFIG_NAMES:
-            candidate = d / name
-            if candidate.is_file():
-                if name == "pyproject.toml" and not _has_tool_section(candidate):
-                    continue
-                return candidate
+    return closest_above(folder.resolve(), _config_in, cache)
+
+
+def _config_in(d: Path) -> Path | None:
+    for name in _CONFIG_NAMES:
+        candidate = d / name
+        if candidate.is_file():
+            if name == "pyproject.toml" and not _has_tool_section(candidate):
+                continue
+            return candidate
     return None
+
+
+def closest_above(folder: Path, look: Callable[[Path], Path | None],
+                  cache: dict[str, Path | None] | None = None) -> Path | None:
+    """The first ``look(d)`` that is not None for ``d`` = the (resolved) ``folder``
+    and then its parents, upwards.  With ``cache``, the answer of every folder
+    walked is recorded, and a folder already answered ends the walk."""
+    walked: list[str] = []
+    found: Path | None = None
+    for d in (folder, *folder.parents):
+        key = str(d)
+        if cache is not None and key in cache:
+            found = cache[key]
+            break
+        walked.append(key)
+        found = look(d)
+        if found is not None:
+            break
+    if cache is not None:
+        for key in walked:  # each lies at or below the folder that answered
+            cache[key] = found
+    return found
 
 
 def _has_tool_section(path: Path) -> bool:

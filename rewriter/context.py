@@ -84,6 +84,9 @@ class BadPattern(ValueError):
 
 def go_clean(path: str) -> str:
     """Go's ``path/filepath.Clean`` for "/"-separated paths (Linux)."""
+    if path and path[-1] != "/" and "//" not in path and "/." not in path \
+            and path[0] != ".":
+        return path  # no empty, "." or ".." segment: already clean (most paths)
     if path == "":
         return "."
     rooted = path.startswith("/")

@@ -46,18 +46,40 @@ def user_level_files(environ: dict[str, str] | None = None) -> list[Path]:
     return out
 
 
-def find_hadolint_config(start: Path, *, user_level: bool = True) -> Path | None:
+def find_hadolint_config(start: Path, *, user_level: bool = True,
+                         cache: dict[str, Path | None] | None = None) -> Path | None:
     """The closest `.hadolint.yaml`/`.hadolint.yml` at or above ``start``, else a
-    user-level file, else None."""
+    user-level file, else None.  ``cache``: as ``config.find_config``'s (one run's
+    answers per folder; the user-level file is looked up once per cache too)."""
+    from dockopt.rewriter.config import closest_above
+
     folder = (start if start.is_dir() else start.parent).resolve()
-    for d in (folder, *folder.parents):
-        for name in NAMES:
-            if (d / name).is_file():
-                return d / name
-    if user_level:
-        for candidate in user_level_files():
-            if candidate.is_file():
-                return candidate
+    found = closest_above(folder, _hadolint_in, cache)
+    if found is not None or not user_level:
+        return found
+    if cache is not None:
+        if _USER_LEVEL not in cache:
+            cache[_USER_LEVEL] = user_level_file()
+        return cache[_USER_LEVEL]
+    return user_level_file()
+
+
+# The cache key of the user-level answer: not a path any folder resolves to.
+_USER_LEVEL = "\0user-level"
+
+
+def _hadolint_in(d: Path) -> Path | None:
+    for name in NAMES:
+        if (d / name).is_file():
+            return d / name
+    return None
+
+
+def user_level_file() -> Path | None:
+    """hadolint's first user-level config file that exists, or None."""
+    for candidate in user_level_files():
+        if candidate.is_file():
+            return candidate
     return None
 
 

@@ -24,7 +24,7 @@ from dockopt.rewriter.lazy_re import lazy
 from dockopt.rewriter.records import dataclass
 
 if TYPE_CHECKING:
-    from tree_sitter import Language, Node, Parser
+    from tree_sitter import Language, Node, Parser, Query, QueryCursor
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,15 +120,20 @@ class SimpleCommand:
     start: int
     end: int
     resolved_index: int | None
-    # resolved_name, computed once: transforms ask it of every command, many times.
+    # resolved_name and resolved_args, computed once: transforms ask them of every
+    # command, many times (resolved_args about 280 times per file of the corpus).
     _resolved_name: str | None = field(init=False, compare=False, repr=False)
+    _resolved_args: tuple[Word, ...] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         name = None
+        args: tuple[Word, ...] = ()
         if self.resolved_index is not None:
             value = self.words[self.resolved_index].value
             name = None if value is None else value.rsplit("/", 1)[-1]
+            args = self.words[self.resolved_index + 1 :]
         object.__setattr__(self, "_resolved_name", name)
+        object.__setattr__(self, "_resolved_args", args)
 
     @property
     def name(self) -> str | None:
@@ -147,7 +152,7 @@ class SimpleCommand:
     @property
     def resolved_args(self) -> tuple[Word, ...]:
         """The words after the resolved program (``install``, ``-y``, ...)."""
-        return () if self.resolved_index is None else self.words[self.resolved_index + 1 :]
+        return self._resolved_args
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +235,36 @@ def _bash_language() -> object:
     return tree_sitter_bash.language()
 
 
+# The nodes the builder turns into commands, found by tree-sitter itself: walking every
+# node of the tree from Python (words, strings, operators: about 90 per RUN) cost
+# more than building the commands.
+_INTERESTING = """
+(redirected_statement) @redirected
+(command) @command
+(declaration_command) @declaration
+(unset_command) @declaration
+(variable_assignments) @declaration
+(variable_assignment) @assignment
+(comment) @comment
+"""
+
+
+@functools.cache
+def _query() -> Query:
+    import tree_sitter
+
+    return tree_sitter.Query(_language(), _INTERESTING)
+
+
+def _cursor() -> QueryCursor:
+    cursor: QueryCursor | None = getattr(_local, "cursor", None)
+    if cursor is None:
+        import tree_sitter
+
+        cursor = _local.cursor = tree_sitter.QueryCursor(_query())
+    return cursor
+
+
 def _parser() -> Parser:
     parser: Parser | None = getattr(_local, "parser", None)
     if parser is None:
@@ -290,31 +325,23 @@ class _Builder:
         return Word(raw, _unquote(raw), start, end)
 
     def build(self, root: Node) -> ShellScript:
-        commands: list[SimpleCommand] = []
+        found = _cursor().captures(root)
+        # In the order of a pre-order walk (an outer node before the nodes inside it),
+        # which the rules below were written for.
         pending: dict[int, Node] = {}  # command node id -> redirected_statement around it
-        last_comment: Node | None = None
-        stack: list[tuple[Node, str]] = [(root, "")]
-        while stack:
-            node, parent_type = stack.pop()
-            kind = node.type
-            if kind == "redirected_statement":
-                body = _redirect_target(node)
-                if body is not None:
-                    pending[body.id] = node
-            elif kind == "command":
-                commands.append(self.command(node, pending.get(node.id)))
-            elif (
-                kind in _DECLARATIONS
-                or kind == "variable_assignments"
-                or (kind == "variable_assignment" and parent_type not in _ASSIGNMENT_PARENTS)
-            ):
-                commands.append(self.command(node, None))
-            elif kind == "comment":
-                last_comment = node
-            # Named children only: anonymous nodes are tokens (`&&`, `;`, quotes) with
-            # nothing below them, and skipping them halves the nodes walked.
-            stack.extend((c, kind) for c in reversed(node.named_children))
+        for statement in sorted(found.get("redirected", ()), key=_preorder):
+            body = _redirect_target(statement)
+            if body is not None:
+                pending[body.id] = statement
+        nodes = [*found.get("command", ()), *found.get("declaration", ())]
+        nodes += [n for n in found.get("assignment", ())
+                  if n.parent is None or n.parent.type not in _ASSIGNMENT_PARENTS]
+        nodes.sort(key=_preorder)
+        commands = [self.command(n, pending.get(n.id) if n.type == "command" else None)
+                    for n in nodes]
         commands.sort(key=lambda c: c.start)
+        comments = found.get("comment", ())
+        last_comment = max(comments, key=_preorder) if comments else None
         trailing_comment = None
         if last_comment is not None and not self.text[self.pos(last_comment.end_byte) :].strip():
             trailing_comment = self.pos(last_comment.start_byte)
@@ -331,27 +358,32 @@ class _Builder:
         """
         env: list[Word] = []
         redirects = [c for c in statement.children if c.type in _REDIRECTS] if statement else []
-        parts: list[Node] = []  # argv pieces, merged below when adjacent
-        if node.type == "variable_assignment":
+        # argv pieces as (start byte, end byte), merged below when adjacent; each node
+        # attribute read crosses into tree-sitter, so each is read once.
+        parts: list[tuple[int, int]] = []
+        kind = node.type
+        if kind == "variable_assignment":
             env.append(self.word(node.start_byte, node.end_byte))
-        for child in node.children if node.type != "variable_assignment" else ():
-            if child.type == "variable_assignment" and node.type != "declaration_command":
-                env.append(self.word(child.start_byte, child.end_byte))
-            elif child.type in _REDIRECTS:
-                redirects.append(child)
-            elif child.type != "comment":
-                parts.append(child)
+        else:
+            for child in node.children:
+                child_kind = child.type
+                if child_kind == "variable_assignment" and kind != "declaration_command":
+                    env.append(self.word(child.start_byte, child.end_byte))
+                elif child_kind in _REDIRECTS:
+                    redirects.append(child)
+                elif child_kind != "comment":
+                    parts.append((child.start_byte, child.end_byte))
         redirect_words: list[Word] = []
         for r in redirects:
             self.redirect(r, redirect_words, parts)
         redirect_words.sort(key=lambda w: w.start)
-        parts.sort(key=lambda n: n.start_byte)
+        parts.sort()  # pieces with the same start merge alike in either order
         spans: list[list[int]] = []
-        for p in parts:  # tree-sitter splits e.g. $"x" into two nodes: rejoin them
-            if spans and p.start_byte <= spans[-1][1]:
-                spans[-1][1] = max(spans[-1][1], p.end_byte)
+        for p_start, p_end in parts:  # tree-sitter splits e.g. $"x" in two: rejoin them
+            if spans and p_start <= spans[-1][1]:
+                spans[-1][1] = max(spans[-1][1], p_end)
             else:
-                spans.append([p.start_byte, p.end_byte])
+                spans.append([p_start, p_end])
         words = tuple(self.word(s, e) for s, e in spans)
         start, end = self.pos(node.start_byte), self.pos(node.end_byte)
         end = max([end] + [w.end for w in words] + [w.end for w in redirect_words])
@@ -363,7 +395,7 @@ class _Builder:
             self.by_node[statement.id] = result
         return result
 
-    def redirect(self, node: Node, out: list[Word], argv: list[Node]) -> None:
+    def redirect(self, node: Node, out: list[Word], argv: list[tuple[int, int]]) -> None:
         """Keep ``2>/dev/null`` or ``<<EOF`` as one Word; heredoc bodies are not words.
 
         tree-sitter-bash attaches words after a redirect target (``>f b``) to the redirect;
@@ -383,7 +415,7 @@ class _Builder:
                 if targets == 1:
                     end = child.end_byte
                 else:
-                    argv.append(child)
+                    argv.append((child.start_byte, child.end_byte))
         out.append(self.word(node.start_byte, end))
 
     def top_level(self, root: Node) -> tuple[tuple[Step, ...], str | None]:
@@ -421,6 +453,11 @@ class _Builder:
             else:
                 kind = (body or n).type
                 out.append(Step(self.pos(n.start_byte), self.pos(n.end_byte), kind, before, None))
+
+
+def _preorder(node: Node) -> tuple[int, int]:
+    """A pre-order walk's position: by start, a node before those inside it."""
+    return node.start_byte, -node.end_byte
 
 
 def _redirect_target(statement: Node) -> Node | None:

@@ -151,6 +151,33 @@ def test_ordered_map_runs_tasks_of_one_key_one_at_a_time(tmp_path: Path) -> None
     assert all(v == 7 for i, v in seen if not i % 3)
 
 
+def _pid_or_fail(n: int) -> int:
+    if n == 6:
+        raise ValueError(f"task {n} failed")
+    return os.getpid()
+
+
+def test_an_error_is_raised_at_its_tasks_turn() -> None:
+    """Tasks go to the workers a few at a time; one that raises keeps its place: the
+    results before it arrive (those of its own submission too), then its error."""
+    seen = []
+    with pytest.raises(ValueError, match="task 6 failed"):
+        for i, _ in ordered_map(_pid_or_fail, [(i, i) for i in range(20)], 2):
+            seen.append(i)
+    assert seen == list(range(6))
+
+
+@pytest.mark.skipif(start_method() != "fork", reason="workers fork only on Linux")
+def test_forked_workers_inherit_a_warmed_process() -> None:
+    """The first task runs in this process before the pool forks (its imports and
+    caches are then inherited instead of made again in each worker); the rest run in
+    the workers."""
+    pids = [pid for _, pid in ordered_map(_pid_or_fail, [(i, i + 100) for i in range(40)], 2)]
+    assert pids[0] == os.getpid()
+    assert os.getpid() not in pids[1:]
+    assert len(set(pids[1:])) >= 1
+
+
 def test_a_process_with_threads_spawns_its_workers(tmp_path: Path) -> None:
     """fork only while this process is single-threaded (a fork while another thread
     holds a lock can deadlock the child); spawned workers give the same results."""

@@ -319,6 +319,10 @@ class SettingsFinder:
     # `--config KEY=VALUE` tables, applied in order over whichever config applies.
     overrides: tuple[dict[str, Any], ...] = ()
     _by_folder: dict[str, tuple[Path | None, Path | None]] = field(default_factory=dict)
+    # Per resolved folder, the closest config / hadolint config at or above it: the
+    # files of one run share ancestors, so each folder is looked at once.
+    _config_above: dict[str, Path | None] = field(default_factory=dict)
+    _hadolint_above: dict[str, Path | None] = field(default_factory=dict)
     _by_file: dict[tuple[Path | None, Path | None], Settings] = field(default_factory=dict)
 
     def for_path(self, path: Path) -> Settings:
@@ -340,8 +344,9 @@ class SettingsFinder:
             if folder not in self._by_folder:
                 from dockopt.rewriter.hadolint_config import find_hadolint_config
 
-                self._by_folder[folder] = (find_config(Path(folder)),
-                                           find_hadolint_config(Path(folder)))
+                self._by_folder[folder] = (
+                    find_config(Path(folder), self._config_above),
+                    find_hadolint_config(Path(folder), cache=self._hadolint_above))
             sources = self._by_folder[folder]
         if sources not in self._by_file:
             source, hadolint = sources

@@ -60,6 +60,12 @@ _VCS_TOOLS = lazy(
 _PACKAGE_TOOLS = frozenset({"apt-get", "apt", "apk", "yum", "dnf", "microdnf", "zypper",
                             "pip", "pip3", "npm", "yarn", "pnpm", "brew", "conda", "choco",
                             "gem", "tdnf", "pacman", "emerge", "port", "dpkg", "rpm"})
+# A literal every match of _VCS_TOOLS contains: a text with none of them cannot match,
+# and `in` finds that far faster than the regex's scan of every position (a regex led
+# by \b or many alternatives gets no fast prefix search in `re`).
+_VCS_LITERALS = ("setuptools", "hatch", "versioning", "dunamai", "versioneer", "poetry",
+                 "pbr", "sync", "GIT_DIR", "scm")
+_JS_INSTALL_LITERALS = ("npm", "bun", "yarn")  # likewise for _JS_INSTALL ("pnpm" too)
 _JS_INSTALL = lazy(r"\b(npm\s+(install|i|ci)\b|pnpm\s+(install|i)\b|bun\s+(install|i)\b|"
                          r"yarn(\s+install\b|\s*$|\s*[;&|)]|\s+--))", re.M)
 _BUILD = lazy(
@@ -85,6 +91,9 @@ class Needs:
     root: bool = False  # some step takes the whole context (`COPY . .`)
     run_text: str = ""
     flags: set[str] = field(default_factory=set)  # js-install, composer, bundle, build, git
+    # Context files the RUN text names (``_run_paths`` tokens that exist), found once:
+    # both the needed files and the scripts read for git use them.
+    run_files: set[str] = field(default_factory=set)
 
 
 class DockerignoreMissing(Transform):
@@ -288,10 +297,7 @@ def plan_entries(tree: Dockerfile, build: BuildContext, current: str | None,
     added_lines: list[str] = []
     kept: list[str] = []
     dropped: set[str] = set()
-    for line in rendered.splitlines():
-        pattern = normalize_pattern(line)
-        if pattern is None or line.startswith("#"):
-            continue
+    for line, pattern in _template_patterns(rendered):
         reason = None
         if pattern in known or pattern.removeprefix("**/") in known:
             reason = "present"  # the file already decides about this name
@@ -309,6 +315,18 @@ def plan_entries(tree: Dockerfile, build: BuildContext, current: str | None,
                 kept.append(f"{line.strip()} ({reason})")
     nl = "\r\n" if current is not None and "\r\n" in current else "\n"
     return Plan(existing, added, added_lines, kept, rendered, dropped, nl)
+
+
+@functools.lru_cache(maxsize=64)
+def _template_patterns(rendered: str) -> tuple[tuple[str, str], ...]:
+    """(line, its pattern as Docker reads it) for each entry line of a rendered
+    template: the same few texts come back for every file, so parse each once."""
+    out: list[tuple[str, str]] = []
+    for line in rendered.splitlines():
+        pattern = normalize_pattern(line)
+        if pattern is not None and not line.startswith("#"):
+            out.append((line, pattern))
+    return tuple(out)
 
 
 def _blocked(pattern: str, needs: Needs, needed: Sequence[str],
@@ -343,9 +361,7 @@ def _needed_files(needs: Needs, build: BuildContext, pm: PatternMatcher) -> list
     out: set[str] = set()
     for src in needs.sources:
         out.update(f for f in files if glob_matches(src, f))
-    for token in _run_paths(needs.run_text):
-        if token in files:
-            out.add(token)
+    out.update(needs.run_files)
     if pm.exclusions:  # files the user re-included on purpose stay included
         reinc = PatternMatcher([p[1:] for p in pm_patterns(pm) if p.startswith("!")])
         out.update(f for f in files if reinc.excludes(f))
@@ -404,17 +420,28 @@ def analyse(tree: Dockerfile, build: BuildContext, shell: ShellOf | None = None)
             runs += [h.content for h in ins.heredoc_docs]
     needs.run_text = "\n".join(runs)
     text = needs.run_text
-    if _uses_git(tree, build, text, shell) or _project_uses_vcs(build):
+    files = build.files
+    needs.run_files = {t for t in _run_paths(text) if t in files}
+    if _uses_git(tree, build, text, shell, needs.run_files) or _project_uses_vcs(build):
         needs.flags.add("git")
-    if _JS_INSTALL.search(text):
+    if _has_any(text, _JS_INSTALL_LITERALS) and _JS_INSTALL.search(text):
         needs.flags.add("js-install")
-    if re.search(r"\bcomposer\s+(install|update|require)", text):
+    if "composer" in text and re.search(r"\bcomposer\s+(install|update|require)", text):
         needs.flags.add("composer")
-    if re.search(r"\bbundle\s+install\b", text):
+    if "bundle" in text and re.search(r"\bbundle\s+install\b", text):
         needs.flags.add("bundle")
     if _BUILD.search(text):
         needs.flags.add("build")
     return needs
+
+
+def _has_any(text: str, literals: Sequence[str]) -> bool:
+    return any(lit in text for lit in literals)
+
+
+def _vcs_tool_in(text: str) -> bool:
+    """A tool that reads git metadata is named in ``text`` (``_VCS_TOOLS``)."""
+    return _has_any(text, _VCS_LITERALS) and _VCS_TOOLS.search(text) is not None
 
 
 def _add_source(needs: Needs, kw: str, src: str) -> None:
@@ -456,15 +483,17 @@ def git_needs_repo(sub: str, rest: str = "") -> bool:
 
 def _git_in_text(text: str) -> bool:
     """A git command that needs a repository, anywhere in free text (conservative)."""
+    if "git" not in text:  # the pattern needs the word; most texts have none
+        return False
     return any(git_needs_repo(m.group(1), m.group(2) or "") for m in _GIT_TEXT.finditer(text))
 
 
 def _uses_git(tree: Dockerfile, build: BuildContext, run_text: str,
-              shell: ShellOf | None = None) -> bool:
+              shell: ShellOf | None = None, run_files: set[str] | None = None) -> bool:
     """Some RUN (or a script, Makefile, package.json script or gemspec it runs) needs
     the git repository: any git subcommand but clone/init/ls-remote/--version and
     ``config --global``, or a tool that reads git metadata."""
-    if _VCS_TOOLS.search(run_text):
+    if _vcs_tool_in(run_text):
         return True
     from dockopt.rewriter.shell import parse_shell
 
@@ -498,14 +527,17 @@ def _uses_git(tree: Dockerfile, build: BuildContext, run_text: str,
                     texts.append(" ".join(values))  # sh -c "git describe", xargs git log
         if any(_git_in_text(t) for t in texts):
             return True
-    return any(_git_in_text(text) for text in _run_files(build, run_text))
+    return any(_git_in_text(text) for text in _run_files(build, run_text, run_files))
 
 
-def _run_files(build: BuildContext, run_text: str) -> Iterator[str]:
+def _run_files(build: BuildContext, run_text: str,
+               named: set[str] | None = None) -> Iterator[str]:
     """Context files whose commands a RUN may run: files it names (scripts),
-    Makefiles when it runs make, package.json scripts, gemspecs."""
+    Makefiles when it runs make, package.json scripts, gemspecs.  ``named``: the
+    files the RUN text names, when the caller has them (``Needs.run_files``)."""
     files = build.files
-    names: set[str] = {t for t in _run_paths(run_text) if t in files}
+    names: set[str] = set(named) if named is not None else \
+        {t for t in _run_paths(run_text) if t in files}
     make = re.search(r"\bmake\b", run_text) is not None
     for rel in files:
         base = rel.rsplit("/", 1)[-1]
@@ -525,7 +557,7 @@ def _project_uses_vcs(build: BuildContext) -> bool:
     for rel in build.files:
         if rel.rsplit("/", 1)[-1] in ("pyproject.toml", "setup.py", "setup.cfg") and \
                 build.files.get(rel, 0) <= 1 << 20 and \
-                _VCS_TOOLS.search(build.read_text(rel) or ""):
+                _vcs_tool_in(build.read_text(rel) or ""):
             return True
     return False
 
