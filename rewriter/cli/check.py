@@ -165,6 +165,7 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
             found, diagnostics = outcome
             findings = list(found)
         say_context(item, quiet)
+        item.found_context = None  # done with it: the input list outlives every file
         parse_findings, engine = report_file_diagnostics(item.shown, diagnostics, quiet,
                                                          err_color)
         findings += parse_findings
