@@ -165,7 +165,7 @@ def after(tree: Dockerfile, target: Instruction, new_text: str
             return None
         return splice
     at = target.end
-    if not text[:at].endswith("\n"):
+    if not text.endswith("\n", 0, at):  # (not text[:at]: that copies the file per call)
         # The target ends the file without a newline: keep it that way at the new end.
         return at, at, tree.newline + new_text.rstrip("\r\n")
     return at, at, new_text

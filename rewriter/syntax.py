@@ -343,11 +343,12 @@ class Stage:
     platform: str | None
     from_instruction: Instruction
     instructions: tuple[Instruction, ...]
+    # The stage's instructions after FROM.  Stored once: transforms walk it per
+    # instruction, and a property slicing ``instructions`` copied the stage each time.
+    body: tuple[Instruction, ...] = field(init=False, repr=False, compare=False)
 
-    @property
-    def body(self) -> tuple[Instruction, ...]:
-        """The stage's instructions after FROM."""
-        return self.instructions[1:]
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "body", self.instructions[1:])
 
 
 @dataclass(frozen=True)
@@ -395,9 +396,10 @@ class Dockerfile:
                 return d
         return None
 
-    @property
+    @cached_property
     def newline(self) -> str:
-        """The file's dominant line ending (LF when it has none)."""
+        """The file's dominant line ending (LF when it has none).  Cached: edits ask
+        for it per inserted line, and counting scans the whole text."""
         crlf = self.text.count("\r\n")
         lf = self.text.count("\n") - crlf
         return "\r\n" if crlf > lf else "\n"
@@ -450,13 +452,12 @@ class Dockerfile:
 
     def owned_comments(self, target: Instruction) -> tuple[Comment, ...]:
         """The comment lines directly above ``target`` (no blank line between)."""
-        idx = self.index(target)
-        out: list[Comment] = []
-        for item in reversed(self.items[:idx]):
-            if not isinstance(item, Comment):
-                break
-            out.append(item)
-        return tuple(reversed(out))
+        items = self.items
+        first = idx = self.index(target)
+        # Walk back by index: slicing ``items[:idx]`` copied the file's items per call.
+        while first > 0 and isinstance(items[first - 1], Comment):
+            first -= 1
+        return tuple(c for c in items[first:idx] if isinstance(c, Comment))
 
     @cached_property
     def _positions(self) -> dict[int, int]:

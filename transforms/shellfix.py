@@ -7,6 +7,7 @@ and the user's ``&& \\`` layout, indentation and comments survive.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -58,17 +59,23 @@ def shell_runs(ctx: Context, stage: Stage | None = None) -> Iterator[RunShell]:
                 continue
             runs.append(RunShell(ins, src, script))
         ctx.memo["shell_runs"] = runs
-    yield from _in_stage(runs, stage)
+    yield from in_stage(runs, stage)
 
 
-def _in_stage(runs: list[RunShell], stage: Stage | None) -> Iterator[RunShell]:
+def in_stage(runs: list[RunShell], stage: Stage | None) -> Iterator[RunShell]:
+    """The runs (in file order) inside ``stage``: found by bisection, since
+    transforms ask per stage and a scan of every run per stage was quadratic."""
     if stage is None:
         yield from runs
         return
     first, last = stage.instructions[0].start, stage.instructions[-1].start
-    for run in runs:
-        if first <= run.ins.start <= last:
-            yield run
+    lo = bisect.bisect_left(runs, first, key=_run_start)
+    hi = bisect.bisect_right(runs, last, key=_run_start)
+    yield from runs[lo:hi]
+
+
+def _run_start(run: RunShell) -> int:
+    return run.ins.start
 
 
 def script_runs(ctx: Context, stage: Stage | None = None) -> Iterator[RunShell]:
@@ -99,7 +106,7 @@ def script_runs(ctx: Context, stage: Stage | None = None) -> Iterator[RunShell]:
                 continue
             runs.append(RunShell(ins, LogicalText.identity(body, doc.start), script, True))
         ctx.memo["heredoc_runs"] = runs
-    yield from _in_stage(runs, stage)
+    yield from in_stage(runs, stage)
 
 
 # A RUN line that is only a heredoc marker (`<<EOF`, `<<'EOF'`, `<<"EOF"`).

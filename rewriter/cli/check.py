@@ -12,7 +12,6 @@ import click
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-    from dockopt.rewriter.cli.output import FileReport
     from dockopt.rewriter.config import Settings
     from dockopt.rewriter.syntax import Diagnostic
     from dockopt.transforms.base import Finding
@@ -118,7 +117,7 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
                          stdin_filename=stdin_filename, color=color, quiet=quiet,
                          jobs=jobs)
         return
-    from dockopt.rewriter.cli import output
+    from dockopt.rewriter.cli import output, stream
     from dockopt.rewriter.cli.parallel import ordered_map, worker_count
 
     selection = Selection.from_options(select, ignore, extend_select, unsafe_fixes, cache,
@@ -132,10 +131,16 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
     out_color = not to_file and stream_color(color, sys.stdout)
     err_color = stream_color(color, sys.stderr)
     internal = bool(errors)
-    reports: list[FileReport] = []
     notifications: list[tuple[str, str]] = []
     findings_fail = False
     unsafe = any(item.settings.unsafe_fixes for item in inputs)
+    # Each file's part of the report is written when its turn comes (input order), and
+    # only counters are kept: memory stays flat whatever the number of files.
+    sink = stream.Sink(output_file)
+    tally = stream.Tally(unsafe)
+    render = None if statistics else stream.renderer(
+        output_format, sink.write, color=out_color, unsafe_fixes=unsafe, rules=rules,
+        version=version)
     def tasks() -> Iterator[tuple[tuple[Input, str | None], CheckTask | None]]:
         # Files are read here, in input order (so are read errors); only the engine's
         # work goes to the pool.
@@ -160,6 +165,7 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
             found, diagnostics = outcome
             findings = list(found)
         say_context(item, quiet)
+        item.found_context = None  # done with it: the input list outlives every file
         parse_findings, engine = report_file_diagnostics(item.shown, diagnostics, quiet,
                                                          err_color)
         findings += parse_findings
@@ -168,38 +174,21 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
             notifications += [(item.shown, f"{d.code} {d.message}") for d in engine]
         report = output.FileReport(item.shown, text,
                                    output.sorted_findings(with_levels(findings, item.settings)))
-        reports.append(report)
+        tally.add(report)
+        if render is not None:
+            render.file(report)
         findings_fail = findings_fail or threshold_failed(report.findings, item.settings)
-    if statistics:
-        rendered = output.format_statistics(reports, unsafe_fixes=unsafe,
-                                            as_json=output_format == "json")
-    elif output_format in ("text", "concise"):
-        rendered = output.format_text(reports, color=out_color, unsafe_fixes=unsafe,
-                                      concise=output_format == "concise")
-    elif output_format == "full":
-        rendered = output.format_full(reports, color=out_color, unsafe_fixes=unsafe)
-    elif output_format == "sarif":
-        rendered = output.format_sarif(reports, rules, version=version(),
-                                       notifications=notifications)
+    if render is not None:
+        render.close(notifications)
     else:
-        render = {"json": output.format_json, "json-lines": output.format_json_lines,
-                  "github": output.format_github, "gitlab": output.format_gitlab,
-                  "junit": output.format_junit, "checkstyle": output.format_checkstyle}
-        rendered = render[output_format](reports)
-    if output_file is not None:
-        from dockopt.rewriter.fileio import atomic_write
-
-        try:
-            atomic_write(str(output_file), rendered.encode("utf-8", "surrogateescape"))
-        except OSError as exc:
-            errors.append(f"{output_file}: cannot write: {exc.strerror or exc}")
-            internal = True
-    else:
-        write_to(sys.stdout, rendered)
+        sink.write(tally.statistics(as_json=output_format == "json"))
+    sink.close()
+    if sink.error is not None:
+        errors.append(sink.error)
+        internal = True
     print_errors(errors)
     if not quiet and output_format in ("text", "full") and not statistics and inputs:
-        write_to(sys.stderr, summary_line(output.check_summary(reports, unsafe_fixes=unsafe),
-                                          internal))
+        write_to(sys.stderr, summary_line(tally.summary(), internal))
     if internal:
         sys.exit(2)
     if findings_fail and not exit_zero:

@@ -138,7 +138,6 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
                                        failure_threshold).with_fix_options(
         fixable, unfixable, extend_safe_fixes, extend_unsafe_fixes)
     errors: list[str] = []
-    records: list[dict[str, Any]] = []
     inputs, _ = setup(paths, stdin_filename, config, isolated, selection, errors,
                       make_exclusion(exclude, extend_exclude, force_exclude, respect_gitignore))
     out_color = stream_color(color, sys.stdout)
@@ -146,6 +145,9 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
     internal = bool(errors)
     fixed = remaining = held = applied = 0
     any_diff = findings_fail = False
+    # JSON: each file's record is written when its turn comes (the summary, which
+    # only the end knows, comes after them), so no run holds every file's record.
+    records = _JsonFiles() if as_json else None
 
     def tasks() -> Iterator[tuple[tuple[Input, str | None], FixTask | None]]:
         # Files are read here, in input order; only the engine's work goes to the pool
@@ -175,8 +177,8 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
         if not_text is not None:
             if item.source == "-":
                 write_to(sys.stdout, text)  # stdin mode always echoes what it cannot fix
-            if as_json:
-                records.append(fix_record(item.shown, text, None, (not_text,)))
+            if records is not None:
+                records.add(fix_record(item.shown, text, None, (not_text,)))
             elif not fix_only:
                 write_to(report_stream, finding_line(item.shown, not_text,
                                                      color=report_color) + "\n")
@@ -226,9 +228,9 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
         if show_fixes and result.changes:
             _show_fixes(item.shown, result, err_color)
         left = sorted_findings(with_levels([*result.findings, *parse_findings], item.settings))
-        if as_json:
-            records.append(fix_record(item.shown, result.text, result,
-                                      () if fix_only else left))
+        if records is not None:
+            records.add(fix_record(item.shown, result.text, result,
+                                   () if fix_only else left))
         elif not fix_only:
             for f in left:
                 write_to(report_stream, finding_line(item.shown, f, color=report_color,
@@ -239,14 +241,9 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
         remaining += len(left)
         held += result.held_back
         findings_fail = findings_fail or threshold_failed(left, item.settings)
-    if as_json:
-        import json  # here: the text path does not pay for the import
-
-        write_to(sys.stdout, json.dumps({
-            "files": records,
-            "summary": {"issues": fixed + remaining, "fixed": fixed,
-                        "remaining": remaining, "hidden_fixes": held}},
-            indent=2, ensure_ascii=False) + "\n")
+    if records is not None:
+        records.close({"issues": fixed + remaining, "fixed": fixed,
+                       "remaining": remaining, "hidden_fixes": held})
     print_errors(errors)
     if not quiet and not fix_only and inputs:
         write_to(sys.stderr, summary_line(fix_summary(fixed, remaining, held, diff=show_diff),
@@ -261,6 +258,30 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
         return
     if (findings_fail and not fix_only) or (exit_non_zero_on_fix and applied):
         sys.exit(1)
+
+
+class _JsonFiles:
+    """`fix --output-format json` on stdout, file by file: ``{"files": [`` and each
+    record as it comes, then the summary: what ``json.dumps({"files": [...],
+    "summary": {...}}, indent=2)`` prints, byte for byte."""
+
+    def __init__(self) -> None:
+        from dockopt.rewriter.cli.stream import JsonArray
+
+        self.write('{\n  "files": [')
+        self.files = JsonArray(self.write, 1)
+
+    def write(self, text: str) -> None:
+        write_to(sys.stdout, text)
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.files.add(record)
+
+    def close(self, summary: dict[str, int]) -> None:
+        from dockopt.rewriter.cli.stream import json_item
+
+        self.files.close()
+        self.write(',\n  "summary": ' + json_item(summary, 1).lstrip() + "\n}\n")
 
 
 def fix_record(shown: str, text: str, result: FixResult | None,

@@ -329,12 +329,14 @@ def finding_record(path: str, f: Finding, index: LineIndex) -> dict[str, Any]:
             "message": f.message, "url": f.url, "fix": fix}
 
 
+def json_records(report: FileReport) -> list[dict[str, Any]]:
+    """One file's records of the json and json-lines formats."""
+    index = LineIndex(report.text)
+    return [finding_record(report.path, f, index) for f in report.findings]
+
+
 def _records(reports: Sequence[FileReport]) -> list[dict[str, Any]]:
-    records = []
-    for r in reports:
-        index = LineIndex(r.text)
-        records += [finding_record(r.path, f, index) for f in r.findings]
-    return records
+    return [record for r in reports for record in json_records(r)]
 
 
 def format_json(reports: Sequence[FileReport]) -> str:
@@ -371,19 +373,21 @@ def fingerprints(report: FileReport) -> list[str]:
 # --- gitlab, junit, checkstyle --------------------------------------------------------
 
 
+def gitlab_issues(report: FileReport) -> list[dict[str, Any]]:
+    """One file's issues of the GitLab format."""
+    return [{
+        "description": f"{f.code} {f.message}",
+        "check_name": f"{f.code} {f.name}",
+        "fingerprint": fp,
+        "severity": _GITLAB_SEVERITY.get(f.level, "major"),
+        "location": {"path": report.path,
+                     "lines": {"begin": f.line, "end": f.end_line}},
+    } for f, fp in zip(report.findings, fingerprints(report), strict=True)]
+
+
 def format_gitlab(reports: Sequence[FileReport]) -> str:
     """GitLab Code Quality (a JSON array; `artifacts:reports:codequality`)."""
-    issues = []
-    for r in reports:
-        for f, fp in zip(r.findings, fingerprints(r), strict=True):
-            issues.append({
-                "description": f"{f.code} {f.message}",
-                "check_name": f"{f.code} {f.name}",
-                "fingerprint": fp,
-                "severity": _GITLAB_SEVERITY.get(f.level, "major"),
-                "location": {"path": r.path,
-                             "lines": {"begin": f.line, "end": f.end_line}},
-            })
+    issues = [issue for r in reports for issue in gitlab_issues(r)]
     return json.dumps(issues, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -397,42 +401,54 @@ def _xml_attr(value: str) -> str:
 def format_junit(reports: Sequence[FileReport]) -> str:
     """JUnit XML: a test suite per file, a failing test case per finding (a file
     without findings is one passing case), as ruff's junit format."""
-    from xml.sax.saxutils import escape
-
     total = sum(max(1, len(r.findings)) for r in reports)
     failures = sum(len(r.findings) for r in reports)
     out = ['<?xml version="1.0" encoding="UTF-8"?>',
            f'<testsuites name="dockopt" tests="{total}" failures="{failures}" errors="0">']
     for r in reports:
-        n = len(r.findings)
-        out.append(f'  <testsuite name={_xml_attr(r.path)} tests="{max(1, n)}" '
-                   f'failures="{n}" errors="0">')
-        if not r.findings:
-            out.append(f'    <testcase name="dockopt" classname={_xml_attr(r.path)}/>')
-        for f in r.findings:
-            out.append(f'    <testcase name={_xml_attr(f"{f.code} {f.name}")} '
-                       f'classname={_xml_attr(r.path)} line="{f.line}">')
-            text = terminal_safe(f"{r.path}:{f.line}:{f.column}: {f.code} {f.message}")
-            out.append(f'      <failure message={_xml_attr(f.message)} type="{f.level}">'
-                       f"{escape(text)}</failure>")
-            out.append("    </testcase>")
-        out.append("  </testsuite>")
+        out += junit_suite(r)
     out.append("</testsuites>")
     return "\n".join(out) + "\n"
+
+
+def junit_suite(r: FileReport) -> list[str]:
+    """One file's lines of the JUnit format (a test suite)."""
+    from xml.sax.saxutils import escape
+
+    n = len(r.findings)
+    out = [f'  <testsuite name={_xml_attr(r.path)} tests="{max(1, n)}" '
+           f'failures="{n}" errors="0">']
+    if not r.findings:
+        out.append(f'    <testcase name="dockopt" classname={_xml_attr(r.path)}/>')
+    for f in r.findings:
+        out.append(f'    <testcase name={_xml_attr(f"{f.code} {f.name}")} '
+                   f'classname={_xml_attr(r.path)} line="{f.line}">')
+        text = terminal_safe(f"{r.path}:{f.line}:{f.column}: {f.code} {f.message}")
+        out.append(f'      <failure message={_xml_attr(f.message)} type="{f.level}">'
+                   f"{escape(text)}</failure>")
+        out.append("    </testcase>")
+    out.append("  </testsuite>")
+    return out
 
 
 def format_checkstyle(reports: Sequence[FileReport]) -> str:
     """Checkstyle XML (hadolint's `-f checkstyle`; read by Jenkins and reviewdog)."""
     out = ['<?xml version="1.0" encoding="UTF-8"?>', '<checkstyle version="4.3">']
     for r in reports:
-        out.append(f"  <file name={_xml_attr(r.path)}>")
-        for f in r.findings:
-            out.append(f'    <error line="{f.line}" column="{f.column}" '
-                       f'severity="{_CHECKSTYLE_SEVERITY.get(f.level, "warning")}" '
-                       f"message={_xml_attr(f.message)} source={_xml_attr('dockopt.' + f.code)}/>")
-        out.append("  </file>")
+        out += checkstyle_file(r)
     out.append("</checkstyle>")
     return "\n".join(out) + "\n"
+
+
+def checkstyle_file(r: FileReport) -> list[str]:
+    """One file's lines of the Checkstyle format."""
+    out = [f"  <file name={_xml_attr(r.path)}>"]
+    for f in r.findings:
+        out.append(f'    <error line="{f.line}" column="{f.column}" '
+                   f'severity="{_CHECKSTYLE_SEVERITY.get(f.level, "warning")}" '
+                   f"message={_xml_attr(f.message)} source={_xml_attr('dockopt.' + f.code)}/>")
+    out.append("  </file>")
+    return out
 
 
 # --- github ----------------------------------------------------------------------
@@ -523,32 +539,37 @@ def _sarif_fix(f: Finding, path: str, index: LineIndex) -> dict[str, Any]:
                                  "replacements": replacements}]}
 
 
+def sarif_results(r: FileReport, rule_index: dict[str, int]) -> list[dict[str, Any]]:
+    """One file's SARIF results (``rule_index``: each rule's place in the rules)."""
+    index = LineIndex(r.text)
+    results = []
+    for f, fp in zip(r.findings, fingerprints(r), strict=True):
+        result: dict[str, Any] = {
+            "ruleId": f.code,
+            "level": _SARIF_LEVEL.get(f.level, "warning"),
+            "message": {"text": f.message},
+            "locations": [{"physicalLocation": {
+                "artifactLocation": _artifact(r.path),
+                "region": {"startLine": f.line, "startColumn": f.column,
+                           "endLine": f.end_line, "endColumn": f.end_column},
+            }}],
+            "partialFingerprints": {"dockopt/v1": fp},
+        }
+        if f.code in rule_index:
+            result["ruleIndex"] = rule_index[f.code]
+        if f.fix is not None and f.fix.edits:
+            result["fixes"] = [_sarif_fix(f, r.path, index)]
+        results.append(result)
+    return results
+
+
 def format_sarif(reports: Sequence[FileReport], rules: Sequence[type[Transform]],
                  *, version: str, notifications: Sequence[tuple[str, str]] = ()) -> str:
     """SARIF 2.1.0. ``notifications`` are engine errors (path, message): they go to
     the invocation's toolExecutionNotifications, and make it unsuccessful."""
     rules = sorted(rules, key=lambda cls: cls.code)
     rule_index = {cls.code: i for i, cls in enumerate(rules)}
-    results = []
-    for r in reports:
-        index = LineIndex(r.text)
-        for f, fp in zip(r.findings, fingerprints(r), strict=True):
-            result: dict[str, Any] = {
-                "ruleId": f.code,
-                "level": _SARIF_LEVEL.get(f.level, "warning"),
-                "message": {"text": f.message},
-                "locations": [{"physicalLocation": {
-                    "artifactLocation": _artifact(r.path),
-                    "region": {"startLine": f.line, "startColumn": f.column,
-                               "endLine": f.end_line, "endColumn": f.end_column},
-                }}],
-                "partialFingerprints": {"dockopt/v1": fp},
-            }
-            if f.code in rule_index:
-                result["ruleIndex"] = rule_index[f.code]
-            if f.fix is not None and f.fix.edits:
-                result["fixes"] = [_sarif_fix(f, r.path, index)]
-            results.append(result)
+    results = [result for r in reports for result in sarif_results(r, rule_index)]
     from pathlib import Path
 
     invocation: dict[str, Any] = {"executionSuccessful": not notifications}

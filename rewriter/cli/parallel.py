@@ -85,6 +85,7 @@ def ordered_map(compute: Callable[[T], R], tasks: Iterable[tuple[K, T]], workers
     `.dockerignore`, and the next Dockerfile of that context must see it, as it
     does when they run one after the other.
     """
+    tune_gc()
     if workers <= 1:
         for key, task in tasks:
             yield key, compute(task)
@@ -175,9 +176,22 @@ def _run_chunk(compute: Callable[[T], R], tasks: list[T]) -> list[Outcome[R]]:
     return out
 
 
+def tune_gc() -> None:
+    """Run the cyclic garbage collector's young collections less often (every 50,000
+    allocations instead of 700).  The engine allocates many small objects that live
+    as long as their file's tree; with the default thresholds they are traversed
+    again and again as they age, which made a big file's check spend a growing share
+    of its time in the collector (a 40,000-line file: 6.1-6.9 s -> 5.6-5.7 s of CPU).
+    The garbage a file leaves is collected all the same, a little later."""
+    import gc
+
+    gc.set_threshold(50_000, 20, 10)
+
+
 def _ignore_interrupts() -> None:
     # Ctrl-C reaches the whole process group; the parent alone stops the run, so the
     # workers do not each print a KeyboardInterrupt traceback.
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    tune_gc()  # a spawned worker does not inherit the parent's thresholds

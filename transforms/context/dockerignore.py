@@ -297,6 +297,7 @@ def plan_entries(tree: Dockerfile, build: BuildContext, current: str | None,
     added_lines: list[str] = []
     kept: list[str] = []
     dropped: set[str] = set()
+    sources: dict[str, Pattern | bool] = {}  # each COPY source compiled once per plan
     for line, pattern in _template_patterns(rendered):
         reason = None
         if pattern in known or pattern.removeprefix("**/") in known:
@@ -304,7 +305,7 @@ def plan_entries(tree: Dockerfile, build: BuildContext, current: str | None,
         elif not _has_glob(pattern) and existing_pm.excludes(pattern):
             reason = "covered"
         else:
-            reason = _blocked(pattern, needs, needed, files)
+            reason = _blocked(pattern, needs, needed, files, sources)
         if reason is None:
             known.add(pattern)
             added.append(pattern)
@@ -330,7 +331,7 @@ def _template_patterns(rendered: str) -> tuple[tuple[str, str], ...]:
 
 
 def _blocked(pattern: str, needs: Needs, needed: Sequence[str],
-             files: object) -> str | None:
+             files: object, sources: dict[str, Pattern | bool]) -> str | None:
     """Why ``pattern`` must not be added, or None."""
     if pattern == ".git" and "git" in needs.flags:
         return "a RUN uses git"
@@ -351,9 +352,29 @@ def _blocked(pattern: str, needs: Needs, needed: Sequence[str],
         # The named path itself (it may not exist yet, e.g. a CI-built dist/),
         # something inside it, or the pattern's own text named by a source glob.
         if pat.match(src) or any(pat.match(d) for d in _parents(src)) \
-                or pat.match(src + "/x") or glob_matches(src, pattern):
+                or pat.match(src + "/x") or _source_names(src, pattern, sources):
             return f"COPY names {src}"
     return None
+
+
+def _source_names(source: str, path: str, compiled: dict[str, Pattern | bool]) -> bool:
+    """``glob_matches(source, path)`` with each source compiled once per plan: the
+    process-wide cache holds 8,192 patterns, so a file with more COPY sources than
+    that missed it for every one of them on every template line."""
+    pat = compiled.get(source)
+    if pat is None:
+        src = go_clean(source.lstrip("/") or ".")
+        if src == ".":
+            pat = True
+        else:
+            try:
+                pat = Pattern.compile(src)
+            except BadPattern:
+                pat = False
+        compiled[source] = pat
+    if isinstance(pat, bool):
+        return pat
+    return pat.match(path) or any(pat.match(d) for d in _parents(path))
 
 
 def _needed_files(needs: Needs, build: BuildContext, pm: PatternMatcher) -> list[str]:

@@ -22,18 +22,21 @@ def stages_with_workdir(tree: Dockerfile) -> Callable[[Stage, Instruction], bool
     """Whether a WORKDIR is set before an instruction, in its stage or a parent stage."""
     by_name: dict[str, Stage] = {}
     ancestors: dict[int, bool] = {}
+    # Where each stage's first WORKDIR starts (-1: none), so asking costs no walk of
+    # the stage per instruction.
+    first: dict[int, int] = {}
     for stage in tree.stages:
+        first[stage.index] = next((i.start for i in stage.body if i.keyword == "WORKDIR"), -1)
         parent = by_name.get(stage.base.lower())
         inherited = parent is not None and (
             ancestors.get(parent.index, False)
-            or any(i.keyword == "WORKDIR" for i in parent.body))
+            or first[parent.index] >= 0)
         ancestors[stage.index] = inherited
         if stage.name:
             by_name[stage.name] = stage
 
     def has(stage: Stage, ins: Instruction) -> bool:
-        return ancestors[stage.index] or any(
-            i.keyword == "WORKDIR" and i.start < ins.start for i in stage.body)
+        return ancestors[stage.index] or -1 < first[stage.index] < ins.start
     return has
 
 

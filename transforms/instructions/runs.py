@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dockopt.rewriter.edit import after
 from dockopt.rewriter.lazy_re import lazy
 from dockopt.rewriter.shell import ShellScript, SimpleCommand
-from dockopt.rewriter.syntax import Blank, Comment, Dockerfile, Instruction, Stage
+from dockopt.rewriter.syntax import Blank, Comment, Instruction, Stage
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
 from dockopt.transforms.shellfix import (
     STATEFUL,
@@ -219,49 +219,57 @@ class ConsecutiveRun(Transform):
 # --------------------------------------------------------------------------- DL3003
 
 
-def workdir_before(tree: Dockerfile, stage: Stage, ins: Instruction | None,
-                   by_name: dict[str, int], finals: dict[int, str | None]) -> str | None:
-    """The working directory in effect before ``ins`` (or at the end of the stage).
+class StageWorkdirs:
+    """The working directory before each instruction of one stage and at its end,
+    and where the stage last depends on it: one walk of the stage, so asking per
+    RUN costs nothing (a walk per RUN made files of many `cd` RUNs quadratic).
 
-    Known only when it comes from WORKDIR instructions with plain paths in this
-    stage, or from an earlier stage of this file used as the base; an image from
-    a registry may set any WORKDIR.
+    A directory is known only when it comes from WORKDIR instructions with plain
+    paths in this stage, or from an earlier stage of this file used as the base; an
+    image from a registry may set any WORKDIR.
     """
-    parent = by_name.get(stage.base.lower())
-    cwd: str | None = finals.get(parent) if parent is not None else None
-    for other in stage.body:
-        if ins is not None and other.start >= ins.start:
-            break
-        if other.keyword != "WORKDIR" or other.passthrough:
-            continue
-        value = other.value[0] if other.value else ""
-        if not _PLAIN_PATH.fullmatch(value):
-            cwd = None
-        elif value.startswith("/"):
-            cwd = value
-        elif cwd is not None:
-            cwd = posixpath.normpath(posixpath.join(cwd, value))
-    return cwd
+
+    def __init__(self, stage: Stage, by_name: dict[str, int],
+                 finals: dict[int, str | None]) -> None:
+        parent = by_name.get(stage.base.lower())
+        cwd: str | None = finals.get(parent) if parent is not None else None
+        self._before: dict[int, str | None] = {}
+        self._last_use = -1  # start of the last instruction that depends on the directory
+        for other in stage.body:
+            self._before[other.start] = cwd
+            if _uses_cwd(other):
+                self._last_use = other.start
+            if other.keyword != "WORKDIR" or other.passthrough:
+                continue
+            value = other.value[0] if other.value else ""
+            if not _PLAIN_PATH.fullmatch(value):
+                cwd = None
+            elif value.startswith("/"):
+                cwd = value
+            elif cwd is not None:
+                cwd = posixpath.normpath(posixpath.join(cwd, value))
+        self.final = cwd
+
+    def before(self, ins: Instruction) -> str | None:
+        """The working directory in effect before ``ins``."""
+        return self._before.get(ins.start)
+
+    def used_after(self, ins: Instruction) -> bool:
+        """Whether a later instruction of the stage depends on the working directory."""
+        return self._last_use > ins.start
 
 
 _CWD_FREE = frozenset({"ENV", "ARG", "LABEL", "EXPOSE", "USER", "STOPSIGNAL", "MAINTAINER",
                        "SHELL", "VOLUME"})
 
 
-def _cwd_used_after(stage: Stage, ins: Instruction) -> bool:
-    """Whether a later instruction of the stage depends on the working directory."""
-    for other in stage.body:
-        if other.start <= ins.start:
-            continue
-        kw = other.keyword
-        if kw in _CWD_FREE:
-            continue
-        if kw in ("COPY", "ADD") and other.value and other.value[-1].startswith("/"):
-            continue
-        if kw == "WORKDIR" and other.value and other.value[0].startswith("/"):
-            continue
-        return True
-    return False
+def _uses_cwd(other: Instruction) -> bool:
+    kw = other.keyword
+    if kw == "FROM" or kw in _CWD_FREE:
+        return False
+    if kw in ("COPY", "ADD") and other.value and other.value[-1].startswith("/"):
+        return False
+    return not (kw == "WORKDIR" and other.value and other.value[0].startswith("/"))
 
 
 class CdInsteadOfWorkdir(Transform):
@@ -321,21 +329,22 @@ class CdInsteadOfWorkdir(Transform):
         by_name: dict[str, int] = {}
         finals: dict[int, str | None] = {}
         for stage in tree.stages:
+            dirs = StageWorkdirs(stage, by_name, finals)
             for ins in stage.body:
                 if ins.keyword != "RUN" or ins.passthrough:
                     continue
                 script = ctx.shell(ins)
                 if script is None or not any(c.name == "cd" for c in script.commands):
                     continue
-                fix = self._fix(ctx, stage, ins, script, by_name, finals)
+                fix = self._fix(ctx, ins, script, dirs)
                 yield self.finding(ctx, ins, "Use WORKDIR to switch to a directory, "
                                    "not cd in RUN", fix=fix)
-            finals[stage.index] = workdir_before(tree, stage, None, by_name, finals)
+            finals[stage.index] = dirs.final
             if stage.name:
                 by_name[stage.name] = stage.index
 
-    def _fix(self, ctx: Context, stage: Stage, ins: Instruction, script: ShellScript,
-             by_name: dict[str, int], finals: dict[int, str | None]) -> Fix | None:
+    def _fix(self, ctx: Context, ins: Instruction, script: ShellScript,
+             dirs: StageWorkdirs) -> Fix | None:
         src = ins.shell_source()
         if src is None or ins.heredoc_docs or script.has_errors or windows_file(ctx) \
                 or not posix_shell(ctx, ins):
@@ -362,8 +371,8 @@ class CdInsteadOfWorkdir(Transform):
         if any(s.kind in ("comment", "empty") and cut_start <= s.start < cut_end
                for s in ins.segments):
             return None
-        prev = workdir_before(ctx.tree, stage, ins, by_name, finals)
-        if prev is None and _cwd_used_after(stage, ins):
+        prev = dirs.before(ins)
+        if prev is None and dirs.used_after(ins):
             return None
         if prev is not None and posixpath.normpath(prev) == posixpath.normpath(target):
             return Fix((Edit(cut_start, cut_end, ""),), Safety.SAFE,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.shell import SimpleCommand, Word
@@ -138,15 +138,46 @@ def descendants(ctx: Context, stage: Stage) -> list[Stage]:
     memo: dict[int, list[Stage]] = ctx.memo.setdefault("apt.descendants", {})
     if stage.index in memo:
         return memo[stage.index]
-    names = {stage.name.lower()} if stage.name else set()
-    out = [stage]
-    for other in ctx.tree.stages[stage.index + 1:]:
-        if other.base.lower() in names:
-            out.append(other)
+    # A stage's children are the later stages FROM its name (built once per pass):
+    # walking them costs what the answer holds, not a scan of every later stage.
+    children: dict[int, list[Stage]] | None = ctx.memo.get("apt.children")
+    if children is None:
+        children = {}
+        named: dict[str, list[Stage]] = {}
+        for other in ctx.tree.stages:
+            for parent in named.get(other.base.lower(), ()):
+                children.setdefault(parent.index, []).append(other)
             if other.name:
-                names.add(other.name.lower())
+                named.setdefault(other.name.lower(), []).append(other)
+        ctx.memo["apt.children"] = children
+    found = {stage.index: stage}
+    todo = [stage]
+    while todo:
+        for child in children.get(todo.pop().index, ()):
+            if child.index not in found:
+                found[child.index] = child
+                todo.append(child)
+    out = [found[i] for i in sorted(found)]
     memo[stage.index] = out
     return out
+
+
+def below(ctx: Context, key: str, has: Callable[[Stage], bool]) -> dict[int, bool]:
+    """For every stage, whether a stage built ``FROM`` it (transitively) satisfies
+    ``has``: one walk over the stages from the last, kept per pass under ``key``.
+    Asking :func:`descendants` per stage instead is quadratic in a chain of stages."""
+    memo: dict[int, bool] | None = ctx.memo.get(key)
+    if memo is not None:
+        return memo
+    memo = {}
+    # by_base[name]: whether a later stage FROM ``name``, or one built on it, has it.
+    by_base: dict[str, bool] = {}
+    for st in reversed(ctx.tree.stages):
+        memo[st.index] = by_base.get(st.name.lower(), False) if st.name else False
+        base = st.base.lower()
+        by_base[base] = by_base.get(base, False) or memo[st.index] or has(st)
+    ctx.memo[key] = memo
+    return memo
 
 
 def runs_as_root(ctx: Context, ins: Instruction) -> bool:
@@ -202,13 +233,7 @@ def editable_runs(ctx: Context, stage: Stage | None = None) -> Iterator[RunShell
         runs = [] if shellfix.windows_file(ctx) else [
             run for run in shellfix.shell_runs(ctx) if shellfix.posix_shell(ctx, run.ins)]
         ctx.memo["editable_runs"] = runs
-    if stage is None:
-        yield from runs
-        return
-    first, last = stage.instructions[0].start, stage.instructions[-1].start
-    for run in runs:
-        if first <= run.ins.start <= last:
-            yield run
+    yield from shellfix.in_stage(runs, stage)
 
 
 def word_span(word: Word, run: RunShell) -> tuple[int, int]:

@@ -13,6 +13,7 @@ from dockopt.transforms.base import Context, Edit
 from dockopt.transforms.packages.apt import (
     APT_NEEDS_LISTS,
     APT_VALUE,
+    below,
     descendants,
     stage_of,
     wrapper_prefix,
@@ -84,11 +85,8 @@ def later_runs_need_lists(ctx: Context, run: RunShell) -> bool:
     i = bisect.bisect_right(starts, run.ins.start)
     if i < len(starts) and suffix[i]:
         return True
-    for st in descendants(ctx, stage)[1:]:
-        _, st_suffix = _list_readers(ctx, st)
-        if st_suffix and st_suffix[0]:
-            return True
-    return False
+    return below(ctx, "apt.readers_below", lambda st: _list_readers(ctx, st)[1][:1] == [True]
+                 )[stage.index]
 
 
 def _reads_lists(ctx: Context, ins: Instruction) -> bool:
@@ -141,29 +139,60 @@ def refresh_later_readers(ctx: Context, run: RunShell) -> list[Edit] | None:
         return None
     edits: list[Edit] = []
     for st in descendants(ctx, stage):
-        editable = {r.ins.start: r for r in shellfix.shell_runs(ctx, st)}
-        for ins in st.body:
-            if ins.start <= run.ins.start or ins.keyword != "RUN":
-                continue
-            later = editable.get(ins.start)
-            if later is None:
-                # Not editable (heredoc, JSON, shell errors): if it may run apt, we
-                # cannot make it refresh the lists, so the lists must stay.
-                if _APT_TEXT.search(ins.text):
-                    return None
-                continue
-            for cmd in later.script.commands:
-                use = lists_use(cmd)
-                if use == "update":
-                    break
-                if use != "read":
-                    continue
-                edit = _refresh_edit(ctx, later, cmd)
-                if edit is None:
-                    return None
-                edits.append(edit)
-                break
+        starts, blocked, at, stage_edits = _refreshes(ctx, st)
+        k = bisect.bisect_right(starts, run.ins.start) if st is stage else 0
+        if k < len(starts) and blocked[k]:
+            return None
+        edits += stage_edits[at[k]:]
     return edits or None
+
+
+def _refreshes(ctx: Context, stage: Stage
+               ) -> tuple[list[int], list[bool], list[int], list[Edit]]:
+    """What :func:`refresh_later_readers` needs from each RUN of ``stage``, once per
+    stage and pass (a walk of every later RUN per RUN was quadratic): the RUNs'
+    starts; for each, whether it or a later RUN of the stage cannot take the refresh
+    (suffix flags, one more at the end); for each, how many of the stage's edits come
+    before it; and the edits, in file order."""
+    memo: dict[int, tuple[list[int], list[bool], list[int], list[Edit]]] = \
+        ctx.memo.setdefault("apt.refreshes", {})
+    if stage.index in memo:
+        return memo[stage.index]
+    editable = {r.ins.start: r for r in shellfix.shell_runs(ctx, stage)}
+    starts: list[int] = []
+    blocks: list[bool] = []
+    at: list[int] = []
+    edits: list[Edit] = []
+    for ins in stage.body:
+        if ins.keyword != "RUN":
+            continue
+        starts.append(ins.start)
+        at.append(len(edits))
+        blocks.append(False)
+        later = editable.get(ins.start)
+        if later is None:
+            # Not editable (heredoc, JSON, shell errors): if it may run apt, we
+            # cannot make it refresh the lists, so the lists must stay.
+            blocks[-1] = _APT_TEXT.search(ins.text) is not None
+            continue
+        for cmd in later.script.commands:
+            use = lists_use(cmd)
+            if use == "update":
+                break
+            if use != "read":
+                continue
+            edit = _refresh_edit(ctx, later, cmd)
+            if edit is None:
+                blocks[-1] = True
+            else:
+                edits.append(edit)
+            break
+    at.append(len(edits))
+    blocked = [*blocks, False]
+    for k in range(len(blocks) - 1, -1, -1):
+        blocked[k] = blocked[k] or blocked[k + 1]
+    memo[stage.index] = (starts, blocked, at, edits)
+    return memo[stage.index]
 
 
 def _refresh_edit(ctx: Context, run: RunShell, cmd: SimpleCommand) -> Edit | None:

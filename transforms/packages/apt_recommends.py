@@ -3,18 +3,19 @@ packages the file still needs next to the flag."""
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 
 from dockopt.rewriter.lazy_re import lazy
 from dockopt.rewriter.shell import SimpleCommand, Word
-from dockopt.rewriter.syntax import Instruction
+from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms import shellfix
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
 from dockopt.transforms.packages.apt import (
     APT_VALUE,
     apt_calls,
-    descendants,
+    below,
     editable_runs,
     insert_after,
     option_is,
@@ -215,8 +216,6 @@ def _companions(ctx: Context, run: RunShell, cmd: SimpleCommand,
             queue.append(need)
     if not wanted:
         return []
-    earlier = [other.original for other in ctx.tree.instructions
-               if other.start < run.ins.start and other.keyword == "RUN"]
     # Packages this RUN installs up to this install (not its other text:
     # `cmake .. && make` uses make, it does not install it; and not a later install,
     # which commands in between could not use).
@@ -228,11 +227,23 @@ def _companions(ctx: Context, run: RunShell, cmd: SimpleCommand,
         pattern = _PROVIDED_BY[need]
         if any(pattern.fullmatch(n) for n in here + names):
             continue
-        bounded = re.compile(r"(?<![\w.+-])(?:" + pattern.pattern + r")(?![\w.+-])")
-        if any(bounded.search(text) for text in earlier):
-            continue
+        first = _first_run_naming(ctx, need)
+        if first is not None and first < run.ins.start:
+            continue  # an earlier RUN names it
         out.append((need, by, why))
     return out
+
+
+def _first_run_naming(ctx: Context, need: str) -> int | None:
+    """Where the file's first RUN naming the package ``need`` (as a whole word)
+    starts: once per pass and package, where a search of every earlier RUN per
+    install was quadratic in the file."""
+    memo: dict[str, int | None] = ctx.memo.setdefault("apt.first_naming", {})
+    if need not in memo:
+        bounded = re.compile(r"(?<![\w.+-])(?:" + _PROVIDED_BY[need].pattern + r")(?![\w.+-])")
+        memo[need] = next((ins.start for ins in ctx.tree.instructions
+                           if ins.keyword == "RUN" and bounded.search(ins.original)), None)
+    return memo[need]
 
 
 _WHY = {
@@ -255,22 +266,38 @@ def _pip_used_later(ctx: Context, run: RunShell, cmd: SimpleCommand) -> bool:
     stage = stage_of(ctx, run.ins)
     if stage is None:
         return True
-    for st in descendants(ctx, stage):
-        for ins in st.body:
-            if ins.start <= run.ins.start:
-                continue
-            if ins.keyword in ("CMD", "ENTRYPOINT") and re.search(r"\bpip", ins.text):
-                return True
-            if ins.keyword != "RUN":
-                continue
-            script = ctx.shell(ins)
-            if script is None or ins.heredoc_docs or ins.is_json:
-                if re.search(r"\bpip[\d.]*\s+install\b|-m\s*pip\b", ins.text):
-                    return True
-                continue
-            if any(pip_install(c) is not None for c in script.commands):
-                return True
-    return False
+    # Per stage, once per pass: where pip is used; per question, a bisection (a walk
+    # of every later instruction per apt command was quadratic in the file).
+    users = _pip_users(ctx, stage)
+    if bisect.bisect_right(users, run.ins.start) < len(users):
+        return True
+    return below(ctx, "apt.pip_below", lambda st: bool(_pip_users(ctx, st)))[stage.index]
+
+
+def _pip_users(ctx: Context, stage: Stage) -> list[int]:
+    """The starts of the stage's instructions that use pip: a RUN running `pip
+    install`, or pip named in a CMD/ENTRYPOINT (it may install at run time)."""
+    from dockopt.transforms.packages.pip import pip_install  # pip.py imports this module
+
+    memo: dict[int, list[int]] = ctx.memo.setdefault("apt.pip_users", {})
+    if stage.index in memo:
+        return memo[stage.index]
+    out: list[int] = []
+    for ins in stage.body:
+        if ins.keyword in ("CMD", "ENTRYPOINT") and re.search(r"\bpip", ins.text):
+            out.append(ins.start)
+            continue
+        if ins.keyword != "RUN":
+            continue
+        script = ctx.shell(ins)
+        if script is None or ins.heredoc_docs or ins.is_json:
+            if re.search(r"\bpip[\d.]*\s+install\b|-m\s*pip\b", ins.text):
+                out.append(ins.start)
+            continue
+        if any(pip_install(c) is not None for c in script.commands):
+            out.append(ins.start)
+    memo[stage.index] = out
+    return out
 
 
 def _package_edit(ctx: Context, run: RunShell, packages: list[Word], text: str) -> Edit:
@@ -290,7 +317,7 @@ def _package_edit(ctx: Context, run: RunShell, packages: list[Word], text: str) 
     if not own_lines:
         return insert_after(run, last, "".join(f" {n}" for n in text.split()))
     indent = starts[-1][1]
-    nl = "\r\n" if tree_text[:starts[-1][0]].endswith("\r\n") else "\n"
+    nl = "\r\n" if tree_text.endswith("\r\n", 0, starts[-1][0]) else "\n"
     esc = ctx.tree.escape
     return insert_after(run, last, "".join(f" {esc}{nl}{indent}{n}" for n in text.split()))
 

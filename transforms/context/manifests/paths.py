@@ -49,13 +49,22 @@ def ctx_join(a: str, b: str) -> str:
 
 def stage_chain(ctx: Context, stage: Stage) -> list[Stage]:
     """``stage`` and the stages it is built FROM, oldest first."""
+    # The first stage of each name, once per pass (a scan of the earlier stages per
+    # step was quadratic in the number of stages).
+    first: dict[str, Stage] | None = ctx.memo.get("paths.first_named")
+    if first is None:
+        first = {}
+        for s in ctx.tree.stages:
+            if s.name:
+                first.setdefault(s.name.lower(), s)
+        ctx.memo["paths.first_named"] = first
     chain = [stage]
     seen = {stage.index}
     current = stage
     while True:
-        base = current.base.lower()
-        parent = next((s for s in ctx.tree.stages[: current.index]
-                       if s.name and s.name.lower() == base), None)
+        parent = first.get(current.base.lower())
+        if parent is not None and parent.index >= current.index:
+            parent = None  # only an earlier stage can be a base
         if parent is None or parent.index in seen:
             break
         chain.insert(0, parent)
@@ -65,10 +74,16 @@ def stage_chain(ctx: Context, stage: Stage) -> list[Stage]:
 
 
 def stage_of(ctx: Context, ins: Instruction) -> Stage | None:
-    for stage in ctx.tree.stages:
-        if any(i.start == ins.start for i in stage.body):
-            return stage
-    return None
+    # Which stage holds each instruction, once per pass (a scan per question was
+    # quadratic in the file).
+    index: dict[int, Stage] | None = ctx.memo.get("paths.stage_by_start")
+    if index is None:
+        index = {}
+        for stage in ctx.tree.stages:
+            for i in stage.body:
+                index.setdefault(i.start, stage)
+        ctx.memo["paths.stage_by_start"] = index
+    return index.get(ins.start)
 
 
 @dataclass
