@@ -8,6 +8,7 @@ directory is ``<image>``) with what each ``COPY``/``ADD`` and
 
 from __future__ import annotations
 
+import bisect
 import posixpath
 
 from dockopt.rewriter.context import (
@@ -104,14 +105,37 @@ def _local_copy(ins: Instruction) -> bool:
 
 def walk(ctx: Context, stage: Stage, until: Instruction) -> tuple[str, list[Placed]]:
     """The working directory at ``until`` and the local copies made before it."""
+    starts, before, end, placed = _walk_states(ctx, stage)
+    # The first instruction of the stage at or after ``until``: the state before it.
+    at = bisect.bisect_left(starts, until.start)
+    if at < len(starts):
+        cwd, count = before[at]
+        return cwd, placed[:count]
+    return end, list(placed)
+
+
+def _walk_states(ctx: Context, stage: Stage) -> tuple[
+        list[int], list[tuple[str, int]], str, list[Placed]]:
+    """The stage chain walked once per pass: for each instruction of ``stage`` (by its
+    start), the working directory and the number of copies before it; then the state
+    at the end, and every copy. Walking anew for each RUN was quadratic in the RUNs
+    of a stage (DO601/DO602 ask at every RUN that reads the context)."""
+    key = f"paths.walk.{stage.index}"
+    states: tuple[list[int], list[tuple[str, int]], str, list[Placed]] | None = \
+        ctx.memo.get(key)
+    if states is not None:
+        return states
     cwd = UNKNOWN_DIR
     placed: list[Placed] = []
+    starts: list[int] = []
+    before: list[tuple[str, int]] = []
     for st in stage_chain(ctx, stage):
         if st is not stage and st.index == stage.index:
             break
         for ins in st.body:
-            if ins.start >= until.start and st is stage:
-                return cwd, placed
+            if st is stage:
+                starts.append(ins.start)
+                before.append((cwd, len(placed)))
             if ins.keyword == "WORKDIR" and ins.value:
                 cwd = join_path(cwd, ins.value[0])
             elif _local_copy(ins) and len(ins.value) >= 2:
@@ -119,7 +143,9 @@ def walk(ctx: Context, stage: Stage, until: Instruction) -> tuple[str, list[Plac
                 srcs = [go_clean(s.lstrip("/") or ".") for s in ins.value[:-1]]
                 dir_dest = dest_raw.endswith("/") or len(srcs) > 1 or dest_raw in (".", "..")
                 placed.append(Placed(ins, srcs, join_path(cwd, dest_raw), dir_dest))
-    return cwd, placed
+    states = (starts, before, cwd, placed)
+    ctx.memo[key] = states
+    return states
 
 
 class ImageView:
