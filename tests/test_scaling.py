@@ -22,6 +22,7 @@ from __future__ import annotations
 import sys
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -195,18 +196,24 @@ def _bytes_allocated(work: Callable[[], object]) -> int:
 
 
 def _growth(shape: str, lines: int, *, fixing: bool,
-            measure: Callable[[Callable[[], object]], int]) -> tuple[list[int], float]:
+            measure: Callable[[Callable[[], object]], int],
+            context: Path | None = None) -> tuple[list[int], float]:
     """The work at ``lines``, twice and four times as many, and how much more the
     second doubling added than the first."""
     settings = Settings(unsafe_fixes=True)
     run = fix if fixing else check
+    where: dict[str, Any] = {}
+    if context is not None:  # the rules that read the build context take part too
+        where = {"path": str(context / "Dockerfile"), "context": context}
     # Warm the per-process caches (lazy imports, compiled patterns) on the same shape,
     # so one-time work does not land in the first measurement.
-    run(SHAPES[shape](lines), settings=settings)
+    run(SHAPES[shape](lines), settings=settings, **where)
     work = []
     for n in (lines, 2 * lines, 4 * lines):
         text = SHAPES[shape](n)
-        work.append(measure(lambda text=text: run(text, settings=settings)))  # type: ignore[misc]
+        if context is not None:
+            (context / "Dockerfile").write_text(text)
+        work.append(measure(lambda text=text: run(text, settings=settings, **where)))  # type: ignore[misc]
     return work, (work[2] - work[1]) / (work[1] - work[0])
 
 
@@ -229,3 +236,19 @@ def test_check_allocations_grow_linearly(shape: str) -> None:
     work, ratio = _growth(shape, 150, fixing=False, measure=_bytes_allocated)
     print(f"check {shape}: {work} bytes allocated (second doubling x{ratio:.2f} the first)")
     assert ratio <= MAX_RATIO, f"{shape}: check allocates faster than the file grows: {work}"
+
+
+# Known: with a context, each RUN's ImageView asks every COPY before it which context
+# file sits at a path (paths.ImageView.provider), so RUNs x COPYs; cd-runs mixes both.
+_CONTEXT_QUADRATIC = {"cd-runs": "ImageView.provider scans every earlier COPY per RUN"}
+
+
+@pytest.mark.parametrize("shape", [
+    pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=_CONTEXT_QUADRATIC[s]))
+    if s in _CONTEXT_QUADRATIC else s for s in sorted(SHAPES)])
+def test_check_with_a_build_context_grows_linearly(shape: str, tmp_path: Path) -> None:
+    # DO601/DO602/DO603 and the npm-version model read the context: a folder holding
+    # only the Dockerfile is enough to switch them on (the bench's big-file case).
+    work, ratio = _growth(shape, 150, fixing=False, measure=_lines_run, context=tmp_path)
+    print(f"check+context {shape}: {work} lines run (second doubling x{ratio:.2f} the first)")
+    assert ratio <= MAX_RATIO, f"{shape}: with a context, check's work grows faster: {work}"

@@ -7,9 +7,10 @@ install's working directory, after ``.dockerignore``.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
 from dockopt.rewriter.context import BuildContext
@@ -258,25 +259,67 @@ def _npm_of_node(node: int) -> int:
     return _NPM_OF_NODE.get(node, 10)
 
 
-def _vars(ctx: Context, chain: list[Stage], before: int) -> dict[str, str]:
+def _vars(ctx: Context, chain: list[Stage], before: int) -> Mapping[str, str]:
     """ARG defaults and ENV values in effect before offset ``before`` (best effort)."""
-    out: dict[str, str] = {}
-    scope = list(ctx.tree.global_args) + [i for st in chain for i in st.body]
-    for ins in scope:
-        if ins.start >= before:
-            break
-        if ins.keyword == "ARG":
-            for item in ins.value:
-                key, eq, value = item.partition("=")
-                if eq:
-                    out[key] = value.strip("\"'")
-        elif ins.keyword == "ENV" and len(ins.value) % 2 == 0:
-            for key, value in zip(ins.value[::2], ins.value[1::2], strict=True):
-                out[key] = value.strip("\"'")
-    return out
+    return _history(ctx, chain).at(before)
 
 
-def expand(text: str, env: dict[str, str]) -> str | None:
+class _EnvHistory:
+    """Every value each ARG default / ENV name takes along a stage chain, by offset:
+    built once per pass and chain, asked at any offset by bisection (building the
+    scope again for every line of every earlier RUN was cubic in the RUNs)."""
+
+    def __init__(self, ctx: Context, chain: list[Stage]) -> None:
+        self.values: dict[str, tuple[list[int], list[str]]] = {}
+        scope = list(ctx.tree.global_args) + [i for st in chain for i in st.body]
+        for ins in scope:
+            if ins.keyword == "ARG":
+                for item in ins.value:
+                    key, eq, value = item.partition("=")
+                    if eq:
+                        self._set(key, ins.start, value.strip("\"'"))
+            elif ins.keyword == "ENV" and len(ins.value) % 2 == 0:
+                for key, value in zip(ins.value[::2], ins.value[1::2], strict=True):
+                    self._set(key, ins.start, value.strip("\"'"))
+
+    def _set(self, key: str, start: int, value: str) -> None:
+        starts, values = self.values.setdefault(key, ([], []))
+        starts.append(start)
+        values.append(value)
+
+    def at(self, before: int) -> Mapping[str, str]:
+        return _EnvAt(self, before)
+
+
+class _EnvAt(Mapping[str, str]):
+    """The values of an _EnvHistory before one offset."""
+
+    def __init__(self, history: _EnvHistory, before: int) -> None:
+        self.history, self.before = history, before
+
+    def __getitem__(self, key: str) -> str:
+        starts, values = self.history.values.get(key, ((), ()))
+        at = bisect.bisect_left(starts, self.before)  # offsets rise along the scope
+        if at == 0:
+            raise KeyError(key)
+        return values[at - 1]
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k in self.history.values if k in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _history(ctx: Context, chain: list[Stage]) -> _EnvHistory:
+    key = "lockfiles.env." + ",".join(str(st.index) for st in chain)
+    found: _EnvHistory | None = ctx.memo.get(key)
+    if found is None:
+        found = ctx.memo[key] = _EnvHistory(ctx, chain)
+    return found
+
+
+def expand(text: str, env: Mapping[str, str]) -> str | None:
     """``$NAME``, ``${NAME}``, ``${NAME:-default}`` substituted; None if one is unknown."""
     unknown = False
 
@@ -294,7 +337,7 @@ def expand(text: str, env: dict[str, str]) -> str | None:
     return None if unknown else out
 
 
-def _from_image(base: str, env: dict[str, str]) -> NpmVersion:
+def _from_image(base: str, env: Mapping[str, str]) -> NpmVersion:
     text = expand(base, env)
     if text is None:
         return NpmVersion(None, f"the base image `{base}` depends on a build argument "
@@ -323,49 +366,71 @@ def npm_version(ctx: Context, stage: Stage, run: RunShell, inst: Install) -> Npm
     RUN steps before it change (NodeSource setup, distro nodejs/npm packages, version
     managers, ``npm install -g npm@X``), the last one winning."""
     chain = stage_chain(ctx, stage)
+    starts, after = _npm_fold(ctx, chain)
+    # The state after every RUN of the chain before this one, then this RUN's own
+    # text up to the install.
+    got, nodesource = after[bisect.bisect_left(starts, run.ins.start)]
+    return _npm_step(ctx, chain, (got, nodesource), run.ins.start,
+                     run.src.text[: inst.cmd.start])[0]
+
+
+def _npm_fold(ctx: Context, chain: list[Stage]) -> tuple[
+        list[int], list[tuple[NpmVersion, bool]]]:
+    """Each RUN of the chain read once per pass: the npm state after the first i RUNs
+    (reading every earlier RUN again for each install was quadratic in the RUNs)."""
+    key = "lockfiles.npm." + ",".join(str(st.index) for st in chain)
+    found: tuple[list[int], list[tuple[NpmVersion, bool]]] | None = ctx.memo.get(key)
+    if found is not None:
+        return found
     root = chain[0]
-    got = _from_image(root.base, _vars(ctx, [], root.from_instruction.start))
-    texts: list[tuple[int, str]] = []
+    state = (_from_image(root.base, _vars(ctx, [], root.from_instruction.start)), False)
+    starts: list[int] = []
+    after = [state]
     for st in chain:
         for ins in st.body:
-            if ins.keyword != "RUN" or ins.start > run.ins.start:
+            if ins.keyword != "RUN":
                 continue
-            if ins.start == run.ins.start:
-                texts.append((ins.start, run.src.text[: inst.cmd.start]))
-            else:
-                body = ins.original + "\n" + "\n".join(h.content for h in ins.heredoc_docs)
-                texts.append((ins.start, body))
-    nodesource = False
-    for where, text in texts:
-        for m in re.finditer(r"(?m)[^\n]+", text):
-            line = m.group()
-            ns = _NODESOURCE.search(line) or _NODESOURCE.search(
-                expand(line, _vars(ctx, chain, where)) or "")
-            if ns is not None:
-                nodesource = True
-                v = ns.group(1)
-                node = int(v) if v.isdigit() else None
-                got = NpmVersion(_npm_of_node(node) if node else _NEWEST,
-                                 f"NodeSource installs Node.js {v} (line "
-                                 f"{ctx.tree.line_col(where)[0]})")
-            elif "nodesource" in line and "setup" in line:
-                nodesource = True
-                got = NpmVersion(None, "a NodeSource setup script installs a Node.js "
-                                 "version that cannot be read")
-            if _DISTRO_NODE.search(line) and not nodesource:
-                line_no = ctx.tree.line_col(where)[0]
-                got = NpmVersion(None, "nodejs/npm come from the distribution's packages "
-                                 f"(line {line_no}), whose npm may be older than 7")
-            if _VERSION_MANAGER.search(line):
-                got = NpmVersion(None, "a Node.js version manager (nvm, n, fnm, volta) "
-                                 "picks the Node.js version")
-            for self_up in _NPM_SELF.finditer(line):
-                tag = self_up.group(1) or "latest"
-                d = re.match(r"[\^~=v]*(\d+)", tag)
-                got = NpmVersion(int(d.group(1)) if d else (
-                    _NEWEST if tag in ("latest", "next") else None),
-                    f"`npm install -g npm@{tag}` sets the npm version")
-    return got
+            body = ins.original + "\n" + "\n".join(h.content for h in ins.heredoc_docs)
+            state = _npm_step(ctx, chain, state, ins.start, body)
+            starts.append(ins.start)
+            after.append(state)
+    ctx.memo[key] = (starts, after)
+    return starts, after
+
+
+def _npm_step(ctx: Context, chain: list[Stage], state: tuple[NpmVersion, bool], where: int,
+              text: str) -> tuple[NpmVersion, bool]:
+    """The npm state after one RUN's text (at offset ``where``)."""
+    got, nodesource = state
+    for m in re.finditer(r"(?m)[^\n]+", text):
+        line = m.group()
+        ns = _NODESOURCE.search(line) or _NODESOURCE.search(
+            expand(line, _vars(ctx, chain, where)) or "")
+        if ns is not None:
+            nodesource = True
+            v = ns.group(1)
+            node = int(v) if v.isdigit() else None
+            got = NpmVersion(_npm_of_node(node) if node else _NEWEST,
+                             f"NodeSource installs Node.js {v} (line "
+                             f"{ctx.tree.line_col(where)[0]})")
+        elif "nodesource" in line and "setup" in line:
+            nodesource = True
+            got = NpmVersion(None, "a NodeSource setup script installs a Node.js "
+                             "version that cannot be read")
+        if _DISTRO_NODE.search(line) and not nodesource:
+            line_no = ctx.tree.line_col(where)[0]
+            got = NpmVersion(None, "nodejs/npm come from the distribution's packages "
+                             f"(line {line_no}), whose npm may be older than 7")
+        if _VERSION_MANAGER.search(line):
+            got = NpmVersion(None, "a Node.js version manager (nvm, n, fnm, volta) "
+                             "picks the Node.js version")
+        for self_up in _NPM_SELF.finditer(line):
+            tag = self_up.group(1) or "latest"
+            d = re.match(r"[\^~=v]*(\d+)", tag)
+            got = NpmVersion(int(d.group(1)) if d else (
+                _NEWEST if tag in ("latest", "next") else None),
+                f"`npm install -g npm@{tag}` sets the npm version")
+    return got, nodesource
 
 
 def _ci_blocker(npm: NpmVersion, lock_text: str | None) -> str | None:
