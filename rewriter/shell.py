@@ -256,6 +256,41 @@ def _query() -> Query:
     return tree_sitter.Query(_language(), _INTERESTING)
 
 
+# The node types _INTERESTING captures, and their capture names (for the walk below).
+_CAPTURE_OF = {"redirected_statement": "redirected", "command": "command",
+               "declaration_command": "declaration", "unset_command": "declaration",
+               "variable_assignments": "declaration", "variable_assignment": "assignment",
+               "comment": "comment"}
+# Compiling the query costs about 5 ms per process (tree-sitter analyses it against
+# the whole bash grammar), the Python walk about 1 us per node: a process walks its
+# first nodes (an editor's or a pre-commit hook's one file never pays for the query)
+# and switches to the query once it has walked this many.
+_WALK_NODES = 8000
+_walked = 0
+
+
+def _captures(root: Node) -> dict[str, list[Node]]:
+    """What ``_INTERESTING`` captures in the tree under ``root``, by capture name."""
+    global _walked
+    if _walked >= _WALK_NODES:
+        found: dict[str, list[Node]] = _cursor().captures(root)
+        return found
+    found = {}
+    cursor = root.walk()
+    while True:
+        node = cursor.node
+        _walked += 1
+        if node is not None and node.is_named:
+            name = _CAPTURE_OF.get(node.type)
+            if name is not None:
+                found.setdefault(name, []).append(node)
+        if cursor.goto_first_child():
+            continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent():
+                return found
+
+
 def _cursor() -> QueryCursor:
     cursor: QueryCursor | None = getattr(_local, "cursor", None)
     if cursor is None:
@@ -325,7 +360,7 @@ class _Builder:
         return Word(raw, _unquote(raw), start, end)
 
     def build(self, root: Node) -> ShellScript:
-        found = _cursor().captures(root)
+        found = _captures(root)
         # In the order of a pre-order walk (an outer node before the nodes inside it),
         # which the rules below were written for.
         pending: dict[int, Node] = {}  # command node id -> redirected_statement around it

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dockopt.rewriter import shell
 from dockopt.rewriter.shell import (
     LogicalText,
     ShellScript,
@@ -392,3 +394,34 @@ def test_import_is_lazy() -> None:
         "assert 'tree_sitter' in sys.modules\n"
     )
     run_python(code)
+
+
+def _capture_sets(found: dict[str, list[Any]]) -> dict[str, set[tuple[int, int, str]]]:
+    return {name: {(n.start_byte, n.end_byte, n.type) for n in nodes}
+            for name, nodes in found.items() if nodes}
+
+
+def test_the_walk_captures_what_the_query_captures(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A process walks its first trees and queries the rest (rewriter/shell.py,
+    # _captures): both must find the same nodes, over every RUN of the golden cases.
+    from pathlib import Path
+
+    from dockopt.rewriter.syntax import parse
+
+    golden = Path(__file__).resolve().parent.parent / "golden"
+    scripts = {"echo a > b; x=1 y=2 cmd # c\n", "export A=1; unset B; declare -x C\n",
+               "if true; then { a | b; } 2>&1; fi", "f() { local x=$(y); }; (z) &"}
+    for path in sorted(golden.rglob("Dockerfile")):
+        tree = parse(path.read_text("utf-8", "surrogateescape"))
+        for ins in tree.instructions:
+            source = ins.shell_source() if ins.keyword == "RUN" else None
+            if source is not None:
+                scripts.add(source.text)
+    assert len(scripts) > 300, len(scripts)
+    parser = shell._parser()
+    for text in sorted(scripts):
+        root = parser.parse(text.encode("utf-8", "surrogatepass")).root_node
+        monkeypatch.setattr(shell, "_walked", 0)
+        walked = shell._captures(root)
+        queried = shell._cursor().captures(root)
+        assert _capture_sets(walked) == _capture_sets(queried), text
