@@ -14,26 +14,8 @@ def atomic_write(path: str, data: bytes) -> None:
     """Temp file in the same folder + fsync + os.replace, as `dockopt fix` writes: the
     file is the old version or the new one, never a mix.  The mode is kept (0644 for
     a new file); a symlink stays a symlink (its target is replaced)."""
-    target = os.path.realpath(path)
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except FileNotFoundError:
-        mode = 0o644
-    folder = os.path.dirname(target)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(target)}.",
-                               suffix=".dockopt")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_writer(path) as handle:
+        handle.write(data)
 
 
 @contextlib.contextmanager
