@@ -55,14 +55,16 @@ else:
             raise TypeError(f"dockopt's dataclass does not take {sorted(unknown)}")
 
         def wrap(klass):
-            frozen = options.pop("frozen", False)
-            want_eq = options.pop("eq", True)
-            want_repr = options.pop("repr", True)
+            # A copy: one `dataclass(frozen=True)` may decorate several classes.
+            rest = dict(options)
+            frozen = rest.pop("frozen", False)
+            want_eq = rest.pop("eq", True)
+            want_repr = rest.pop("repr", True)
             own = klass.__dict__
             explicit_hash = "__hash__" in own and not (
                 own["__hash__"] is None and "__eq__" in own)
             has_eq, has_repr = "__eq__" in own, "__repr__" in own
-            made = _dataclasses.dataclass(klass, eq=False, repr=False, **options)
+            made = _dataclasses.dataclass(klass, eq=False, repr=False, **rest)
             fields = _dataclasses.fields(made)
             if want_repr and not has_repr:
                 made.__repr__ = _repr_of(f.name for f in fields if f.repr)

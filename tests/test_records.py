@@ -147,3 +147,17 @@ def test_every_module_uses_dockopts_record_decorator() -> None:
                 if stripped.startswith(("@dataclasses.dataclass", "dataclasses.dataclass(")):
                     offenders.append(f"{path.relative_to(REPO)}:{number}")
     assert offenders == [], offenders
+
+
+def test_one_decorator_call_may_decorate_several_classes() -> None:
+    frozen = dataclass(frozen=True)
+
+    @frozen
+    class A:
+        x: int
+
+    @frozen
+    class B:
+        x: int
+
+    assert hash(A(1)) == hash(B(1)) == hash((1,))  # both kept frozen's field hash
