@@ -55,3 +55,17 @@ def checked_output(text: str, f: Finding, build: BuildContext | None) -> str:
     dockerfile.parse_string(out)
     assert findings(out, build) == [], "not idempotent"
     return out
+
+
+def check_golden_case(folder: Path) -> None:
+    """A golden split case (``Dockerfile``, ``context/``, optional ``expected.Dockerfile``):
+    with an expected file, the one DO101 finding's fix gives exactly it, through the
+    checks of :func:`checked_output`; without one, the finding is a suggestion only."""
+    text = (folder / "Dockerfile").read_text()
+    build = BuildContext(folder / "context", dockerfile=str(folder / "Dockerfile"))
+    f = only(text, build)
+    if (folder / "expected.Dockerfile").is_file():
+        assert f.fix is not None
+        assert checked_output(text, f, build) == (folder / "expected.Dockerfile").read_text()
+    else:
+        assert f.fix is None and "Suggestion only" in f.message

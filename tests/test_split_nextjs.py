@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from splitcase import checked_output, write_context
+from splitcase import check_golden_case, write_context
 from splitcase import only as _only
 from splitcase import split as _split
 
@@ -131,12 +131,4 @@ def test_golden_cases_cover_standalone_and_production_installs() -> None:
 def test_golden_cases_are_checked_splits(case: str) -> None:
     """Each golden split parses (ours and BuildKit's), adds one stage and is idempotent;
     the held-back cases are suggestions."""
-    folder = GOLDEN / case
-    text = (folder / "Dockerfile").read_text()
-    build = BuildContext(folder / "context", dockerfile=str(folder / "Dockerfile"))
-    f = _only(text, build)
-    if (folder / "expected.Dockerfile").is_file():
-        assert f.fix is not None
-        assert checked_output(text, f, build) == (folder / "expected.Dockerfile").read_text()
-    else:
-        assert f.fix is None and "Suggestion only" in f.message
+    check_golden_case(GOLDEN / case)

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from splitcase import checked_output, write_context
+from splitcase import check_golden_case, checked_output, write_context
 from splitcase import findings as _findings
 from splitcase import only as _only
 from splitcase import split as _split
@@ -254,12 +254,4 @@ def test_there_are_golden_cases_for_each_manager() -> None:
 def test_golden_cases_are_checked_splits(case: str) -> None:
     """Each golden split parses (ours and BuildKit's), adds one stage and is idempotent;
     the held-back cases are suggestions."""
-    folder = GOLDEN / case
-    text = (folder / "Dockerfile").read_text()
-    build = BuildContext(folder / "context", dockerfile=str(folder / "Dockerfile"))
-    f = _only(text, build)
-    if (folder / "expected.Dockerfile").is_file():
-        assert f.fix is not None
-        assert checked_output(text, f, build) == (folder / "expected.Dockerfile").read_text()
-    else:
-        assert f.fix is None and "Suggestion only" in f.message
+    check_golden_case(GOLDEN / case)
