@@ -118,21 +118,47 @@ class Settings:
         return replace(self, **given)
 
 
-def find_config(start: Path, cache: dict[str, Path | None] | None = None) -> Path | None:
+def find_config(start: Path, cache: dict[str, Path | None] | None = None,
+                resolved: dict[str, str] | None = None) -> Path | None:
     """The closest config file at or above ``start`` (a file or a folder).
 
     ``cache`` (resolved folder -> its answer) is shared by the lookups of one run:
     the files of a repository share their ancestors, so each folder is looked at once
     instead of once per file below it (most of the settings cost of checking many
-    files in sibling folders)."""
+    files in sibling folders).  ``resolved``: a run's memo for ``resolve_folder``."""
     folder = start if start.is_dir() else start.parent
-    return closest_above(folder.resolve(), _config_in, cache)
+    return closest_above(resolve_folder(folder, resolved), _config_in, cache)
+
+
+def resolve_folder(folder: Path, memo: dict[str, str] | None = None) -> Path:
+    """``folder.resolve()``; with ``memo`` (one run's), a folder is resolved from its
+    parent's answer with one ``lstat``, instead of every component's again: the
+    files of a repository share their ancestors."""
+    if memo is None:
+        return folder.resolve()
+    return Path(_resolve_str(os.path.abspath(folder), memo))
+
+
+def _resolve_str(absolute: str, memo: dict[str, str]) -> str:
+    known = memo.get(absolute)
+    if known is not None:
+        return known
+    parent, name = os.path.split(absolute)
+    if not name or name in (os.curdir, os.pardir) or parent == absolute:
+        out = os.path.realpath(absolute)  # the root, or a path abspath kept as is
+    else:
+        candidate = os.path.join(_resolve_str(parent, memo), name)
+        # A symlink is resolved as realpath does (its target may hold links and ..).
+        out = os.path.realpath(candidate) if os.path.islink(candidate) else candidate
+    memo[absolute] = out
+    return out
 
 
 def _config_in(d: Path) -> Path | None:
+    folder = str(d)  # os.path on strings: a folder of a big run costs a few stats only
     for name in _CONFIG_NAMES:
-        candidate = d / name
-        if candidate.is_file():
+        if os.path.isfile(os.path.join(folder, name)):
+            candidate = d / name
             if name == "pyproject.toml" and not _has_tool_section(candidate):
                 continue
             return candidate
@@ -146,15 +172,19 @@ def closest_above(folder: Path, look: Callable[[Path], Path | None],
     walked is recorded, and a folder already answered ends the walk."""
     walked: list[str] = []
     found: Path | None = None
-    for d in (folder, *folder.parents):
-        key = str(d)
+    key = str(folder)
+    while True:  # strings, not folder.parents: a cached parent usually ends it at once
         if cache is not None and key in cache:
             found = cache[key]
             break
         walked.append(key)
-        found = look(d)
+        found = look(Path(key))
         if found is not None:
             break
+        parent = os.path.dirname(key)
+        if parent == key:
+            break
+        key = parent
     if cache is not None:
         for key in walked:  # each lies at or below the folder that answered
             cache[key] = found

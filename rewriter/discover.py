@@ -189,14 +189,11 @@ def _repo_root(folder: str) -> str | None:
 
     Looked up on the file system, not by running git: cheap enough for thousands of
     files, and a ``.git`` file (worktrees, submodules) counts as git itself does."""
-    current = folder
-    while True:
-        if os.path.exists(os.path.join(current, ".git")):
-            return current
-        parent = os.path.dirname(current)
-        if parent == current:
-            return None
-        current = parent
+    if os.path.exists(os.path.join(folder, ".git")):
+        return folder
+    parent = os.path.dirname(folder)
+    # The parent's answer is cached too: sibling folders share their ancestors' walk.
+    return None if parent == folder else _repo_root(parent)
 
 
 def patch_path(path: str, cwd: str | None = None) -> str:

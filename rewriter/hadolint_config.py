@@ -47,13 +47,15 @@ def user_level_files(environ: dict[str, str] | None = None) -> list[Path]:
 
 
 def find_hadolint_config(start: Path, *, user_level: bool = True,
-                         cache: dict[str, Path | None] | None = None) -> Path | None:
+                         cache: dict[str, Path | None] | None = None,
+                         resolved: dict[str, str] | None = None) -> Path | None:
     """The closest `.hadolint.yaml`/`.hadolint.yml` at or above ``start``, else a
     user-level file, else None.  ``cache``: as ``config.find_config``'s (one run's
-    answers per folder; the user-level file is looked up once per cache too)."""
-    from dockopt.rewriter.config import closest_above
+    answers per folder; the user-level file is looked up once per cache too);
+    ``resolved``: as its."""
+    from dockopt.rewriter.config import closest_above, resolve_folder
 
-    folder = (start if start.is_dir() else start.parent).resolve()
+    folder = resolve_folder(start if start.is_dir() else start.parent, resolved)
     found = closest_above(folder, _hadolint_in, cache)
     if found is not None or not user_level:
         return found
@@ -69,8 +71,9 @@ _USER_LEVEL = "\0user-level"
 
 
 def _hadolint_in(d: Path) -> Path | None:
+    folder = str(d)
     for name in NAMES:
-        if (d / name).is_file():
+        if os.path.isfile(os.path.join(folder, name)):
             return d / name
     return None
 

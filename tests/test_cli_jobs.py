@@ -18,12 +18,18 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from dockopt.rewriter.cli.output import OUTPUT_FORMATS
-from dockopt.rewriter.cli.parallel import ordered_map, start_method, worker_count
+from dockopt.rewriter.cli.parallel import (
+    CHEAP_TASK,
+    ordered_map,
+    start_method,
+    worker_count,
+)
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 
@@ -167,15 +173,40 @@ def test_an_error_is_raised_at_its_tasks_turn() -> None:
     assert seen == list(range(6))
 
 
+def _slow_pid(n: int) -> int:
+    """This process's id, after a task's worth of work when ``n`` is odd or above 20."""
+    if n % 2 or n > 20:
+        time.sleep(CHEAP_TASK * 3)
+    return os.getpid()
+
+
 @pytest.mark.skipif(start_method() != "fork", reason="workers fork only on Linux")
 def test_forked_workers_inherit_a_warmed_process() -> None:
     """The first task runs in this process before the pool forks (its imports and
-    caches are then inherited instead of made again in each worker); the rest run in
-    the workers."""
-    pids = [pid for _, pid in ordered_map(_pid_or_fail, [(i, i + 100) for i in range(40)], 2)]
-    assert pids[0] == os.getpid()
-    assert os.getpid() not in pids[1:]
-    assert len(set(pids[1:])) >= 1
+    caches are then inherited instead of made again in each worker), and so does the
+    next while tasks are cheap; the first task that is not starts the pool, and the
+    rest run in the workers."""
+    pids = [pid for _, pid in ordered_map(_slow_pid, [(i, i + 101) for i in range(40)], 2)]
+    assert pids[:2] == [os.getpid()] * 2
+    assert os.getpid() not in pids[2:]
+    assert len(set(pids[2:])) >= 1
+
+
+@pytest.mark.skipif(start_method() != "fork", reason="workers fork only on Linux")
+def test_cheap_tasks_never_start_a_pool() -> None:
+    """Answers from the results cache cost less than a pool: while tasks are cheap
+    they run here, and a run of only cheap tasks makes no process at all."""
+    import multiprocessing
+
+    cheap = [pid for _, pid in ordered_map(_slow_pid, [(i, 2 * i) for i in range(10)], 2)]
+    assert cheap == [os.getpid()] * 10
+    assert multiprocessing.active_children() == []
+    # Ten cheap tasks, then costly ones: the first costly one runs here too (it shows
+    # the work is not cheap), and starts the pool for the rest.
+    mixed = [pid for _, pid in ordered_map(_slow_pid, [(i, 2 * i + (i >= 10))
+                                                      for i in range(40)], 2)]
+    assert mixed[:11] == [os.getpid()] * 11
+    assert os.getpid() not in mixed[11:]
 
 
 def test_a_process_with_threads_spawns_its_workers(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
     from dockopt.rewriter.config import Settings
+    from dockopt.rewriter.result_cache import CacheSpec
     from dockopt.rewriter.syntax import Diagnostic
     from dockopt.transforms.base import Finding
 from dockopt.rewriter.cli.common import (
@@ -45,16 +46,31 @@ class CheckTask(NamedTuple):
     path: str | None
     context: Path | None
     settings: Settings
+    cache: CacheSpec | None = None  # the results cache, when in use
 
 
 def check_task(task: CheckTask | None) -> tuple[list[Finding], list[Diagnostic]] | None:
-    """The findings and diagnostics of one file (run in a worker with --jobs)."""
+    """The findings and diagnostics of one file (run in a worker with --jobs): from
+    the results cache when its entry still holds, else computed (and stored)."""
     if task is None:  # unreadable or not text: nothing for the engine to do
         return None
+    facts = None
+    if task.cache is not None:
+        from dockopt.rewriter import result_cache
+
+        hit, facts = result_cache.load(task.cache, task.text, task.path, task.context,
+                                       task.settings)
+        if hit is not None:
+            return hit
     from dockopt.rewriter.pipeline import check as run_check
 
-    return run_check(task.text, path=task.path, context=task.context,
-                     settings=task.settings)
+    outcome = run_check(task.text, path=task.path, context=task.context,
+                        settings=task.settings)
+    if facts is not None:
+        from dockopt.rewriter import result_cache
+
+        result_cache.store(facts, outcome)
+    return outcome
 
 
 FORMATS = ("text", "full", "concise", "json", "json-lines", "sarif", "github", "gitlab",
@@ -82,6 +98,13 @@ FORMATS = ("text", "full", "concise", "json", "json-lines", "sarif", "github", "
                    "--exit-non-zero-on-fix.")
 @click.option("--exit-non-zero-on-fix", is_flag=True,
               help="With --fix/--fix-only: exit 1 when anything was fixed.")
+@click.option("-n", "--no-cache", "no_cache", is_flag=True,
+              help="Neither read nor write the results cache (also: DOCKOPT_NO_CACHE=1). "
+                   "Not --cache, which is the package-cache policy of the fixes.")
+@click.option("--cache-dir", "cache_dir", metavar="DIR", envvar="DOCKOPT_CACHE_DIR",
+              show_envvar=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where the results cache lives (default: dockopt in the user's "
+                   "cache folder, $XDG_CACHE_HOME or ~/.cache).")
 @jobs_option
 @rule_options
 @click.pass_context
@@ -94,7 +117,8 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
           unsafe_fixes: bool | None, cache: str | None, config: ConfigOption, isolated: bool,
           exclude: tuple[str, ...], extend_exclude: tuple[str, ...], force_exclude: bool,
           respect_gitignore: bool, failure_threshold: str | None,
-          stdin_filename: str | None, color: str, quiet: bool, jobs: int | None) -> None:
+          stdin_filename: str | None, color: str, quiet: bool, jobs: int | None,
+          no_cache: bool = False, cache_dir: Path | None = None) -> None:
     """Report findings without changing any file.
 
     `[*]` marks a finding that `dockopt fix` would fix (with --unsafe-fixes, unsafe
@@ -141,6 +165,8 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
     render = None if statistics else stream.renderer(
         output_format, sink.write, color=out_color, unsafe_fixes=unsafe, rules=rules,
         version=version)
+    cache_spec = results_cache(inputs, no_cache, cache_dir, quiet)
+
     def tasks() -> Iterator[tuple[tuple[Input, str | None], CheckTask | None]]:
         # Files are read here, in input order (so are read errors); only the engine's
         # work goes to the pool.
@@ -149,7 +175,8 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
             task = None
             if text is not None and unreadable_finding(text) is None:
                 task = CheckTask(text, item.shown if item.shown != "-" else None,
-                                 build_context_for(item, context), item.settings)
+                                 build_context_for(item, context), item.settings,
+                                 cache_spec if item.source != "-" else None)
             yield (item, text), task
 
     workers = worker_count(jobs, len(inputs))
@@ -193,3 +220,21 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
         sys.exit(2)
     if findings_fail and not exit_zero:
         sys.exit(1)
+
+
+def results_cache(inputs: Sequence[Input], no_cache: bool, cache_dir: Path | None,
+                  quiet: bool) -> CacheSpec | None:
+    """The results cache for this run: none with --no-cache or DOCKOPT_NO_CACHE, for
+    stdin alone, or (with a warning) when its folder cannot be made."""
+    from dockopt.rewriter import result_cache
+
+    if no_cache or result_cache.disabled_by_env():
+        return None
+    if not any(item.source != "-" for item in inputs):
+        return None
+    try:
+        return result_cache.open_cache(cache_dir or result_cache.default_dir())
+    except result_cache.CacheError as exc:
+        if not quiet:
+            write_to(sys.stderr, f"warning: {exc}; checking without the results cache\n")
+        return None

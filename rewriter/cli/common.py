@@ -323,6 +323,7 @@ class SettingsFinder:
     # files of one run share ancestors, so each folder is looked at once.
     _config_above: dict[str, Path | None] = field(default_factory=dict)
     _hadolint_above: dict[str, Path | None] = field(default_factory=dict)
+    _resolved: dict[str, str] = field(default_factory=dict)  # config.resolve_folder's
     _by_file: dict[tuple[Path | None, Path | None], Settings] = field(default_factory=dict)
 
     def for_path(self, path: Path) -> Settings:
@@ -345,8 +346,9 @@ class SettingsFinder:
                 from dockopt.rewriter.hadolint_config import find_hadolint_config
 
                 self._by_folder[folder] = (
-                    find_config(Path(folder), self._config_above),
-                    find_hadolint_config(Path(folder), cache=self._hadolint_above))
+                    find_config(Path(folder), self._config_above, self._resolved),
+                    find_hadolint_config(Path(folder), cache=self._hadolint_above,
+                                         resolved=self._resolved))
             sources = self._by_folder[folder]
         if sources not in self._by_file:
             source, hadolint = sources

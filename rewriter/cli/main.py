@@ -23,6 +23,7 @@ import click
 _COMMANDS = {
     "bulk": ("dockopt.rewriter.cli.bulk", "bulk"),
     "check": ("dockopt.rewriter.cli.check", "check"),
+    "clean": ("dockopt.rewriter.cli.clean", "clean"),
     "debug": ("dockopt.rewriter.cli.debug", "debug"),
     "fix": ("dockopt.rewriter.cli.fix", "fix"),
     "rule": ("dockopt.rewriter.cli.rules", "rule_command"),

@@ -39,6 +39,8 @@ WINDOW_PER_WORKER = 4
 # the pool's queues and threads), as much as a tenth of a file's check, and the parent
 # shares the cores with the workers; a few files per submission divide that.
 CHUNK = 4
+# A task this fast (seconds) is done in the parent rather than sent to a worker.
+CHEAP_TASK = 0.001
 
 
 def start_method() -> str:
@@ -103,10 +105,23 @@ def ordered_map(compute: Callable[[T], R], tasks: Iterable[tuple[K, T]], workers
         # otherwise each paid them (about 0.3 s of CPU per worker, as much as 60
         # files' work).  gc.freeze keeps the inherited objects out of the workers'
         # collections, so their pages stay shared instead of being copied.
+        # Tasks that turn out cheap (answers from the results cache: a tenth of a
+        # millisecond) go on here too: a pool would cost more than they do.  The
+        # first task that costs more than CHEAP_TASK starts the pool for the rest.
+        import time
+
         tasks = iter(tasks)
+        first = True
         for key, task in tasks:
-            yield key, compute(task)
-            break
+            started = time.perf_counter()
+            result = compute(task)
+            took = time.perf_counter() - started
+            yield key, result
+            if not first and took > CHEAP_TASK:
+                break
+            first = False
+        else:
+            return  # every task was cheap: no pool at all
         gc.freeze()
         frozen = True
     pool = ProcessPoolExecutor(max_workers=workers,

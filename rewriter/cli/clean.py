@@ -1,0 +1,34 @@
+"""`dockopt clean`: remove the results cache (ruff's `ruff clean`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option("--cache-dir", "cache_dir", metavar="DIR", envvar="DOCKOPT_CACHE_DIR",
+              show_envvar=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The results cache to remove (default: dockopt in the user's cache "
+                   "folder, $XDG_CACHE_HOME or ~/.cache).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+def clean(cache_dir: Path | None, quiet: bool) -> None:
+    """Remove the results cache that `dockopt check` keeps.
+
+    Only a folder that dockopt made (it holds dockopt's CACHEDIR.TAG) is removed.
+    Exit codes: 0 removed or nothing to remove, 2 not a dockopt cache or not
+    removable.
+    """
+    from dockopt.rewriter import result_cache
+
+    where = cache_dir or result_cache.default_dir()
+    try:
+        removed = result_cache.clean(where)
+    except (result_cache.CacheError, OSError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    if not quiet:
+        click.echo(f"Removed the cache at {where}" if removed
+                   else f"No cache at {where}", err=True)
