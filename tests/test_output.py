@@ -142,6 +142,9 @@ def test_sarif_unknown_rule_has_no_index_and_absolute_uri(tmp_path: Path) -> Non
     assert uri.startswith("file:///") and uri.endswith("/a%20b/Dockerfile")
     assert doc["runs"][0]["tool"]["driver"]["version"] == "9"
     assert sarif_uri("x/y z") == "x/y%20z"
+    # A name that is not UTF-8 (os.fsdecode's surrogate escapes): its raw byte, encoded.
+    assert sarif_uri("d\udcff/Dockerfile") == "d%FF/Dockerfile"
+    assert sarif_uri("/d\udcff/Dockerfile") == "file:///d%FF/Dockerfile"
 
 
 def test_statistics_empty() -> None:

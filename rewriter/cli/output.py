@@ -512,7 +512,9 @@ def sarif_uri(path: str) -> str:
         from pathlib import Path
 
         return Path(path).as_uri()
-    return quote(path.replace(os.sep, "/"), safe="/")
+    # A file name that is not UTF-8 (kept as surrogate escapes) is percent-encoded byte
+    # by byte, as RFC 3986 and as_uri() do for absolute paths.
+    return quote(path.replace(os.sep, "/"), safe="/", errors="surrogateescape")
 
 
 def _artifact(path: str) -> dict[str, Any]:
