@@ -11,99 +11,218 @@ Order: manifests first (the split then leaves the source copy out of the builder
 ``context.manifests.rule._claim_stage``), the stage split, OS packages above the
 source copy, merges, flags and cleanups, instruction rewrites, context files, the
 base image and USER (they see the result); findings without fixes last.  A test
-fails if a module defines a transform that is missing here.
+fails if a module defines a transform that is missing from ``REGISTRY``, which
+lives in registry.py and is loaded on first use.
 """
 
 from __future__ import annotations
 
-from dockopt.transforms.base import Transform
-from dockopt.transforms.context.base_image import FullBaseImage
-from dockopt.transforms.context.dockerignore import DockerignoreMissing
-from dockopt.transforms.context.install_order import PackagesAfterSource
-from dockopt.transforms.context.lockfiles import LockfileIgnored
-from dockopt.transforms.context.manifests.rule import ManifestsAfterSource
-from dockopt.transforms.context.user import RootUser
-from dockopt.transforms.instructions.add_copy import AddForLocalFile
-from dockopt.transforms.instructions.exec_form import ShellFormCmd
-from dockopt.transforms.instructions.findings import (
-    CurlPipeShell,
-    LatestBaseImage,
-    MissingHealthcheck,
-    SecretInEnv,
-    Sudo,
-    UntrustedRegistry,
-)
-from dockopt.transforms.instructions.maintainer import MaintainerDeprecated
-from dockopt.transforms.instructions.runs import CdInsteadOfWorkdir, ConsecutiveRun
-from dockopt.transforms.instructions.runtime_details import Pid1WithoutInit, VersionLabelMissing
-from dockopt.transforms.instructions.suppressions import UnknownSuppression, UnusedSuppression
-from dockopt.transforms.packages.apk import ApkCache
-from dockopt.transforms.packages.apt import AptMissingYes, AptUpdateSeparate
-from dockopt.transforms.packages.apt_cleanup import AptListsNotCleaned
-from dockopt.transforms.packages.apt_recommends import AptInstallRecommends
-from dockopt.transforms.packages.pinning import ApkUnpinned, AptUnpinned, PipUnpinned
-from dockopt.transforms.packages.pip import PipNoCacheDir
-from dockopt.transforms.packages.rpm import DnfClean, YumClean, ZypperClean
-from dockopt.transforms.split.single_stage import SingleStageBuild
+from typing import TYPE_CHECKING, Any
 
-# --- package managers (packages/) ---
-PACKAGE_MERGES: tuple[type[Transform], ...] = (AptUpdateSeparate,)
-PACKAGE_FIXES: tuple[type[Transform], ...] = (
-    AptInstallRecommends, AptMissingYes, AptListsNotCleaned, ApkCache, YumClean, DnfClean,
-    ZypperClean, PipNoCacheDir,
-)
-PACKAGE_FINDINGS: tuple[type[Transform], ...] = (AptUnpinned, ApkUnpinned, PipUnpinned)
+if TYPE_CHECKING:
+    from dockopt.transforms.registry import (
+        CONTEXT_FIXES as CONTEXT_FIXES,
+    )
+    from dockopt.transforms.registry import (
+        CONTEXT_MANIFESTS as CONTEXT_MANIFESTS,
+    )
+    from dockopt.transforms.registry import (
+        CONTEXT_REORDERS as CONTEXT_REORDERS,
+    )
+    from dockopt.transforms.registry import (
+        CONTEXT_STRUCTURE as CONTEXT_STRUCTURE,
+    )
+    from dockopt.transforms.registry import (
+        IMAGE_FIXES as IMAGE_FIXES,
+    )
+    from dockopt.transforms.registry import (
+        INSTRUCTION_FINDINGS as INSTRUCTION_FINDINGS,
+    )
+    from dockopt.transforms.registry import (
+        INSTRUCTION_FIXES as INSTRUCTION_FIXES,
+    )
+    from dockopt.transforms.registry import (
+        INSTRUCTION_MERGES as INSTRUCTION_MERGES,
+    )
+    from dockopt.transforms.registry import (
+        PACKAGE_FINDINGS as PACKAGE_FINDINGS,
+    )
+    from dockopt.transforms.registry import (
+        PACKAGE_FIXES as PACKAGE_FIXES,
+    )
+    from dockopt.transforms.registry import (
+        PACKAGE_MERGES as PACKAGE_MERGES,
+    )
+    from dockopt.transforms.registry import (
+        REGISTRY as REGISTRY,
+    )
+    from dockopt.transforms.registry import (
+        SUPPRESSION_FINDINGS as SUPPRESSION_FINDINGS,
+    )
+    from dockopt.transforms.registry import (
+        USER_FIXES as USER_FIXES,
+    )
+    from dockopt.transforms.registry import (
+        AddForLocalFile as AddForLocalFile,
+    )
+    from dockopt.transforms.registry import (
+        ApkCache as ApkCache,
+    )
+    from dockopt.transforms.registry import (
+        ApkUnpinned as ApkUnpinned,
+    )
+    from dockopt.transforms.registry import (
+        AptInstallRecommends as AptInstallRecommends,
+    )
+    from dockopt.transforms.registry import (
+        AptListsNotCleaned as AptListsNotCleaned,
+    )
+    from dockopt.transforms.registry import (
+        AptMissingYes as AptMissingYes,
+    )
+    from dockopt.transforms.registry import (
+        AptUnpinned as AptUnpinned,
+    )
+    from dockopt.transforms.registry import (
+        AptUpdateSeparate as AptUpdateSeparate,
+    )
+    from dockopt.transforms.registry import (
+        CdInsteadOfWorkdir as CdInsteadOfWorkdir,
+    )
+    from dockopt.transforms.registry import (
+        ConsecutiveRun as ConsecutiveRun,
+    )
+    from dockopt.transforms.registry import (
+        CurlPipeShell as CurlPipeShell,
+    )
+    from dockopt.transforms.registry import (
+        DnfClean as DnfClean,
+    )
+    from dockopt.transforms.registry import (
+        DockerignoreMissing as DockerignoreMissing,
+    )
+    from dockopt.transforms.registry import (
+        FullBaseImage as FullBaseImage,
+    )
+    from dockopt.transforms.registry import (
+        LatestBaseImage as LatestBaseImage,
+    )
+    from dockopt.transforms.registry import (
+        LockfileIgnored as LockfileIgnored,
+    )
+    from dockopt.transforms.registry import (
+        MaintainerDeprecated as MaintainerDeprecated,
+    )
+    from dockopt.transforms.registry import (
+        ManifestsAfterSource as ManifestsAfterSource,
+    )
+    from dockopt.transforms.registry import (
+        MissingHealthcheck as MissingHealthcheck,
+    )
+    from dockopt.transforms.registry import (
+        PackagesAfterSource as PackagesAfterSource,
+    )
+    from dockopt.transforms.registry import (
+        Pid1WithoutInit as Pid1WithoutInit,
+    )
+    from dockopt.transforms.registry import (
+        PipNoCacheDir as PipNoCacheDir,
+    )
+    from dockopt.transforms.registry import (
+        PipUnpinned as PipUnpinned,
+    )
+    from dockopt.transforms.registry import (
+        RootUser as RootUser,
+    )
+    from dockopt.transforms.registry import (
+        SecretInEnv as SecretInEnv,
+    )
+    from dockopt.transforms.registry import (
+        ShellFormCmd as ShellFormCmd,
+    )
+    from dockopt.transforms.registry import (
+        SingleStageBuild as SingleStageBuild,
+    )
+    from dockopt.transforms.registry import (
+        Sudo as Sudo,
+    )
+    from dockopt.transforms.registry import (
+        UnknownSuppression as UnknownSuppression,
+    )
+    from dockopt.transforms.registry import (
+        UntrustedRegistry as UntrustedRegistry,
+    )
+    from dockopt.transforms.registry import (
+        UnusedSuppression as UnusedSuppression,
+    )
+    from dockopt.transforms.registry import (
+        VersionLabelMissing as VersionLabelMissing,
+    )
+    from dockopt.transforms.registry import (
+        YumClean as YumClean,
+    )
+    from dockopt.transforms.registry import (
+        ZypperClean as ZypperClean,
+    )
 
-# --- instructions (instructions/) ---
-INSTRUCTION_MERGES: tuple[type[Transform], ...] = (ConsecutiveRun,)
-INSTRUCTION_FIXES: tuple[type[Transform], ...] = (
-    CdInsteadOfWorkdir,
-    ShellFormCmd,
-    AddForLocalFile,
-    MaintainerDeprecated,
-    VersionLabelMissing,
-)
-INSTRUCTION_FINDINGS: tuple[type[Transform], ...] = (
-    MissingHealthcheck,
-    LatestBaseImage,
-    Sudo,
-    CurlPipeShell,
-    SecretInEnv,
-    UntrustedRegistry,
-    UnknownSuppression,
-    Pid1WithoutInit,
-)
+# The registry's names, loaded on first use (PEP 562): see transforms/registry.py.
+_REGISTRY_NAMES = frozenset({
+    "AddForLocalFile",
+    "ApkCache",
+    "ApkUnpinned",
+    "AptInstallRecommends",
+    "AptListsNotCleaned",
+    "AptMissingYes",
+    "AptUnpinned",
+    "AptUpdateSeparate",
+    "CONTEXT_FIXES",
+    "CONTEXT_MANIFESTS",
+    "CONTEXT_REORDERS",
+    "CONTEXT_STRUCTURE",
+    "CdInsteadOfWorkdir",
+    "ConsecutiveRun",
+    "CurlPipeShell",
+    "DnfClean",
+    "DockerignoreMissing",
+    "FullBaseImage",
+    "IMAGE_FIXES",
+    "INSTRUCTION_FINDINGS",
+    "INSTRUCTION_FIXES",
+    "INSTRUCTION_MERGES",
+    "LatestBaseImage",
+    "LockfileIgnored",
+    "MaintainerDeprecated",
+    "ManifestsAfterSource",
+    "MissingHealthcheck",
+    "PACKAGE_FINDINGS",
+    "PACKAGE_FIXES",
+    "PACKAGE_MERGES",
+    "PackagesAfterSource",
+    "Pid1WithoutInit",
+    "PipNoCacheDir",
+    "PipUnpinned",
+    "REGISTRY",
+    "RootUser",
+    "SUPPRESSION_FINDINGS",
+    "SecretInEnv",
+    "ShellFormCmd",
+    "SingleStageBuild",
+    "Sudo",
+    "USER_FIXES",
+    "UnknownSuppression",
+    "UntrustedRegistry",
+    "UnusedSuppression",
+    "VersionLabelMissing",
+    "YumClean",
+    "ZypperClean",
+})
 
-# --- build context and stages (context/, split/) ---
-CONTEXT_MANIFESTS: tuple[type[Transform], ...] = (ManifestsAfterSource,)
-CONTEXT_STRUCTURE: tuple[type[Transform], ...] = (SingleStageBuild,)  # the stage split
-# OS packages above the source copy: needs no context; after the split, which moves
-# the stage whole.
-CONTEXT_REORDERS: tuple[type[Transform], ...] = (PackagesAfterSource,)
-CONTEXT_FIXES: tuple[type[Transform], ...] = (
-    LockfileIgnored,
-    DockerignoreMissing,
-)  # lockfile installs, .dockerignore
 
-# --- base image and user (context/): last, they see the result ---
-IMAGE_FIXES: tuple[type[Transform], ...] = (FullBaseImage,)  # slimmer bases
-USER_FIXES: tuple[type[Transform], ...] = (RootUser,)  # non-root USER
+def __getattr__(name: str) -> Any:
+    if name not in _REGISTRY_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from dockopt.transforms import registry
 
-# --- about the other rules' findings: last, after every rule it judges ran ---
-SUPPRESSION_FINDINGS: tuple[type[Transform], ...] = (UnusedSuppression,)
-
-REGISTRY: tuple[type[Transform], ...] = (
-    *CONTEXT_MANIFESTS,
-    *CONTEXT_STRUCTURE,
-    *CONTEXT_REORDERS,
-    *PACKAGE_MERGES,
-    *INSTRUCTION_MERGES,
-    *PACKAGE_FIXES,
-    *INSTRUCTION_FIXES,
-    *CONTEXT_FIXES,
-    *IMAGE_FIXES,
-    *USER_FIXES,
-    *PACKAGE_FINDINGS,
-    *INSTRUCTION_FINDINGS,
-    *SUPPRESSION_FINDINGS,
-)
+    value = getattr(registry, name)
+    globals()[name] = value  # once: later lookups are plain module attributes
+    return value

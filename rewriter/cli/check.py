@@ -163,7 +163,8 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
     sink = stream.Sink(output_file)
     tally = stream.Tally(unsafe)
     render = None if statistics else stream.renderer(
-        output_format, sink.write, color=out_color, unsafe_fixes=unsafe, rules=rules,
+        output_format, sink.write, color=out_color, unsafe_fixes=unsafe,
+        rules=rules() if output_format == "sarif" else (),
         version=version)
     cache_spec = results_cache(inputs, no_cache, cache_dir, quiet)
 

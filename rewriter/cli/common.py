@@ -197,6 +197,11 @@ class Selection:
                    split_codes(extend_select), unsafe_fixes, policy,
                    thresholds.get(failure_threshold))
 
+    def selectors(self) -> bool:
+        """Whether the command line names any rule (then ``validate`` checks them)."""
+        return any((self.select, self.ignore, self.extend_select, self.fixable,
+                    self.unfixable, self.extend_safe_fixes, self.extend_unsafe_fixes))
+
     def validate(self, rules: Sequence[type[Transform]]) -> None:
         """Exit 2 on a selector that matches no rule (a typo must not select nothing).
 
@@ -550,13 +555,16 @@ def atomic_write(path: str, data: bytes) -> None:
 def setup(paths: tuple[str, ...], stdin_filename: str | None, config: ConfigOption,
            isolated: bool, selection: Selection, errors: list[str],
            exclusion: Exclusion | None = None
-           ) -> tuple[list[Input], tuple[type[Transform], ...]]:
+           ) -> tuple[list[Input], Callable[[], tuple[type[Transform], ...]]]:
+    """The inputs with their settings, and the rules (a function: loading every rule's
+    module is needed only to check selectors or to list the rules, as SARIF does; a
+    run answered from the results cache need not pay for it)."""
     from dockopt.rewriter.rules_doc import all_rules
 
-    rules = all_rules()
-    selection.validate(rules)
+    if selection.selectors():
+        selection.validate(all_rules())
     finder = SettingsFinder(config.file, isolated, selection, config.overrides)
-    return inputs(paths, stdin_filename, finder, errors, exclusion), rules
+    return inputs(paths, stdin_filename, finder, errors, exclusion), all_rules
 
 
 def make_exclusion(exclude: Sequence[str], extend_exclude: Sequence[str],
