@@ -75,7 +75,7 @@ class CacheSpec:
 
 def default_dir() -> Path:
     """``$DOCKOPT_CACHE_DIR``, else ``dockopt`` in the user's cache folder
-    (``$XDG_CACHE_HOME``, else ``~/.cache``).
+    (``$XDG_CACHE_HOME``, else ``~/.cache``); CacheError when there is no home.
 
     Not ruff's ``.ruff_cache`` in the project: a Dockerfile's folder is usually its
     build context, and a cache folder there would be sent to every ``docker build``
@@ -85,8 +85,13 @@ def default_dir() -> Path:
     if env:
         return Path(env)
     xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
-    return base / "dockopt"
+    if xdg and os.path.isabs(xdg):
+        return Path(xdg) / "dockopt"
+    try:
+        return Path.home() / ".cache" / "dockopt"
+    except (RuntimeError, KeyError) as exc:  # no HOME and no passwd entry
+        raise CacheError("no user cache folder (set DOCKOPT_CACHE_DIR or "
+                         "XDG_CACHE_HOME)") from exc
 
 
 def disabled_by_env() -> bool:

@@ -23,8 +23,8 @@ def clean(cache_dir: Path | None, quiet: bool) -> None:
     """
     from dockopt.rewriter import result_cache
 
-    where = cache_dir or result_cache.default_dir()
     try:
+        where = cache_dir or result_cache.default_dir()
         removed = result_cache.clean(where)
     except (result_cache.CacheError, OSError) as exc:
         click.echo(f"error: {exc}", err=True)
