@@ -238,14 +238,7 @@ def test_check_allocations_grow_linearly(shape: str) -> None:
     assert ratio <= MAX_RATIO, f"{shape}: check allocates faster than the file grows: {work}"
 
 
-# Known: with a context, each RUN's ImageView asks every COPY before it which context
-# file sits at a path (paths.ImageView.provider), so RUNs x COPYs; cd-runs mixes both.
-_CONTEXT_QUADRATIC = {"cd-runs": "ImageView.provider scans every earlier COPY per RUN"}
-
-
-@pytest.mark.parametrize("shape", [
-    pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=_CONTEXT_QUADRATIC[s]))
-    if s in _CONTEXT_QUADRATIC else s for s in sorted(SHAPES)])
+@pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_check_with_a_build_context_grows_linearly(shape: str, tmp_path: Path) -> None:
     # DO601/DO602/DO603 and the npm-version model read the context: a folder holding
     # only the Dockerfile is enough to switch them on (the bench's big-file case).
