@@ -63,10 +63,13 @@ class ApkCache(Transform):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for run in editable_runs(ctx):
-            if mount_overlaps(run.ins, "/var/cache/apk") or \
+            adds = list(_apk_adds(run))
+            # (The mounts are read only for a RUN that adds packages: reading every
+            # RUN's first cost more than the rest of the rule on a file of many RUNs.)
+            if not adds or mount_overlaps(run.ins, "/var/cache/apk") or \
                     mount_overlaps(run.ins, "/etc/apk/cache"):
                 continue
-            for cmd, sub in _apk_adds(run):
+            for cmd, sub in adds:
                 if shellfix.has_flag(cmd, "--no-cache", takes_value=APK_VALUE):
                     continue
                 fix = None

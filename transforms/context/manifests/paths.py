@@ -154,24 +154,117 @@ class ImageView:
     def __init__(self, ctx: Context, build: BuildContext, stage: Stage, run: Instruction):
         self.ctx = ctx
         self.build = build
-        self.cwd, self.placed = walk(ctx, stage, run)
-        self.matcher = ignore_matcher(ctx, build)
-        for m in _bind_mounts(run):
-            self.placed.append(Placed(run, [m[0]], join_path(self.cwd, m[1]), False))
+        starts, before, end, placed = _walk_states(ctx, stage)
+        at = bisect.bisect_left(starts, run.start)
+        # The copies before the RUN are the first ``_count`` of the stage's walk (as
+        # ``walk`` gives them, without copying the list per RUN).
+        self.cwd, self._count = before[at] if at < len(starts) else (end, len(placed))
+        self._index = _provider_index(ctx, build, stage)
+        self.matcher = self._index.matcher
+        self._mounts = [Placed(run, [m[0]], join_path(self.cwd, m[1]), False)
+                        for m in _bind_mounts(run)]
 
     def provider(self, image_path: str) -> tuple[str, Instruction] | None:
-        """The context file that sits at ``image_path``, and the COPY that put it there."""
+        """The context file that sits at ``image_path``, and the COPY that put it there
+        (the last one, in instruction order, that provides it)."""
+        index = self._index
         found: tuple[str, Instruction] | None = None
-        for p in self.placed:
+        for p in self._mounts:  # a bind mount comes after every copy
             for src in p.sources:
-                got = self._map(src, p, image_path)
+                got = index.map(src, p, image_path)
                 if got is not None:
                     found = (got, p.ins)
-        return found
+        if found is not None:
+            return found
+        best: tuple[tuple[int, int], str] | None = None
+        limit = (self._count, 0)
+        for order, got in index.matches(image_path):
+            i = bisect.bisect_left(order, limit)
+            if i and (best is None or order[i - 1] > best[0]):
+                best = (order[i - 1], got)
+        if best is None:
+            return None
+        return best[1], index.placed[best[0][0]].ins
 
-    def _map(self, src: str, p: Placed, image_path: str) -> str | None:
+    def ignored(self, rel: str) -> bool:
+        return self._index.ignored(rel)
+
+
+# A group of (copy, source) pairs that answer every image path alike: same destination,
+# same folder-ness, same source.
+_Group = tuple[str, bool, str]
+
+
+class _ProviderIndex:
+    """The copies of a stage's walk indexed by the image paths they can provide, once
+    per pass: ``ImageView.provider`` asked every earlier copy at each RUN, which was
+    quadratic in a stage of many RUNs and COPYs.
+
+    Each (copy, source) pair belongs to a group (destination, folder-ness, source)
+    whose answer for an image path is the same whatever the copy; the group lists the
+    (copy index, source index) of its members, in order. A path's answers are worked
+    out once per group and path; a view then takes, over the groups that provide the
+    path, the last member before its RUN, which is the pair the old scan kept last.
+    """
+
+    def __init__(self, build: BuildContext, matcher: PatternMatcher | None,
+                 placed: list[Placed]):
+        self.build = build
+        self.matcher = matcher
+        self.placed = placed
+        self._dirs = dirs = build.dirs  # (a new frozenset at each access)
+        self._orders: dict[_Group, list[tuple[int, int]]] = {}
+        # Lookup keys: a folder source provides paths strictly below its destination
+        # (keyed by the destination without trailing "/"); a literal file source
+        # provides exactly ``dest/name`` or ``dest`` itself; a glob provides
+        # ``dest/<any name>`` or ``dest`` (keyed by the destination).
+        self._folders: dict[str, dict[_Group, None]] = {}
+        self._literals: dict[str, dict[_Group, None]] = {}
+        self._globs: dict[str, dict[_Group, None]] = {}
+        for pi, p in enumerate(placed):
+            for si, src in enumerate(p.sources):
+                group = (p.dest, p.dir_dest, src)
+                members = self._orders.get(group)
+                if members is None:
+                    members = self._orders[group] = []
+                    if src == "." or src in dirs:
+                        self._folders.setdefault(p.dest.rstrip("/"), {})[group] = None
+                    elif any(c in src for c in "*?["):
+                        self._globs.setdefault(p.dest, {})[group] = None
+                    else:
+                        for target in {posixpath.join(p.dest, src.rsplit("/", 1)[-1]),
+                                       *(() if p.dir_dest else (p.dest,))}:
+                            self._literals.setdefault(target, {})[group] = None
+                members.append((pi, si))
+        self._answers: dict[str, list[tuple[list[tuple[int, int]], str]]] = {}
+
+    def matches(self, image_path: str) -> list[tuple[list[tuple[int, int]], str]]:
+        """The groups that provide ``image_path`` (their members' orders) and the
+        context file each gives."""
+        got = self._answers.get(image_path)
+        if got is not None:
+            return got
+        groups: dict[_Group, None] = dict(self._literals.get(image_path, {}))
+        cut = image_path.rfind("/")
+        for key in {image_path, image_path[:cut], image_path[:cut + 1]} if cut >= 0 \
+                else {image_path, ""}:
+            groups.update(self._globs.get(key, {}))
+        for cut in (i for i, c in enumerate(image_path) if c == "/"):
+            groups.update(self._folders.get(image_path[:cut], {}))
+        got = []
+        for group in groups:
+            order = self._orders[group]
+            first = self.placed[order[0][0]]
+            answer = self.map(group[2], first, image_path)
+            if answer is not None:
+                got.append((order, answer))
+        self._answers[image_path] = got
+        return got
+
+    def map(self, src: str, p: Placed, image_path: str) -> str | None:
+        """The context file ``src`` of ``p`` puts at ``image_path``, or None."""
         build = self.build
-        if src == "." or src in build.dirs:
+        if src == "." or src in self._dirs:
             # A folder copies its contents into dest.
             rel = within(image_path, p.dest)
             if rel is None or rel == "":
@@ -193,6 +286,16 @@ class ImageView:
 
     def ignored(self, rel: str) -> bool:
         return self.matcher is not None and self.matcher.excludes(rel)
+
+
+def _provider_index(ctx: Context, build: BuildContext, stage: Stage) -> _ProviderIndex:
+    key = f"paths.providers.{stage.index}"
+    index: _ProviderIndex | None = ctx.memo.get(key)
+    if index is None or index.build is not build:
+        # The ignore file cannot change during a pass (fixes apply after it).
+        index = _ProviderIndex(build, ignore_matcher(ctx, build), _walk_states(ctx, stage)[3])
+        ctx.memo[key] = index
+    return index
 
 
 def _bind_mounts(run: Instruction) -> list[tuple[str, str]]:
