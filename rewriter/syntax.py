@@ -24,11 +24,12 @@ import bisect
 import re
 from dataclasses import field
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 from dockopt.rewriter import buildkit as bk
 from dockopt.rewriter.lazy_re import lazy
 from dockopt.rewriter.records import dataclass
+from dockopt.rewriter.shell import TextMemo
 
 if TYPE_CHECKING:
     from dockopt.rewriter.edit import Style
@@ -185,7 +186,7 @@ class Instruction:
     def _interpretation(self) -> tuple[bk.Meaning | None, Diagnostic | None]:
         lead = _lstrip_len(self.text[: self.text.find("\n") + 1 or len(self.text)])
         try:
-            return bk.interpret(self.original, self.escape), None
+            return _interpret(self.original, self.escape), None
         except bk.BuildKitError as exc:
             return None, Diagnostic(REJECTED_INSTRUCTION, self.start_line, lead + 1, str(exc))
 
@@ -727,7 +728,7 @@ def _read_instruction(text: str, lines: _Lines, ls: int, ce: int, le: int, lead:
     error: Diagnostic | None = None
     if "<<" in line:
         try:
-            meaning: bk.Meaning | None = bk.interpret(line, escape)
+            meaning: bk.Meaning | None = _interpret(line, escape)
         except bk.BuildKitError:
             meaning = None  # reported lazily by Instruction.error
         if meaning is not None and _can_contain_heredoc(meaning):
@@ -771,6 +772,21 @@ def _read_heredocs(text: str, lines: _Lines, markers: list[bk.HeredocMarker],
                                     mk.expand, body_start, e3))
                 break
     return None
+
+
+def _interpret(line: str, escape: str) -> bk.Meaning:
+    """``bk.interpret``, kept for the texts seen last (dockopt.rewriter.shell.TextMemo): the
+    same instruction comes back in every pass of a fix and across the variants of
+    one image. A Meaning is immutable; a rejected line raises again each time."""
+    key = (line, escape)
+    meaning = cast("bk.Meaning | None", _meanings.get(key))
+    if meaning is None:
+        meaning = bk.interpret(line, escape)
+        _meanings.put(key, meaning, len(line))
+    return meaning
+
+
+_meanings = TextMemo(1 << 18)
 
 
 def _known(m: bk.Meaning) -> bool:
