@@ -277,17 +277,22 @@ def _captures(root: Node) -> dict[str, list[Node]]:
         return found
     found = {}
     cursor = root.walk()
+    capture_of = _CAPTURE_OF
+    walked = 0
     while True:
+        # The type first: most nodes are not captured, and asking is_named of those
+        # too cost a call into tree-sitter per node.
         node = cursor.node
-        _walked += 1
-        if node is not None and node.is_named:
-            name = _CAPTURE_OF.get(node.type)
-            if name is not None:
+        walked += 1
+        if node is not None:
+            name = capture_of.get(node.type)
+            if name is not None and node.is_named:
                 found.setdefault(name, []).append(node)
         if cursor.goto_first_child():
             continue
         while not cursor.goto_next_sibling():
             if not cursor.goto_parent():
+                _walked += walked
                 return found
 
 
@@ -425,7 +430,11 @@ class _Builder:
         return byte_offset if self.table is None else self.table[byte_offset]
 
     def word(self, start_byte: int, end_byte: int) -> Word:
-        start, end = self.pos(start_byte), self.pos(end_byte)
+        table = self.table  # (pos() inlined: a RUN has about 40 words)
+        if table is None:
+            start, end = start_byte, end_byte
+        else:
+            start, end = table[start_byte], table[end_byte]
         raw = self.text[start:end]
         return Word(raw, _unquote(raw), start, end)
 

@@ -560,10 +560,15 @@ class _Lines:
             return None
         text = self.text
         nl = text.find("\n", start)
-        end = self.n if nl < 0 else nl + 1
-        ce = end
-        while ce > start and text[ce - 1] in "\r\n":
-            ce -= 1
+        if nl < 0:
+            end = ce = self.n
+        else:
+            end, ce = nl + 1, nl
+        # The line holds no other LF (``nl`` is the first), so only CRs are left to
+        # strip before the ending: checked once, looped over only when there is one.
+        if ce > start and text[ce - 1] == "\r":
+            while ce > start and text[ce - 1] == "\r":
+                ce -= 1
         self.pos = end
         self.line += 1
         return start, ce, end
