@@ -409,6 +409,7 @@ class BuildContext:
     def __init__(self, root: Path, *, dockerfile: str | None = None,
                  display_root: str | None = None) -> None:
         self.root = root.resolve()
+        self._root_prefix = str(self.root).rstrip("/")  # "" for the file system root
         self.dockerfile = dockerfile
         # How diffs name context files: relative to the working directory if possible.
         if display_root is None:
@@ -426,10 +427,35 @@ class BuildContext:
 
     def resolve(self, rel: str) -> Path | None:
         """The file's real path, or None if absent or outside the context."""
+        real = self._under_root(rel)
+        if real is not None:
+            return Path(real)
         candidate = (self.root / rel).resolve()
         if candidate != self.root and self.root not in candidate.parents:
             return None
         return candidate
+
+    def real_path(self, rel: str) -> str:
+        """``os.path.realpath`` of ``root/rel``."""
+        real = self._under_root(rel)
+        return real if real is not None else os.path.realpath(self.root / rel)
+
+    def _under_root(self, rel: str) -> str | None:
+        """``root/rel`` when that is already its real path: ``rel`` is clean (no empty,
+        ``.`` or ``..`` part) and no part of it is a symlink, else None.
+
+        The root is resolved once, so only ``rel``'s own parts need a look (an lstat
+        each) where ``Path.resolve`` checks every part of the whole path again: about
+        nine per file, 37,000 lstat calls checking the 451 official images."""
+        parts = rel.split("/")
+        if "" in parts or "." in parts or ".." in parts or "\0" in rel:
+            return None  # (a NUL makes realpath raise: keep that)
+        path = self._root_prefix
+        for part in parts:
+            path += "/" + part
+            if os.path.islink(path):
+                return None
+        return path
 
     def exists(self, rel: str) -> bool:
         p = self.resolve(rel)
@@ -551,7 +577,11 @@ class BuildContext:
         df = Path(self.dockerfile)
         if not df.is_absolute():
             df = Path.cwd() / df
-        specific = df.parent.resolve() / (df.name + ".dockerignore")
+        # The context is the Dockerfile's folder most often: spelled like the (real)
+        # root, the folder is its own real path.
+        parent = df.parent
+        real = self.root if str(parent) == str(self.root) else parent.resolve()
+        specific = real / (df.name + ".dockerignore")
         try:
             return specific.relative_to(self.root).as_posix()
         except ValueError:

@@ -24,11 +24,12 @@ import bisect
 import re
 from dataclasses import field
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 from dockopt.rewriter import buildkit as bk
 from dockopt.rewriter.lazy_re import lazy
 from dockopt.rewriter.records import dataclass
+from dockopt.rewriter.shell import TextMemo
 
 if TYPE_CHECKING:
     from dockopt.rewriter.edit import Style
@@ -185,7 +186,7 @@ class Instruction:
     def _interpretation(self) -> tuple[bk.Meaning | None, Diagnostic | None]:
         lead = _lstrip_len(self.text[: self.text.find("\n") + 1 or len(self.text)])
         try:
-            return bk.interpret(self.original, self.escape), None
+            return _interpret(self.original, self.escape), None
         except bk.BuildKitError as exc:
             return None, Diagnostic(REJECTED_INSTRUCTION, self.start_line, lead + 1, str(exc))
 
@@ -559,10 +560,15 @@ class _Lines:
             return None
         text = self.text
         nl = text.find("\n", start)
-        end = self.n if nl < 0 else nl + 1
-        ce = end
-        while ce > start and text[ce - 1] in "\r\n":
-            ce -= 1
+        if nl < 0:
+            end = ce = self.n
+        else:
+            end, ce = nl + 1, nl
+        # The line holds no other LF (``nl`` is the first), so only CRs are left to
+        # strip before the ending: checked once, looped over only when there is one.
+        if ce > start and text[ce - 1] == "\r":
+            while ce > start and text[ce - 1] == "\r":
+                ce -= 1
         self.pos = end
         self.line += 1
         return start, ce, end
@@ -673,6 +679,7 @@ def _scan_continuation(text: str, lines: _Lines, ls: int, ce: int, le: int, lead
     whether an empty continuation line was seen.
     """
     base = lines.base
+    esc = "`" if cont is _CONTINUATION["`"] else "\\"
     code_end = ls + lead + m.start() if m else ce
     if segs is not None:
         if lead:
@@ -698,8 +705,9 @@ def _scan_continuation(text: str, lines: _Lines, ls: int, ce: int, le: int, lead
             if segs is not None:
                 segs.append(Segment("empty" if not stripped else "comment", base + s2, base + e2))
             continue
-        m2 = cont.search(token)
-        cend = s2 + m2.start() if m2 else c2
+        at = _continuation_at(token, esc)
+        continues = at >= 0
+        cend = s2 + at if continues else c2
         if segs is not None:
             segs.append(Segment("code", base + s2, base + cend))
             if cend < c2:
@@ -708,8 +716,19 @@ def _scan_continuation(text: str, lines: _Lines, ls: int, ce: int, le: int, lead
                 segs.append(Segment("eol", base + c2, base + e2))
         if parts is not None:
             parts.append(text[s2:cend])
-        end_of_line = m2 is None
+        end_of_line = not continues
     return empty
+
+
+def _continuation_at(token: str, esc: str) -> int:
+    """Where ``_CONTINUATION[esc].search(token)`` matches, or -1, without the regex
+    (it ran for every continuation line, the parser's most frequent call): the line
+    continues when its last character before spaces and tabs is the escape, itself
+    not escaped."""
+    kept = token.rstrip(" \t")
+    if kept[-1:] == esc and kept[-2:-1] != esc:
+        return len(kept) - 1
+    return -1
 
 
 def _read_instruction(text: str, lines: _Lines, ls: int, ce: int, le: int, lead: int,
@@ -727,7 +746,7 @@ def _read_instruction(text: str, lines: _Lines, ls: int, ce: int, le: int, lead:
     error: Diagnostic | None = None
     if "<<" in line:
         try:
-            meaning: bk.Meaning | None = bk.interpret(line, escape)
+            meaning: bk.Meaning | None = _interpret(line, escape)
         except bk.BuildKitError:
             meaning = None  # reported lazily by Instruction.error
         if meaning is not None and _can_contain_heredoc(meaning):
@@ -771,6 +790,21 @@ def _read_heredocs(text: str, lines: _Lines, markers: list[bk.HeredocMarker],
                                     mk.expand, body_start, e3))
                 break
     return None
+
+
+def _interpret(line: str, escape: str) -> bk.Meaning:
+    """``bk.interpret``, kept for the texts seen last (dockopt.rewriter.shell.TextMemo): the
+    same instruction comes back in every pass of a fix and across the variants of
+    one image. A Meaning is immutable; a rejected line raises again each time."""
+    key = (line, escape)
+    meaning = cast("bk.Meaning | None", _meanings.get(key))
+    if meaning is None:
+        meaning = bk.interpret(line, escape)
+        _meanings.put(key, meaning, len(line))
+    return meaning
+
+
+_meanings = TextMemo(1 << 18)
 
 
 def _known(m: bk.Meaning) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -91,7 +91,7 @@ class Needs:
     root: bool = False  # some step takes the whole context (`COPY . .`)
     run_text: str = ""
     flags: set[str] = field(default_factory=set)  # js-install, composer, bundle, build, git
-    # Context files the RUN text names (``_run_paths`` tokens that exist), found once:
+    # Context files the RUN text names (``_named_files``), found once:
     # both the needed files and the scripts read for git use them.
     run_files: set[str] = field(default_factory=set)
 
@@ -254,7 +254,7 @@ def shared_with(build: BuildContext) -> list[str]:
     for rel in build.files:
         parts = rel.split("/")
         if is_dockerfile_name(parts[-1]) and not any(p in SKIP_DIRS for p in parts[:-1]) \
-                and os.path.realpath(build.root / rel) != own:
+                and build.real_path(rel) != own:
             out.append(rel)
     for path in dockerfiles_building_from(str(build.root)):
         if os.path.realpath(path) != own:
@@ -393,14 +393,22 @@ def pm_patterns(pm: PatternMatcher) -> list[str]:
     return [("!" if p.exclusion else "") + p.text for p in pm.patterns]
 
 
-def _run_paths(text: str) -> Iterator[str]:
-    for raw in re.split(r"[\s;&|()<>`'\"=]+", text):
+def _named_files(text: str, files: Container[str]) -> set[str]:
+    """The context files that RUN text names: its path-like tokens, cleaned, that are
+    in ``files``.  A RUN text repeats its tokens (over the corpus's official/ files,
+    99,285 tokens, 61,641 distinct per file), so each distinct one is judged once."""
+    out: set[str] = set()
+    for raw in set(_TOKEN_SEPARATORS.split(text)):
         token = raw.strip()
         if not token or token.startswith(("-", "/", "$")) or "://" in token:
             continue
         cleaned = go_clean(token)
-        if cleaned not in (".", "..") and not cleaned.startswith("../"):
-            yield cleaned
+        if cleaned not in (".", "..") and not cleaned.startswith("../") and cleaned in files:
+            out.add(cleaned)
+    return out
+
+
+_TOKEN_SEPARATORS = lazy(r"[\s;&|()<>`'\"=]+")
 
 
 def _parents(path: str) -> list[str]:
@@ -442,7 +450,7 @@ def analyse(tree: Dockerfile, build: BuildContext, shell: ShellOf | None = None)
     needs.run_text = "\n".join(runs)
     text = needs.run_text
     files = build.files
-    needs.run_files = {t for t in _run_paths(text) if t in files}
+    needs.run_files = _named_files(text, files)
     if _uses_git(tree, build, text, shell, needs.run_files) or _project_uses_vcs(build):
         needs.flags.add("git")
     if _has_any(text, _JS_INSTALL_LITERALS) and _JS_INSTALL.search(text):
@@ -558,7 +566,7 @@ def _run_files(build: BuildContext, run_text: str,
     files the RUN text names, when the caller has them (``Needs.run_files``)."""
     files = build.files
     names: set[str] = set(named) if named is not None else \
-        {t for t in _run_paths(run_text) if t in files}
+        _named_files(run_text, files)
     make = re.search(r"\bmake\b", run_text) is not None
     for rel in files:
         base = rel.rsplit("/", 1)[-1]
