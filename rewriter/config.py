@@ -146,15 +146,17 @@ def closest_above(folder: Path, look: Callable[[Path], Path | None],
     walked is recorded, and a folder already answered ends the walk."""
     walked: list[str] = []
     found: Path | None = None
-    for d in (folder, *folder.parents):
+    d = folder
+    while True:  # d, then its parents: made one by one, as the walk usually stops early
         key = str(d)
         if cache is not None and key in cache:
             found = cache[key]
             break
         walked.append(key)
         found = look(d)
-        if found is not None:
+        if found is not None or d.parent == d:
             break
+        d = d.parent
     if cache is not None:
         for key in walked:  # each lies at or below the folder that answered
             cache[key] = found

@@ -133,7 +133,7 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
     internal = bool(errors)
     notifications: list[tuple[str, str]] = []
     findings_fail = False
-    unsafe = any(item.settings.unsafe_fixes for item in inputs)
+    unsafe = inputs.unsafe_fixes  # known before the first file (the first walk)
     # Each file's part of the report is written when its turn comes (input order), and
     # only counters are kept: memory stays flat whatever the number of files.
     sink = stream.Sink(output_file)
@@ -165,7 +165,6 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
             found, diagnostics = outcome
             findings = list(found)
         say_context(item, quiet)
-        item.found_context = None  # done with it: the input list outlives every file
         parse_findings, engine = report_file_diagnostics(item.shown, diagnostics, quiet,
                                                          err_color)
         findings += parse_findings
