@@ -89,6 +89,33 @@ def test_input_records_do_not_accumulate(tmp_path: Path, monkeypatch: pytest.Mon
         assert "Dockerfile.00159" in (tmp_path / "report.txt").read_text()
 
 
+def _ordered_map_peak(tasks: int) -> int:
+    """Peak traced bytes of the parent while a pool works through ``tasks`` tasks,
+    each with a build context of its own (as `fix` over files in their own folders)."""
+    from dockopt.rewriter.cli.parallel import ordered_map
+
+    tracemalloc.start()
+    try:
+        done = 0
+        for key, value in ordered_map(abs, ((k, -k) for k in range(tasks)), 2,
+                                      one_at_a_time=lambda task: f"/context/{task}"):
+            assert value == key
+            done += 1
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert done == tasks
+    return peak
+
+
+def test_pool_forgets_finished_build_contexts() -> None:
+    # `fix` keeps one file of a build context in flight at a time; the contexts done
+    # with were counted (at zero) for the rest of the run: 100,000 folders, 14 MB.
+    _ordered_map_peak(50)
+    small, large = _ordered_map_peak(1000), _ordered_map_peak(4000)
+    assert large - small < 3000 * 30, (small, large)
+
+
 def _discovery_peak(root: Path) -> tuple[int, int]:
     """(files found, peak traced bytes while finding them; none are kept)."""
     found = 0
