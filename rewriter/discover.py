@@ -119,34 +119,44 @@ def gitignored(paths: Sequence[str]) -> set[str]:
     return out
 
 
+# Files per `git check-ignore` call: the walk's files are asked about in batches, so
+# discovery holds one batch, not every file of a folder argument.
+GITIGNORE_BATCH = 2048
+
+
 def discover(paths: Iterable[str], exclusion: Exclusion | None = None
              ) -> Iterator[str | Missing | Empty]:
     """The files to process, in a stable order, each once.
 
     Yields file paths as strings (spelled as the user gave them, joined with the
     names found below a directory), or :class:`Missing` for a bad argument.
+
+    Memory stays flat in the number of files: folders are walked lazily, and only
+    the files that could be found twice are remembered (see :class:`_Once`).
     """
     rules = exclusion if exclusion is not None else Exclusion()
-    seen: set[str] = set()
-
-    def once(path: str) -> bool:
-        key = os.path.normcase(os.path.realpath(path))
-        if key in seen:
-            return False
-        seen.add(key)
-        return True
-
-    for arg in paths:
+    args = list(paths)
+    once = _Once(args)
+    for arg in args:
         if os.path.isdir(arg):
-            found = [f for f in _walk(arg) if not rules.excludes(f)]
-            if found and rules.respect_gitignore:
-                ignored = gitignored(found)
-                found = [f for f in found if f not in ignored]
-            if not found:
+            any_found = False
+            batch: list[str] = []
+            for path in _walk(arg):
+                if rules.excludes(path):
+                    continue
+                batch.append(path)
+                if len(batch) >= GITIGNORE_BATCH:
+                    kept = _not_ignored(batch, rules)
+                    any_found = any_found or bool(kept)
+                    yield from (f for f in kept if once(f))
+                    batch = []
+            kept = _not_ignored(batch, rules)
+            any_found = any_found or bool(kept)
+            # Nothing else comes from this argument when it is empty, so saying so
+            # after the walk is the same as saying so before.
+            if not any_found:
                 yield Empty(arg)
-            for path in found:
-                if once(path):
-                    yield path
+            yield from (f for f in kept if once(f))
         elif os.path.isfile(arg):
             if rules.force and (rules.excludes(arg) or (rules.respect_gitignore
                                                          and gitignored([arg]))):
@@ -157,6 +167,64 @@ def discover(paths: Iterable[str], exclusion: Exclusion | None = None
             yield Missing(arg, "not a regular file or directory")
         else:
             yield Missing(arg, "No such file or directory")
+
+
+def _not_ignored(batch: list[str], rules: Exclusion) -> list[str]:
+    if batch and rules.respect_gitignore:
+        ignored = gitignored(batch)
+        return [f for f in batch if f not in ignored]
+    return batch
+
+
+def _key(path: str) -> str:
+    return os.path.normcase(os.path.realpath(path))
+
+
+class _Once:
+    """Whether a path is seen for the first time (by its real path), remembering only
+    the paths that can be met twice rather than every file.
+
+    Two files found can be the same file only when (a) one of them is a symlink or a
+    path named on the command line, or (b) both lie below two folder arguments that
+    overlap (`dockopt check . sub`): a folder is walked without following symlinked
+    folders, so a file found below folder argument A that is not itself a symlink has
+    the real path ``realpath(A)/<its path below A>``, distinct for distinct files of
+    one walk.  So the real paths of the symlinked Dockerfiles below the folder
+    arguments (a first, cheap walk) and of the file arguments are the only ones kept,
+    with those below two or more folder arguments; any other file cannot repeat."""
+
+    def __init__(self, args: Sequence[str]) -> None:
+        self._bases: list[str] = []
+        self._aliased: set[str] = set()
+        for arg in args:
+            if os.path.isdir(arg):
+                self._bases.append(_key(arg))
+                self._aliased.update(_key(f) for f in _walk(arg) if os.path.islink(f))
+            elif os.path.isfile(arg):
+                self._aliased.add(_key(arg))
+        self._seen: set[str] = set()
+        # One folder argument without symlinked Dockerfiles (the usual run): no file
+        # can repeat, and no real path need be looked up.
+        self._trivial = not self._aliased and len(self._bases) < 2
+
+    def __call__(self, path: str) -> bool:
+        if self._trivial:
+            return True
+        key = _key(path)
+        if key in self._seen:
+            return False
+        if key in self._aliased or self._below_two_bases(key):
+            self._seen.add(key)
+        return True
+
+    def _below_two_bases(self, key: str) -> bool:
+        if len(self._bases) < 2:
+            return False
+        below = 0
+        for base in self._bases:
+            if key == base or key.startswith(base.rstrip(os.sep) + os.sep):
+                below += 1
+        return below >= 2
 
 
 def _walk(root: str) -> Iterator[str]:

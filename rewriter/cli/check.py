@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 from dockopt.rewriter.cli.common import (
     ConfigOption,
     Input,
+    Inputs,
     Selection,
     build_context_for,
     jobs_option,
@@ -157,7 +158,7 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
     internal = bool(errors)
     notifications: list[tuple[str, str]] = []
     findings_fail = False
-    unsafe = any(item.settings.unsafe_fixes for item in inputs)
+    unsafe = inputs.unsafe_fixes  # known before the first file (the first walk)
     # Each file's part of the report is written when its turn comes (input order), and
     # only counters are kept: memory stays flat whatever the number of files.
     sink = stream.Sink(output_file)
@@ -193,7 +194,6 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
             found, diagnostics = outcome
             findings = list(found)
         say_context(item, quiet)
-        item.found_context = None  # done with it: the input list outlives every file
         parse_findings, engine = report_file_diagnostics(item.shown, diagnostics, quiet,
                                                          err_color)
         findings += parse_findings
@@ -223,7 +223,7 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
         sys.exit(1)
 
 
-def results_cache(inputs: Sequence[Input], no_cache: bool, cache_dir: Path | None,
+def results_cache(inputs: Inputs, no_cache: bool, cache_dir: Path | None,
                   quiet: bool) -> CacheSpec | None:
     """The results cache for this run: none with --no-cache or DOCKOPT_NO_CACHE, for
     stdin alone, or (with a warning) when its folder cannot be made."""
@@ -231,7 +231,7 @@ def results_cache(inputs: Sequence[Input], no_cache: bool, cache_dir: Path | Non
 
     if no_cache or result_cache.disabled_by_env():
         return None
-    if not any(item.source != "-" for item in inputs):
+    if inputs.stdin is not None or not len(inputs):
         return None
     try:
         return result_cache.open_cache(cache_dir or result_cache.default_dir())

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
@@ -314,6 +315,35 @@ def config_problems(settings: Settings, text: str | None,
     return None
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+# Entries kept by SettingsFinder's caches: folders (a few hundred KB at most), and
+# distinct settings (configs of one run: usually one or a few).
+FOLDERS_KEPT = 4096
+SETTINGS_KEPT = 256
+
+
+class Recent(OrderedDict[K, V]):
+    """A dict that keeps its ``limit`` most recently used entries (a lookup with
+    ``[]`` or a store counts as a use); older ones are dropped, to be computed again
+    if asked for."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __getitem__(self, key: K) -> V:
+        value = super().__getitem__(key)
+        self.move_to_end(key)
+        return value
+
+    def __setitem__(self, key: K, value: V) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        if len(self) > self.limit:
+            self.popitem(last=False)
+
+
 @dataclass
 class SettingsFinder:
     """Settings per file: --config, else the closest config file (cached per folder)."""
@@ -323,13 +353,22 @@ class SettingsFinder:
     selection: Selection
     # `--config KEY=VALUE` tables, applied in order over whichever config applies.
     overrides: tuple[dict[str, Any], ...] = ()
-    _by_folder: dict[str, tuple[Path | None, Path | None]] = field(default_factory=dict)
+    # Every cache keeps only the most recently used answers (Recent): a run over
+    # 100,000 folders must not hold one entry per folder, and files come folder by
+    # folder (discovery walks depth first), so the answers a file needs are recent.
+    _by_folder: dict[str, tuple[Path | None, Path | None]] = field(
+        default_factory=lambda: Recent(FOLDERS_KEPT))
     # Per resolved folder, the closest config / hadolint config at or above it: the
-    # files of one run share ancestors, so each folder is looked at once.
-    _config_above: dict[str, Path | None] = field(default_factory=dict)
-    _hadolint_above: dict[str, Path | None] = field(default_factory=dict)
-    _resolved: dict[str, str] = field(default_factory=dict)  # config.resolve_folder's
-    _by_file: dict[tuple[Path | None, Path | None], Settings] = field(default_factory=dict)
+    # files of one run share ancestors, so each folder is looked at about once.
+    _config_above: dict[str, Path | None] = field(
+        default_factory=lambda: Recent(FOLDERS_KEPT))
+    _hadolint_above: dict[str, Path | None] = field(
+        default_factory=lambda: Recent(FOLDERS_KEPT))
+    # config.resolve_folder's memo: folder -> its resolved path.
+    _resolved: dict[str, str] = field(default_factory=lambda: Recent(FOLDERS_KEPT))
+    # Per (config, hadolint config): the settings, one object shared by their files.
+    _by_file: dict[tuple[Path | None, Path | None], Settings] = field(
+        default_factory=lambda: Recent(SETTINGS_KEPT))
 
     def for_path(self, path: Path) -> Settings:
         """Raises ConfigError."""
@@ -460,27 +499,69 @@ class Input:
     stdin_name: str | None = None
 
 
-def inputs(paths: Sequence[str], stdin_filename: str | None,
-            finder: SettingsFinder, errors: list[str],
-            exclusion: Exclusion | None = None) -> list[Input]:
-    """Resolve the PATH arguments and every file's settings before touching any file,
-    so a broken config stops the run before anything is written."""
-    from dockopt.rewriter.config import ConfigError
-    from dockopt.rewriter.discover import Empty, Missing, discover, display_path, patch_path
+class Inputs:
+    """The files of one run, in a stable order, made one at a time when iterated.
 
-    if "-" in paths and len(paths) > 1:
-        fail("`-` (stdin) cannot be combined with other paths")
-    use_stdin = paths == ("-",) or (not paths and stdin_filename is not None)
-    out: list[Input] = []
-    try:
-        if use_stdin:
-            where = Path(stdin_filename) if stdin_filename else Path.cwd()
-            shown = display_path(stdin_filename) if stdin_filename else "-"
-            out.append(Input("-", shown, finder.for_path(where),
-                             patch_name=patch_path(stdin_filename) if stdin_filename else None,
-                             stdin_name=stdin_filename))
-            return out
-        for found in discover(paths or (".",), exclusion):
+    Built by :func:`inputs`, which has already walked them once: every file's settings
+    were resolved (a broken config stops the run before anything is read, written or
+    printed), the arguments that name nothing were recorded as errors, and what a
+    run must know before its first file is kept: the number of files (``len``: the
+    worker count) and whether any file's settings allow unsafe fixes (the report
+    marks them).  Iterating walks the paths again and makes each :class:`Input` as
+    its turn comes, so no run holds every file's record: memory stays flat in the
+    number of files (issue 15)."""
+
+    def __init__(self, paths: Sequence[str], finder: SettingsFinder,
+                 exclusion: Exclusion | None, stdin: Input | None = None) -> None:
+        self.paths = tuple(paths) or (".",)
+        self.finder = finder
+        self.exclusion = exclusion
+        self.stdin = stdin
+        self.count = 1 if stdin is not None else 0
+        self.unsafe_fixes = stdin is not None and stdin.settings.unsafe_fixes
+        # The settings of every file when the first walk found one settings object
+        # for all (one config, or none: the usual run), else None.
+        self._shared: Settings | None = None
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[Input]:
+        if self.stdin is not None:
+            yield self.stdin
+            return
+        for found in self._files():
+            yield self._input(found)
+
+    def _files(self) -> Iterator[str]:
+        from dockopt.rewriter.discover import discover
+
+        for found in discover(self.paths, self.exclusion):
+            if isinstance(found, str):
+                yield found
+
+    def _input(self, path: str) -> Input:
+        from dockopt.rewriter.config import ConfigError
+        from dockopt.rewriter.discover import display_path, patch_path
+
+        try:
+            # The first walk resolved every file's settings; when they were all one
+            # object, the second need not look up each folder's configs again.
+            settings = self._shared if self._shared is not None \
+                else self.finder.for_path(Path(path))
+        except ConfigError as exc:  # a config that changed since the first walk
+            write_to(sys.stderr, f"{exc}\n")
+            sys.exit(2)
+        return Input(path, display_path(path), settings, patch_name=patch_path(path))
+
+    def first_walk(self, errors: list[str]) -> None:
+        """Resolve every file's settings (raises ConfigError), count the files, note
+        the arguments that name nothing; keep no file."""
+        from dockopt.rewriter.discover import Empty, Missing, discover
+
+        first: Settings | None = None
+        several = False
+        for found in discover(self.paths, self.exclusion):
             if isinstance(found, Missing):
                 errors.append(f"{found.path}: {found.reason}")
                 continue
@@ -489,8 +570,37 @@ def inputs(paths: Sequence[str], stdin_filename: str | None,
                 write_to(sys.stderr, f"dockopt: warning: no Dockerfiles found under "
                                      f"{found.path}\n")
                 continue
-            out.append(Input(found, display_path(found), finder.for_path(Path(found)),
-                             patch_name=patch_path(found)))
+            settings = self.finder.for_path(Path(found))
+            self.count += 1
+            self.unsafe_fixes = self.unsafe_fixes or settings.unsafe_fixes
+            if self.count == 1:
+                first = settings
+            elif settings is not first:
+                several = True
+        self._shared = first if self.count and not several else None
+
+
+def inputs(paths: Sequence[str], stdin_filename: str | None,
+            finder: SettingsFinder, errors: list[str],
+            exclusion: Exclusion | None = None) -> Inputs:
+    """Resolve the PATH arguments and every file's settings before touching any file,
+    so a broken config stops the run before anything is written."""
+    from dockopt.rewriter.config import ConfigError
+    from dockopt.rewriter.discover import display_path, patch_path
+
+    if "-" in paths and len(paths) > 1:
+        fail("`-` (stdin) cannot be combined with other paths")
+    use_stdin = paths == ("-",) or (not paths and stdin_filename is not None)
+    try:
+        if use_stdin:
+            where = Path(stdin_filename) if stdin_filename else Path.cwd()
+            shown = display_path(stdin_filename) if stdin_filename else "-"
+            item = Input("-", shown, finder.for_path(where),
+                         patch_name=patch_path(stdin_filename) if stdin_filename else None,
+                         stdin_name=stdin_filename)
+            return Inputs(paths, finder, exclusion, stdin=item)
+        out = Inputs(paths, finder, exclusion)
+        out.first_walk(errors)
     except ConfigError as exc:
         write_to(sys.stderr, f"{exc}\n")
         sys.exit(2)
@@ -555,7 +665,7 @@ def atomic_write(path: str, data: bytes) -> None:
 def setup(paths: tuple[str, ...], stdin_filename: str | None, config: ConfigOption,
            isolated: bool, selection: Selection, errors: list[str],
            exclusion: Exclusion | None = None
-           ) -> tuple[list[Input], Callable[[], tuple[type[Transform], ...]]]:
+           ) -> tuple[Inputs, Callable[[], tuple[type[Transform], ...]]]:
     """The inputs with their settings, and the rules (a function: loading every rule's
     module is needed only to check selectors or to list the rules, as SARIF does; a
     run answered from the results cache need not pay for it)."""

@@ -145,6 +145,8 @@ def ordered_map(compute: Callable[[T], R], tasks: Iterable[tuple[K, T]], workers
         for _, lock in entries:
             if lock is not None:
                 busy[lock] -= 1
+                if not busy[lock]:  # a Counter keeps zeros: one per build context
+                    del busy[lock]
         for (done_key, _), (ok, value) in zip(entries, future.result(), strict=True):
             if not ok:
                 assert isinstance(value, BaseException)

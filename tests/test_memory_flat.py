@@ -1,0 +1,213 @@
+"""`check` and `fix` over many files: what the process holds does not grow with the
+number of files (issue 15: memory flat over 100,000 files).
+
+* The real commands run here (`--jobs 1`) over n and then 4n files, and the number of
+  per-file ``Input`` records alive at any file's turn is counted (weak references
+  taken as each file is read): it must stay the same small number, where the input
+  list used to hold every file's record for the whole run.
+* Discovery alone, under tracemalloc (it makes no cyclic garbage, so its peak is what
+  it holds): the peak does not grow with the number of files found.
+* The files found are the same, once each, in the same order, wherever symlinks and
+  overlapping arguments could repeat one (discovery no longer remembers every file).
+
+bench/check_memory.py measures the real thing: peak RSS at 1,000 to 100,000 files.
+Peak traced memory of a whole run is not asserted: the engine's cyclic garbage
+(collected every 50,000 allocations, see parallel.tune_gc) moves it by megabytes.
+"""
+
+from __future__ import annotations
+
+import os
+import tracemalloc
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import dockopt.rewriter.cli.check as check_module
+import dockopt.rewriter.cli.common as common
+import dockopt.rewriter.cli.fix as fix_module
+import dockopt.rewriter.discover as discover_module
+from dockopt.rewriter.cli.main import main
+from dockopt.rewriter.discover import Empty, discover
+
+# A small Dockerfile with findings and fixes (apt, COPY before the install, root).
+DOCKERFILE = ("FROM debian:bookworm\n"
+              "COPY . /app\n"
+              "RUN apt-get update && apt-get install -y curl\n"
+              'CMD ["/app/run"]\n')
+N = 40
+
+
+def _tree(root: Path, files: int, folders: int = 4) -> Path:
+    for k in range(files):
+        folder = root / f"d{k % folders}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"Dockerfile.{k:05d}").write_text(DOCKERFILE)
+    return root
+
+
+def _most_inputs_alive(monkeypatch: pytest.MonkeyPatch, module: object, root: Path,
+                       *args: str) -> tuple[int, int]:
+    """(files read, the most Input records alive at once) over a real run."""
+    refs: list[weakref.ref[common.Input]] = []
+    most = 0
+    read = common.read_input
+
+    def counting_read(item: common.Input, errors: list[str]) -> str | None:
+        nonlocal most
+        refs.append(weakref.ref(item))
+        most = max(most, sum(ref() is not None for ref in refs))
+        return read(item, errors)
+
+    monkeypatch.setattr(module, "read_input", counting_read)
+    result = CliRunner().invoke(main, [*args, "--jobs", "1", "--exit-zero", "-q",
+                                       str(root)])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    assert result.exit_code == 0, result.output
+    return len(refs), most
+
+
+@pytest.mark.parametrize("command", ["check", "fix"])
+def test_input_records_do_not_accumulate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         command: str) -> None:
+    module = check_module if command == "check" else fix_module
+    args = ("check", "-o", str(tmp_path / "report.txt")) if command == "check" \
+        else ("fix", "--fix-only")
+    small = _most_inputs_alive(monkeypatch, module, _tree(tmp_path / "small", N), *args)
+    large = _most_inputs_alive(monkeypatch, module, _tree(tmp_path / "large", 4 * N),
+                               *args)
+    assert small[0] == N and large[0] == 4 * N  # every file was read
+    # Each file's record lives while its turn lasts (and the pool's window ahead).
+    assert large[1] == small[1] <= 2, (small, large)
+    if command == "fix":
+        assert (tmp_path / "large" / "d0" / "Dockerfile.00000").read_text() != DOCKERFILE
+    else:
+        assert "Dockerfile.00159" in (tmp_path / "report.txt").read_text()
+
+
+def _ordered_map_peak(tasks: int) -> int:
+    """Peak traced bytes of the parent while a pool works through ``tasks`` tasks,
+    each with a build context of its own (as `fix` over files in their own folders)."""
+    from dockopt.rewriter.cli.parallel import ordered_map
+
+    tracemalloc.start()
+    try:
+        done = 0
+        for key, value in ordered_map(abs, ((k, -k) for k in range(tasks)), 2,
+                                      one_at_a_time=lambda task: f"/context/{task}"):
+            assert value == key
+            done += 1
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert done == tasks
+    return peak
+
+
+def test_pool_forgets_finished_build_contexts() -> None:
+    # `fix` keeps one file of a build context in flight at a time; the contexts done
+    # with were counted (at zero) for the rest of the run: 100,000 folders, 14 MB.
+    _ordered_map_peak(50)
+    small, large = _ordered_map_peak(1000), _ordered_map_peak(4000)
+    assert large - small < 3000 * 30, (small, large)
+
+
+def _discovery_peak(root: Path) -> tuple[int, int]:
+    """(files found, peak traced bytes while finding them; none are kept)."""
+    found = 0
+    tracemalloc.start()
+    try:
+        for item in discover([str(root)]):
+            found += isinstance(item, str)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return found, peak
+
+
+def test_discovery_holds_no_file_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                      ) -> None:
+    # Files are asked about in batches (one `git check-ignore` per batch); a small
+    # batch here, so both runs span many.
+    monkeypatch.setattr(discover_module, "GITIGNORE_BATCH", 16)
+    n = 400
+    # As many folders in both (per-folder caches are bounded, at thousands of folders);
+    # a first run imports what discovery uses.
+    _discovery_peak(_tree(tmp_path / "warm", 20, folders=20))
+    small = _discovery_peak(_tree(tmp_path / "small", n, folders=20))
+    large = _discovery_peak(_tree(tmp_path / "large", 4 * n, folders=20))
+    assert (small[0], large[0]) == (n, 4 * n)
+    # A list and a set of every path held about 250 bytes per file.
+    assert large[1] - small[1] < 3 * n * 10, (small, large)
+
+
+def _names(root: Path, args: list[str]) -> list[str]:
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        return [f if isinstance(f, str) else repr(f) for f in discover(args)]
+    finally:
+        os.chdir(cwd)
+
+
+def test_each_file_once_in_walk_order(tmp_path: Path) -> None:
+    for name in ("a/Dockerfile", "a/Dockerfile.b", "a/sub/Dockerfile", "b/Dockerfile",
+                 "c/Dockerfile"):
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(DOCKERFILE)
+    # Symlinked Dockerfiles, before and after their target in the walk.
+    (tmp_path / "a" / "Dockerfile.a").symlink_to("Dockerfile.b")
+    (tmp_path / "a" / "Dockerfile.z").symlink_to("Dockerfile")
+    (tmp_path / "b" / "Dockerfile.c").symlink_to("../c/Dockerfile")
+    # A symlinked folder argument (walks do not follow symlinked folders below).
+    (tmp_path / "link").symlink_to("a")
+    (tmp_path / "a" / "loop").symlink_to(".")
+    first = ["a/Dockerfile", "a/Dockerfile.a", "a/sub/Dockerfile"]
+    assert _names(tmp_path, ["a"]) == first
+    # Overlapping arguments: a folder inside another, the same folder twice, a file
+    # named again, a symlink to a folder already walked.
+    assert _names(tmp_path, ["a", "a/sub", "a", "a/Dockerfile.b", "link"]) == first
+    assert _names(tmp_path, ["a/sub", "a"]) == ["a/sub/Dockerfile", "a/Dockerfile",
+                                                "a/Dockerfile.a"]
+    assert _names(tmp_path, ["link/Dockerfile.z", "a"]) == ["link/Dockerfile.z",
+                                                           "a/Dockerfile.a",
+                                                           "a/sub/Dockerfile"]
+    assert _names(tmp_path, ["c", "b"]) == ["c/Dockerfile", "b/Dockerfile"]
+    assert _names(tmp_path, ["b", "c"]) == ["b/Dockerfile", "b/Dockerfile.c"]
+    assert _names(tmp_path, ["."]) == [*first, "b/Dockerfile", "b/Dockerfile.c"]
+    # A folder whose files all came from an earlier argument is not empty.
+    assert _names(tmp_path, ["a", "a/sub", "nothing"]) == [
+        *first, repr(discover_module.Missing("nothing", "No such file or directory"))]
+    (tmp_path / "empty").mkdir()
+    assert _names(tmp_path, ["empty"]) == [repr(Empty("empty"))]
+
+
+def test_recent_keeps_the_most_recently_used(monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: Path) -> None:
+    cache: common.Recent[str, int] = common.Recent(2)
+    cache["a"], cache["b"] = 1, 2
+    assert cache["a"] == 1  # a use: "b" is now the oldest
+    cache["c"] = 3
+    assert list(cache) == ["a", "c"]
+    # SettingsFinder's caches stay bounded over many folders, and give the same
+    # settings as when every folder was kept.
+    monkeypatch.setattr(common, "FOLDERS_KEPT", 8)
+    (tmp_path / ".dockopt.toml").write_text('ignore = ["DO101"]\n')
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / ".dockopt.toml").write_text('ignore = ["DO201"]\n')
+    finder = common.SettingsFinder(None, False, common.Selection.from_options(
+        (), (), (), None, None))
+    by_folder: Callable[[Path], tuple[str, ...]] = \
+        lambda folder: finder.for_path(folder / "Dockerfile").ignore  # noqa: E731
+    for k in range(40):
+        for top in (tmp_path, tmp_path / "x"):
+            folder = top / f"f{k}"
+            folder.mkdir()
+            assert by_folder(folder) == (("DO201",) if top.name == "x" else ("DO101",))
+    assert max(len(finder._by_folder), len(finder._config_above),
+               len(finder._hadolint_above)) <= 8
