@@ -235,7 +235,19 @@ def _walk(root: str) -> Iterator[str]:
             if is_dockerfile_name(name):
                 full = os.path.join(folder, name)
                 if os.path.isfile(full):
-                    yield str(Path(full))  # Path drops a leading ./
+                    yield _path_str(full)  # as str(Path(full)): drops a leading ./
+
+
+def _path_str(path: str) -> str:
+    """``str(Path(path))`` on POSIX, without pathlib: pathlib interns every part of
+    every path (one entry per file name in the interpreter's table of interned
+    strings, which grows with the number of files found), and costs more."""
+    if os.sep != "/":
+        return str(Path(path))
+    root = "//" if path.startswith("//") and not path.startswith("///") else (
+        "/" if path.startswith("/") else "")
+    parts = [part for part in path.split("/") if part and part != "."]
+    return root + "/".join(parts) if (root or parts) else "."
 
 
 def display_path(path: str, cwd: str | None = None) -> str:

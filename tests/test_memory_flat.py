@@ -17,8 +17,9 @@ Peak traced memory of a whole run is not asserted: the engine's cyclic garbage
 
 from __future__ import annotations
 
-import gc
 import os
+import subprocess
+import sys
 import tracemalloc
 import weakref
 from collections.abc import Callable
@@ -117,38 +118,38 @@ def test_pool_forgets_finished_build_contexts() -> None:
     assert large - small < 3000 * 30, (small, large)
 
 
-def _discovery_peak(root: Path) -> tuple[int, int]:
-    """(files found, peak traced bytes while finding them; none are kept)."""
-    found = 0
-    # The collector's default thresholds while measuring: a test before this one may
-    # have run parallel.tune_gc (process-wide), which leaves cyclic garbage for up to
-    # 50,000 allocations and made the peak depend on the test order, not on what
-    # discovery keeps.
-    thresholds = gc.get_threshold()
-    gc.set_threshold(700, 10, 10)
-    gc.collect()
-    tracemalloc.start()
-    try:
-        for item in discover([str(root)]):
-            found += isinstance(item, str)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-        gc.set_threshold(*thresholds)
-    return found, peak
+_PEAK = """
+import gc, sys, tracemalloc
+import dockopt.rewriter.discover as d
+d.GITIGNORE_BATCH = 16
+list(d.discover([sys.argv[1]]))  # imports and first-use caches, outside the peak
+gc.collect()
+found = 0
+tracemalloc.start()
+for item in d.discover([sys.argv[2]]):
+    found += isinstance(item, str)
+print(found, tracemalloc.get_traced_memory()[1])
+"""
 
 
-def test_discovery_holds_no_file_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                      ) -> None:
+def _discovery_peak(root: Path, warm: Path) -> tuple[int, int]:
+    """(files found, peak traced bytes while finding them; none are kept), in a fresh
+    interpreter: what earlier tests left in this one (the collector's thresholds,
+    caches, threads) made the peak depend on the test order."""
+    done = subprocess.run([sys.executable, "-c", _PEAK, str(warm), str(root)],
+                          capture_output=True, text=True, check=True, timeout=300)
+    found, peak = done.stdout.split()
+    return int(found), int(peak)
+
+
+def test_discovery_holds_no_file_list(tmp_path: Path) -> None:
     # Files are asked about in batches (one `git check-ignore` per batch); a small
-    # batch here, so both runs span many.
-    monkeypatch.setattr(discover_module, "GITIGNORE_BATCH", 16)
+    # batch there (GITIGNORE_BATCH = 16), so both runs span many.
     n = 400
-    # As many folders in both (per-folder caches are bounded, at thousands of folders);
-    # a first run imports what discovery uses.
-    _discovery_peak(_tree(tmp_path / "warm", 20, folders=20))
-    small = _discovery_peak(_tree(tmp_path / "small", n, folders=20))
-    large = _discovery_peak(_tree(tmp_path / "large", 4 * n, folders=20))
+    # As many folders in both (per-folder caches are bounded, at thousands of folders).
+    warm = _tree(tmp_path / "warm", 20, folders=20)
+    small = _discovery_peak(_tree(tmp_path / "small", n, folders=20), warm)
+    large = _discovery_peak(_tree(tmp_path / "large", 4 * n, folders=20), warm)
     assert (small[0], large[0]) == (n, 4 * n)
     # A list and a set of every path held about 250 bytes per file.
     assert large[1] - small[1] < 3 * n * 10, (small, large)
@@ -220,3 +221,19 @@ def test_recent_keeps_the_most_recently_used(monkeypatch: pytest.MonkeyPatch,
             assert by_folder(folder) == (("DO201",) if top.name == "x" else ("DO101",))
     assert max(len(finder._by_folder), len(finder._config_above),
                len(finder._hadolint_above)) <= 8
+
+
+def test_found_paths_are_spelled_as_pathlib_spells_them() -> None:
+    """discover's _path_str is str(Path(p)) without pathlib's interning of every part
+    (which grew the interpreter's table of interned strings with every file found)."""
+    import random
+
+    from dockopt.rewriter.discover import _path_str
+
+    cases = ["./a/b", "a//b", "/a/./b/", "//a/b", "///a", "./", "a/../b", "../x/./y", ".",
+             "a/b/.", "/", "//", "x", "./Dockerfile", "svc//./Dockerfile.dev"]
+    rng = random.Random(7)
+    cases += ["".join(rng.choice(["/", ".", "a", "..", "b/", "Dockerfile"])
+                      for _ in range(rng.randint(1, 10))) for _ in range(5000)]
+    for case in cases:
+        assert _path_str(case) == str(Path(case)), case
