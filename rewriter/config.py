@@ -132,26 +132,13 @@ def find_config(start: Path, cache: dict[str, Path | None] | None = None,
 
 def resolve_folder(folder: Path, memo: dict[str, str] | None = None) -> Path:
     """``folder.resolve()``; with ``memo`` (one run's), a folder is resolved from its
-    parent's answer with one ``lstat``, instead of every component's again: the
-    files of a repository share their ancestors."""
+    parent's answer with one ``lstat`` (``discover.real_path``), instead of every
+    component's again: the files of a repository share their ancestors."""
     if memo is None:
         return folder.resolve()
-    return Path(_resolve_str(os.path.abspath(folder), memo))
+    from dockopt.rewriter.discover import real_path
 
-
-def _resolve_str(absolute: str, memo: dict[str, str]) -> str:
-    known = memo.get(absolute)
-    if known is not None:
-        return known
-    parent, name = os.path.split(absolute)
-    if not name or name in (os.curdir, os.pardir) or parent == absolute:
-        out = os.path.realpath(absolute)  # the root, or a path abspath kept as is
-    else:
-        candidate = os.path.join(_resolve_str(parent, memo), name)
-        # A symlink is resolved as realpath does (its target may hold links and ..).
-        out = os.path.realpath(candidate) if os.path.islink(candidate) else candidate
-    memo[absolute] = out
-    return out
+    return Path(real_path(str(folder), memo))
 
 
 def _config_in(d: Path) -> Path | None:

@@ -176,8 +176,41 @@ def _not_ignored(batch: list[str], rules: Exclusion) -> list[str]:
     return batch
 
 
-def _key(path: str) -> str:
-    return os.path.normcase(os.path.realpath(path))
+def _key(path: str, memo: dict[str, str] | None = None) -> str:
+    return os.path.normcase(real_path(path, memo))
+
+
+# A memo of real_path's answers holds at most this many folders, then starts over:
+# bounded memory whatever the number of folders, and a run's files come folder by
+# folder, so the folders in use stay in it.
+MEMO_FOLDERS = 4096
+
+
+def real_path(path: str, memo: dict[str, str] | None = None) -> str:
+    """``os.path.realpath(path)``.  With ``memo`` (one run's), a path is resolved from
+    its folder's answer with one ``lstat`` instead of one per component: the files
+    of a run share their ancestors.  A path with ``..`` is left to realpath, which
+    resolves a link before the ``..`` after it (abspath would drop both)."""
+    if memo is None or os.pardir in path.replace("\\", "/").split("/"):
+        return os.path.realpath(path)
+    if len(memo) > MEMO_FOLDERS:
+        memo.clear()
+    return _resolve_absolute(os.path.abspath(path), memo)
+
+
+def _resolve_absolute(absolute: str, memo: dict[str, str]) -> str:
+    known = memo.get(absolute)
+    if known is not None:
+        return known
+    parent, name = os.path.split(absolute)
+    if not name or parent == absolute:
+        out = os.path.realpath(absolute)  # the root
+    else:
+        candidate = os.path.join(_resolve_absolute(parent, memo), name)
+        # A link is resolved as realpath does (its target may hold links and ..).
+        out = os.path.realpath(candidate) if os.path.islink(candidate) else candidate
+    memo[absolute] = out
+    return out
 
 
 class _Once:
@@ -196,12 +229,14 @@ class _Once:
     def __init__(self, args: Sequence[str]) -> None:
         self._bases: list[str] = []
         self._aliased: set[str] = set()
+        self._memo: dict[str, str] = {}  # real_path's, for this walk
         for arg in args:
             if os.path.isdir(arg):
                 self._bases.append(_key(arg))
-                self._aliased.update(_key(f) for f in _walk(arg) if os.path.islink(f))
+                self._aliased.update(_key(f, self._memo) for f in _walk(arg)
+                                     if os.path.islink(f))
             elif os.path.isfile(arg):
-                self._aliased.add(_key(arg))
+                self._aliased.add(_key(arg, self._memo))
         self._seen: set[str] = set()
         # One folder argument without symlinked Dockerfiles (the usual run): no file
         # can repeat, and no real path need be looked up.
@@ -210,7 +245,7 @@ class _Once:
     def __call__(self, path: str) -> bool:
         if self._trivial:
             return True
-        key = _key(path)
+        key = _key(path, self._memo)
         if key in self._seen:
             return False
         if key in self._aliased or self._below_two_bases(key):

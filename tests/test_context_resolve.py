@@ -53,3 +53,38 @@ def test_dockerfile_ignore_rel_through_a_linked_folder(tmp_path: Path) -> None:
     assert linked.dockerfile_ignore_rel() == "Dockerfile.dockerignore"
     elsewhere = BuildContext(real / "..", dockerfile=str(real / "sub" / "Dockerfile"))
     assert elsewhere.dockerfile_ignore_rel() == "real/sub/Dockerfile.dockerignore"
+
+
+def test_discover_real_path_with_a_memo_matches_realpath(tmp_path: Path) -> None:
+    """discover.real_path resolves a path from its folder's remembered answer (settings
+    lookups and discovery's de-duplication use it): every answer, memo warm or
+    cold, equals os.path.realpath, through links to files, folders, links, relative
+    targets with .., loops, dangling links and a link followed by .."""
+    from dockopt.rewriter.discover import real_path
+
+    real = tmp_path / "real"
+    (real / "a" / "b").mkdir(parents=True)
+    (real / "a" / "b" / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "elsewhere" / "deep").mkdir(parents=True)
+    (real / "to-b").symlink_to(real / "a" / "b")
+    (real / "rel-up").symlink_to("a/b/../b")
+    (real / "a" / "to-deep").symlink_to(tmp_path / "elsewhere" / "deep")
+    (real / "link-to-link").symlink_to(real / "to-b")
+    (real / "loop").symlink_to(real / "loop")
+    (real / "dangling").symlink_to(real / "nothing")
+    (real / "file-link").symlink_to(real / "a" / "b" / "Dockerfile")
+    names = ["", "a", "a/b", "a/b/Dockerfile", "to-b", "to-b/Dockerfile", "rel-up/Dockerfile",
+             "a/to-deep", "a/to-deep/..", "a/to-deep/../x", "link-to-link/Dockerfile",
+             "loop", "loop/x", "dangling", "dangling/x", "file-link", "missing/deeper",
+             "a/./b//Dockerfile", "to-b/..", "to-b/../a"]
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        memo: dict[str, str] = {}
+        for _ in range(2):  # the second pass asks a memo the first filled
+            for name in names:
+                for path in (str(real / name), os.path.relpath(real / name)):
+                    assert real_path(path, memo) == os.path.realpath(path), path
+                    assert real_path(path) == os.path.realpath(path), path
+    finally:
+        os.chdir(cwd)
