@@ -10,16 +10,17 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 
-def atomic_write(path: str, data: bytes) -> None:
+def atomic_write(path: str, data: bytes, *, durable: bool = True) -> None:
     """Temp file in the same folder + fsync + os.replace, as `dockopt fix` writes: the
     file is the old version or the new one, never a mix.  The mode is kept (0644 for
-    a new file); a symlink stays a symlink (its target is replaced)."""
-    with atomic_writer(path) as handle:
+    a new file); a symlink stays a symlink (its target is replaced).  ``durable=False``
+    skips the fsync, for files whose loss in a crash costs only time (a cache)."""
+    with atomic_writer(path, durable=durable) as handle:
         handle.write(data)
 
 
 @contextlib.contextmanager
-def atomic_writer(path: str) -> Iterator[BinaryIO]:
+def atomic_writer(path: str, *, durable: bool = True) -> Iterator[BinaryIO]:
     """:func:`atomic_write` for output written piece by piece: a temp file in the same
     folder to write into, which replaces ``path`` (fsynced, the mode kept) when the
     block ends without an exception, and is removed when it raises."""
@@ -36,7 +37,8 @@ def atomic_writer(path: str) -> Iterator[BinaryIO]:
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:

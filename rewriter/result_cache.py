@@ -28,7 +28,6 @@ Safety:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import os
@@ -38,6 +37,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dockopt.rewriter.fileio import atomic_write
 from dockopt.rewriter.records import dataclass
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ def open_cache(where: Path) -> CacheSpec:
         for name, text in (("CACHEDIR.TAG", _TAG), (".gitignore", "# Made by dockopt.\n*\n")):
             marker = where / name
             if not marker.exists():
-                _write_whole(marker, text.encode())
+                atomic_write(str(marker), text.encode(), durable=False)
         folder = where / engine_fingerprint()
         folder.mkdir(exist_ok=True)
     except OSError as exc:
@@ -279,23 +279,10 @@ def store(facts: tuple[str, str, str], outcome: Outcome) -> None:
     try:
         data = pickle.dumps((FORMAT, text_digest, context, outcome),
                             protocol=pickle.HIGHEST_PROTOCOL)
-        _write_whole(Path(entry), data)
+        # Whole or not at all; no fsync: a torn entry after a crash is only a miss.
+        atomic_write(entry, data, durable=False)
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         pass
-
-
-def _write_whole(path: Path, data: bytes) -> None:
-    """A temporary file in the same folder, renamed over ``path``: readers see the old
-    entry or the new one.  No fsync: a torn entry after a crash is only a miss."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 class _SafeUnpickler(pickle.Unpickler):

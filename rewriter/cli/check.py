@@ -22,6 +22,7 @@ from dockopt.rewriter.cli.common import (
     Inputs,
     Selection,
     build_context_for,
+    cache_dir_option,
     jobs_option,
     make_exclusion,
     print_errors,
@@ -55,23 +56,24 @@ def check_task(task: CheckTask | None) -> tuple[list[Finding], list[Diagnostic]]
     the results cache when its entry still holds, else computed (and stored)."""
     if task is None:  # unreadable or not text: nothing for the engine to do
         return None
-    facts = None
-    if task.cache is not None:
-        from dockopt.rewriter import result_cache
+    if task.cache is None:
+        return _engine_check(task)
+    from dockopt.rewriter import result_cache
 
-        hit, facts = result_cache.load(task.cache, task.text, task.path, task.context,
-                                       task.settings)
-        if hit is not None:
-            return hit
+    hit, facts = result_cache.load(task.cache, task.text, task.path, task.context,
+                                   task.settings)
+    if hit is not None:
+        return hit  # the engine is not even imported
+    outcome = _engine_check(task)
+    result_cache.store(facts, outcome)
+    return outcome
+
+
+def _engine_check(task: CheckTask) -> tuple[list[Finding], list[Diagnostic]]:
     from dockopt.rewriter.pipeline import check as run_check
 
-    outcome = run_check(task.text, path=task.path, context=task.context,
-                        settings=task.settings)
-    if facts is not None:
-        from dockopt.rewriter import result_cache
-
-        result_cache.store(facts, outcome)
-    return outcome
+    return run_check(task.text, path=task.path, context=task.context,
+                     settings=task.settings)
 
 
 FORMATS = ("text", "full", "concise", "json", "json-lines", "sarif", "github", "gitlab",
@@ -102,10 +104,7 @@ FORMATS = ("text", "full", "concise", "json", "json-lines", "sarif", "github", "
 @click.option("-n", "--no-cache", "no_cache", is_flag=True,
               help="Neither read nor write the results cache (also: DOCKOPT_NO_CACHE=1). "
                    "Not --cache, which is the package-cache policy of the fixes.")
-@click.option("--cache-dir", "cache_dir", metavar="DIR", envvar="DOCKOPT_CACHE_DIR",
-              show_envvar=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Where the results cache lives (default: dockopt in the user's "
-                   "cache folder, $XDG_CACHE_HOME or ~/.cache).")
+@cache_dir_option
 @jobs_option
 @rule_options
 @click.pass_context

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import click
 
+from dockopt.rewriter.cli.common import cache_dir_option
+
 
 @click.command()
-@click.option("--cache-dir", "cache_dir", metavar="DIR", envvar="DOCKOPT_CACHE_DIR",
-              show_envvar=True, type=click.Path(file_okay=False, path_type=Path),
-              help="The results cache to remove (default: dockopt in the user's cache "
-                   "folder, $XDG_CACHE_HOME or ~/.cache).")
+@cache_dir_option
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 def clean(cache_dir: Path | None, quiet: bool) -> None:
     """Remove the results cache that `dockopt check` keeps.

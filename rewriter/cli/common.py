@@ -161,6 +161,15 @@ def rule_options(command: F) -> F:
     return command
 
 
+def cache_dir_option(command: F) -> F:
+    """`--cache-dir DIR` for check and clean: where the results cache lives."""
+    return click.option(
+        "--cache-dir", "cache_dir", metavar="DIR", envvar="DOCKOPT_CACHE_DIR",
+        show_envvar=True, type=click.Path(file_okay=False, path_type=Path),
+        help="The results cache's folder (default: dockopt in the user's cache folder, "
+             "$XDG_CACHE_HOME or ~/.cache).")(command)
+
+
 def jobs_option(command: F) -> F:
     """`--jobs N` for check and fix (as bulk's): worker processes for many files."""
     return click.option(
