@@ -26,6 +26,9 @@ import pytest
 from dockopt.rewriter.cli.output import OUTPUT_FORMATS
 from dockopt.rewriter.cli.parallel import (
     CHEAP_TASK,
+    CHUNK,
+    MAX_CHUNK,
+    chunk_size,
     ordered_map,
     start_method,
     worker_count,
@@ -226,6 +229,30 @@ def test_a_process_with_threads_spawns_its_workers(tmp_path: Path) -> None:
     assert got == [(i, 5) for i in range(6)]
     if sys.platform.startswith("linux"):
         assert start_method() == "fork"
+
+
+def test_submissions_shrink_towards_the_end_of_a_known_run() -> None:
+    """Guided scheduling: big submissions while much is left (fewer round trips, and
+    neighbouring files in one worker), shrinking to single tasks at the end so that
+    no worker is left alone with a long last chunk."""
+    assert chunk_size(None, 2) == CHUNK  # the number of tasks is not known
+    sizes, left = [], 451
+    while left:
+        sizes.append(chunk_size(left, 2))
+        left -= min(sizes[-1], left)
+    assert sizes[0] == MAX_CHUNK
+    assert sizes == sorted(sizes, reverse=True)
+    assert sizes[-4:] == [1, 1, 1, 1]
+    assert sum(sizes) == 451
+    assert chunk_size(3, 8) == 1
+
+
+@pytest.mark.skipif(start_method() != "fork", reason="workers fork only on Linux")
+def test_a_known_total_keeps_the_input_order() -> None:
+    tasks = [(i, i + 101) for i in range(60)]
+    sized = list(ordered_map(_slow_pid, tasks, 2, total=len(tasks)))
+    assert [key for key, _ in sized] == list(range(60))
+    assert os.getpid() not in [pid for _, pid in sized[2:]]
 
 
 def test_worker_count_keeps_small_runs_in_one_process() -> None:

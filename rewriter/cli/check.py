@@ -181,7 +181,8 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
             yield (item, text), task
 
     workers = worker_count(jobs, len(inputs))
-    for (item, text), outcome in ordered_map(check_task, tasks(), workers):
+    for (item, text), outcome in ordered_map(check_task, tasks(), workers,
+                                              total=len(inputs)):
         if text is None:
             internal = True
             continue

@@ -166,7 +166,8 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
     # Writing fixes: one Dockerfile of a build context at a time, so the next sees the
     # .dockerignore the previous one wrote (as in one process).
     serial = None if show_diff else _writes_into
-    for (item, text), fixed_here in ordered_map(fix_task, tasks(), workers, serial):
+    for (item, text), fixed_here in ordered_map(fix_task, tasks(), workers, serial,
+                                                total=len(inputs)):
         if text is None:
             internal = True
             continue

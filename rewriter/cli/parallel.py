@@ -35,10 +35,20 @@ FILES_PER_WORKER_SPAWN = 24
 # Submissions in flight per worker: enough to keep every worker busy while the parent
 # prints, few enough that memory stays bounded whatever the number of files.
 WINDOW_PER_WORKER = 4
-# Tasks per submission.  Each submission costs the parent about 0.3 ms of CPU (pickling,
-# the pool's queues and threads), as much as a tenth of a file's check, and the parent
-# shares the cores with the workers; a few files per submission divide that.
+# Tasks per submission when the number of tasks is not known.  Each submission costs
+# the parent about 0.3 ms of CPU (pickling, the pool's queues and threads), as much as
+# a tenth of a file's check, and the parent shares the cores with the workers; a few
+# files per submission divide that.
 CHUNK = 4
+# With the number of tasks known, submissions are bigger while much is left and shrink
+# towards the end ("guided" scheduling), so no worker is left with a long last chunk
+# while the others idle: each takes about 1/GUIDED of the remaining tasks per worker,
+# at most MAX_CHUNK.  Bigger submissions also keep neighbouring files (the versions of
+# one image, which repeat the same RUN texts) in one worker, whose per-process memo
+# of shell parses then hits more often.  Over the 451 official images on 2 cores:
+# chunks of 4 -> 0.75 s, of 16 -> 0.70 s.
+MAX_CHUNK = 16
+GUIDED = 4
 # A task this fast (seconds) is done in the parent rather than sent to a worker.
 CHEAP_TASK = 0.001
 
@@ -69,9 +79,16 @@ def worker_count(jobs: int | None, files: int, method: str | None = None) -> int
     return workers if workers >= 2 else 1
 
 
+def chunk_size(remaining: int | None, workers: int) -> int:
+    """Tasks in the next submission, ``remaining`` tasks being left (None: unknown)."""
+    if remaining is None:
+        return CHUNK
+    return max(1, min(MAX_CHUNK, remaining // (workers * GUIDED)))
+
+
 def ordered_map(compute: Callable[[T], R], tasks: Iterable[tuple[K, T]], workers: int,
                 one_at_a_time: Callable[[T], Hashable | None] | None = None,
-                ) -> Iterator[tuple[K, R]]:
+                total: int | None = None) -> Iterator[tuple[K, R]]:
     """``(key, compute(task))`` for each ``(key, task)``, on ``workers`` processes when
     more than one.  Results come in the order of ``tasks`` (the output must not
     depend on which worker finishes first); the keys stay in this process (they need
@@ -86,12 +103,16 @@ def ordered_map(compute: Callable[[T], R], tasks: Iterable[tuple[K, T]], workers
     keys its tasks by build context: one Dockerfile's fix may write the context's
     `.dockerignore`, and the next Dockerfile of that context must see it, as it
     does when they run one after the other.
+
+    ``total``: how many tasks there are, when known; it sizes the submissions
+    (``chunk_size``).
     """
     tune_gc()
     if workers <= 1:
         for key, task in tasks:
             yield key, compute(task)
         return
+    done = 0  # tasks drawn so far
     import gc
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -117,6 +138,7 @@ def ordered_map(compute: Callable[[T], R], tasks: Iterable[tuple[K, T]], workers
             result = compute(task)
             took = time.perf_counter() - started
             yield key, result
+            done += 1
             if not first and took > CHEAP_TASK:
                 break
             first = False
@@ -133,6 +155,7 @@ def ordered_map(compute: Callable[[T], R], tasks: Iterable[tuple[K, T]], workers
     running: deque[tuple[list[tuple[K, Hashable | None]], Future[list[Outcome[R]]]]] = deque()
     busy: Counter[Hashable] = Counter()  # the one_at_a_time values in flight
     chunk: list[tuple[K, Hashable | None, T]] = []
+    size = CHUNK
 
     def submit() -> None:
         if chunk:
@@ -162,8 +185,11 @@ def ordered_map(compute: Callable[[T], R], tasks: Iterable[tuple[K, T]], workers
                     yield from landed()
             if lock is not None:
                 busy[lock] += 1
+            if not chunk:
+                size = chunk_size(None if total is None else total - done, workers)
             chunk.append((key, lock, task))
-            if len(chunk) >= CHUNK:
+            done += 1
+            if len(chunk) >= size:
                 submit()
                 if len(running) >= window:
                     yield from landed()
