@@ -15,6 +15,7 @@ file that BuildKit rejects is checked but never rewritten.
 from __future__ import annotations
 
 import bisect
+import functools
 import sys
 from collections.abc import Sequence
 from dataclasses import field, replace
@@ -91,10 +92,23 @@ class FixResult:
 
 
 def registry(settings: Settings) -> list[Transform]:
+    """A fresh instance of each selected transform, in execution order."""
     from dockopt.transforms import REGISTRY
 
-    return [cls() for cls in REGISTRY
-            if settings.selects(cls.code, cls.name, cls.hadolint_codes())]
+    return [cls() for cls in _selected(tuple(REGISTRY), settings.select, settings.ignore,
+                                       settings.extend_select)]
+
+
+@functools.lru_cache(maxsize=64)
+def _selected(registry: tuple[type[Transform], ...], select: tuple[str, ...],
+              ignore: tuple[str, ...], extend_select: tuple[str, ...],
+              ) -> tuple[type[Transform], ...]:
+    """The transforms of ``registry`` these selectors select (``Settings.selects``
+    reads nothing else), once per process: every file of a run asks with the same
+    few.  The registry is part of the key: a program (or test) may replace it."""
+    probe = Settings(select=select, ignore=ignore, extend_select=extend_select)
+    return tuple(cls for cls in registry
+                 if probe.selects(cls.code, cls.name, cls.hadolint_codes()))
 
 
 def check(text: str, *, path: str | None = None, context: object | None = None,
@@ -215,7 +229,10 @@ def _collect(tree: Dockerfile, settings: Settings, path: str | None,
                                     f"{t.code} {t.name} crashed: {type(exc).__name__}: {exc}"))
             continue
         suppress.ran.add(t.code)
-        kept = [f for f in found if not suppress.hides(f, t)]
+        if not found:
+            continue  # most rules find nothing in most files: skip the bookkeeping
+        kept = [f for f in found if not suppress.hides(f, t)] if suppress.entries \
+            else found
         policy = settings.fix_policy(t.code, t.name, t.hadolint_codes())
         if policy is not None:
             kept = [_with_policy(f, policy) for f in kept]

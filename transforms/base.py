@@ -10,6 +10,7 @@ re-parses and repeats until nothing changes.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -217,12 +218,18 @@ class Transform:
     @classmethod
     def hadolint_codes(cls) -> tuple[str, ...]:
         """The hadolint rules this one covers (``DL3015``), from ``upstream``."""
-        return tuple(u.split(":", 1)[1] for u in cls.upstream if u.startswith("hadolint:"))
+        return _hadolint_codes(cls.upstream)
 
     @classmethod
     def summary(cls) -> str:
         doc = (cls.__doc__ or "").strip()
         return doc.splitlines()[0] if doc else cls.name
+
+
+@functools.lru_cache(maxsize=512)
+def _hadolint_codes(upstream: tuple[str, ...]) -> tuple[str, ...]:
+    # Asked for every rule of every file (selection, fix policy, suppressions).
+    return tuple(u.split(":", 1)[1] for u in upstream if u.startswith("hadolint:"))
 
 
 def _first_col(ins: Instruction) -> int:

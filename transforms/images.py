@@ -25,6 +25,7 @@ Docker Hub, whose official images live under ``library/``.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Literal
 
@@ -72,6 +73,7 @@ class ImageRef:
         return self.path.rsplit("/", 1)[-1]
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_image_ref(text: str) -> ImageRef | None:
     """Parse ``[registry/]path[:tag][@digest]``; None if invalid or built from ARGs."""
     if not text or "$" in text or any(c.isspace() for c in text):
@@ -253,8 +255,11 @@ def slim_tag(tag: str | None, style: SlimStyle, repository: str) -> str | None:
     return f"{tag}-slim"
 
 
+@functools.lru_cache(maxsize=1024)
 def facts_for(ref: ImageRef) -> ImageFacts | None:
-    """The table's facts for ``ref``, or None when the image is not in the table."""
+    """The table's facts for ``ref``, or None when the image is not in the table.
+    Both are immutable, and every file asks several rules' worth of times about the
+    same few images: each answer is made once per process."""
     repo = ref.repository
     entry = _TABLE.get(repo)
     if entry is None:
