@@ -136,38 +136,41 @@ def find_config(start: Path, cache: dict[str, Path | None] | None = None,
     ``cache`` (resolved folder -> its answer) is shared by the lookups of one run:
     the files of a repository share their ancestors, so each folder is looked at once
     instead of once per file below it (most of the settings cost of checking many
-    files in sibling folders).  ``resolved``: a run's memo for ``resolve_folder``."""
+    files in sibling folders).  ``resolved``: a run's memo for ``discover.real_path``."""
     folder = start if start.is_dir() else start.parent
-    return closest_above(resolve_folder(folder, resolved), _config_in, cache)
+    return config_in_or_above(str(folder), cache, resolved)
 
 
-def resolve_folder(folder: Path, memo: dict[str, str] | None = None) -> Path:
-    """``folder.resolve()``; with ``memo`` (one run's), a folder is resolved from its
-    parent's answer with one ``lstat`` (``discover.real_path``), instead of every
-    component's again: the files of a repository share their ancestors."""
-    if memo is None:
-        return folder.resolve()
-    from dockopt.rewriter.discover import real_path
+def config_in_or_above(folder: str, cache: dict[str, Path | None] | None = None,
+                       resolved: dict[str, str] | None = None) -> Path | None:
+    """``find_config`` of a path known to be a folder, given as a string: a run asks
+    this for every file's folder, and each Path made cost more than the stats."""
+    if resolved is None:
+        real = os.path.realpath(folder)
+    else:
+        from dockopt.rewriter.discover import real_path
 
-    return Path(real_path(str(folder), memo))
+        real = real_path(folder, resolved)
+    return closest_above(real, _config_in, cache)
 
 
-def _config_in(d: Path) -> Path | None:
+def _config_in(d: Path | str) -> Path | None:
     folder = str(d)  # os.path on strings: a folder of a big run costs a few stats only
     for name in _CONFIG_NAMES:
         if os.path.isfile(os.path.join(folder, name)):
-            candidate = d / name
+            candidate = Path(folder, name)
             if name == "pyproject.toml" and not _has_tool_section(candidate):
                 continue
             return candidate
     return None
 
 
-def closest_above(folder: Path, look: Callable[[Path], Path | None],
+def closest_above(folder: Path | str, look: Callable[[str], Path | None],
                   cache: dict[str, Path | None] | None = None) -> Path | None:
     """The first ``look(d)`` that is not None for ``d`` = the (resolved) ``folder``
-    and then its parents, upwards.  With ``cache``, the answer of every folder
-    walked is recorded, and a folder already answered ends the walk."""
+    and then its parents, upwards (``d`` is a string).  With ``cache``, the answer
+    of every folder walked is recorded, and a folder already answered ends the
+    walk."""
     walked: list[str] = []
     found: Path | None = None
     key = str(folder)
@@ -176,7 +179,7 @@ def closest_above(folder: Path, look: Callable[[Path], Path | None],
             found = cache[key]
             break
         walked.append(key)
-        found = look(Path(key))
+        found = look(key)
         if found is not None:
             break
         parent = os.path.dirname(key)

@@ -53,10 +53,25 @@ def find_hadolint_config(start: Path, *, user_level: bool = True,
     user-level file, else None.  ``cache``: as ``config.find_config``'s (one run's
     answers per folder; the user-level file is looked up once per cache too);
     ``resolved``: as its."""
-    from dockopt.rewriter.config import closest_above, resolve_folder
+    folder = start if start.is_dir() else start.parent
+    return hadolint_config_in_or_above(str(folder), user_level=user_level, cache=cache,
+                                       resolved=resolved)
 
-    folder = resolve_folder(start if start.is_dir() else start.parent, resolved)
-    found = closest_above(folder, _hadolint_in, cache)
+
+def hadolint_config_in_or_above(folder: str, *, user_level: bool = True,
+                                cache: dict[str, Path | None] | None = None,
+                                resolved: dict[str, str] | None = None) -> Path | None:
+    """``find_hadolint_config`` of a path known to be a folder, as a string (see
+    ``config.config_in_or_above``)."""
+    from dockopt.rewriter.config import closest_above
+
+    if resolved is None:
+        real = os.path.realpath(folder)
+    else:
+        from dockopt.rewriter.discover import real_path
+
+        real = real_path(folder, resolved)
+    found = closest_above(real, _hadolint_in, cache)
     if found is not None or not user_level:
         return found
     if cache is not None:
@@ -70,11 +85,11 @@ def find_hadolint_config(start: Path, *, user_level: bool = True,
 _USER_LEVEL = "\0user-level"
 
 
-def _hadolint_in(d: Path) -> Path | None:
+def _hadolint_in(d: Path | str) -> Path | None:
     folder = str(d)
     for name in NAMES:
         if os.path.isfile(os.path.join(folder, name)):
-            return d / name
+            return Path(folder, name)
     return None
 
 

@@ -69,6 +69,40 @@ def test_cached_lookups_give_the_uncached_answers(tmp_path: Path) -> None:
                                 cache=hadolint_cache) is None
 
 
+def test_settings_of_a_found_file_are_those_of_its_path(tmp_path: Path,
+                                                       monkeypatch: object) -> None:
+    """SettingsFinder.for_file (the walks' string shortcut: no stat, no Path) gives
+    for_path's answer however the file's path is spelled: relative, absolute, with
+    doubled slashes or ./ (as a user types an argument), with .. , through a link."""
+    import os
+
+    import pytest
+
+    from dockopt.rewriter.cli.common import Selection, SettingsFinder
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    root = tmp_path.resolve()
+    (root / "svc" / "api").mkdir(parents=True)
+    (root / "svc" / ".dockopt.toml").write_text("ignore = ['DO2']\n")
+    (root / "svc" / "api" / ".hadolint.yaml").write_text("ignored: [DL3008]\n")
+    (root / "plain").mkdir()
+    (root / "link").symlink_to(root / "svc" / "api")
+    for folder in (root / "svc" / "api", root / "svc", root / "plain", root):
+        (folder / "Dockerfile").write_text("FROM debian:12\n")
+    monkeypatch.chdir(root)
+    spellings = ["Dockerfile", "./Dockerfile", "svc/api/Dockerfile", "./svc//api/Dockerfile",
+                 "plain/../svc/api/Dockerfile", "link/Dockerfile", "link/../Dockerfile",
+                 str(root / "svc" / "api" / "Dockerfile"), "plain/Dockerfile"]
+    selection = Selection.from_options((), (), (), None, None, None)
+    for spelled in spellings:
+        assert os.path.isfile(spelled), spelled
+        fast = SettingsFinder(None, False, selection).for_file(spelled)
+        slow = SettingsFinder(None, False, selection).for_path(Path(spelled))
+        assert fast == slow, spelled
+    api = SettingsFinder(None, False, selection).for_file("link/Dockerfile")
+    assert "DO2" in api.ignore and "DL3008" in api.ignore  # both configs were found
+
+
 def test_every_vcs_tool_alternative_passes_the_pre_check() -> None:
     # One text per alternative of _VCS_TOOLS: each must match the regex and pass the
     # substring pre-check (else the pre-check would hide a real use of git).

@@ -3,6 +3,7 @@ selection options, config discovery per file."""
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections import OrderedDict
@@ -373,7 +374,7 @@ class SettingsFinder:
         default_factory=lambda: Recent(FOLDERS_KEPT))
     _hadolint_above: dict[str, Path | None] = field(
         default_factory=lambda: Recent(FOLDERS_KEPT))
-    # config.resolve_folder's memo: folder -> its resolved path.
+    # discover.real_path's memo: folder -> its resolved path.
     _resolved: dict[str, str] = field(default_factory=lambda: Recent(FOLDERS_KEPT))
     # Per (config, hadolint config): the settings, one object shared by their files.
     _by_file: dict[tuple[Path | None, Path | None], Settings] = field(
@@ -381,8 +382,18 @@ class SettingsFinder:
 
     def for_path(self, path: Path) -> Settings:
         """Raises ConfigError."""
+        if self.config is not None or self.isolated:
+            return self.for_folder("")
+        return self.for_folder(str(path if path.is_dir() else path.parent))
+
+    def for_file(self, path: str) -> Settings:
+        """``for_path`` of a path known not to be a folder (a file discovery found):
+        no stat, no Path.  Raises ConfigError."""
+        return self.for_folder(os.path.dirname(path) or ".")
+
+    def for_folder(self, folder: str) -> Settings:
+        """The settings of the files in ``folder``.  Raises ConfigError."""
         from dockopt.rewriter.config import (
-            find_config,
             hadolint_settings,
             layered,
             load_settings,
@@ -394,14 +405,14 @@ class SettingsFinder:
         elif self.isolated:
             sources = (None, None)
         else:
-            folder = str(path if path.is_dir() else path.parent)
             if folder not in self._by_folder:
-                from dockopt.rewriter.hadolint_config import find_hadolint_config
+                from dockopt.rewriter.config import config_in_or_above
+                from dockopt.rewriter.hadolint_config import hadolint_config_in_or_above
 
                 self._by_folder[folder] = (
-                    find_config(Path(folder), self._config_above, self._resolved),
-                    find_hadolint_config(Path(folder), cache=self._hadolint_above,
-                                         resolved=self._resolved))
+                    config_in_or_above(folder, self._config_above, self._resolved),
+                    hadolint_config_in_or_above(folder, cache=self._hadolint_above,
+                                                resolved=self._resolved))
             sources = self._by_folder[folder]
         if sources not in self._by_file:
             source, hadolint = sources
@@ -557,7 +568,7 @@ class Inputs:
             # The first walk resolved every file's settings; when they were all one
             # object, the second need not look up each folder's configs again.
             settings = self._shared if self._shared is not None \
-                else self.finder.for_path(Path(path))
+                else self.finder.for_file(path)
         except ConfigError as exc:  # a config that changed since the first walk
             write_to(sys.stderr, f"{exc}\n")
             sys.exit(2)
@@ -579,7 +590,7 @@ class Inputs:
                 write_to(sys.stderr, f"dockopt: warning: no Dockerfiles found under "
                                      f"{found.path}\n")
                 continue
-            settings = self.finder.for_path(Path(found))
+            settings = self.finder.for_file(found)
             self.count += 1
             self.unsafe_fixes = self.unsafe_fixes or settings.unsafe_fixes
             if self.count == 1:
