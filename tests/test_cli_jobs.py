@@ -179,7 +179,10 @@ def test_an_error_is_raised_at_its_tasks_turn() -> None:
 def _slow_pid(n: int) -> int:
     """This process's id, after a task's worth of work when ``n`` is odd or above 20."""
     if n % 2 or n > 20:
-        time.sleep(CHEAP_TASK * 3)
+        # CPU, as the pool judges a task's cost by (a sleep would count as cheap).
+        end = time.process_time() + CHEAP_TASK * 3
+        while time.process_time() < end:
+            pass
     return os.getpid()
 
 
@@ -210,6 +213,22 @@ def test_cheap_tasks_never_start_a_pool() -> None:
                                                       for i in range(40)], 2)]
     assert mixed[:11] == [os.getpid()] * 11
     assert os.getpid() not in mixed[11:]
+
+
+def _sleepy_pid(n: int) -> int:
+    time.sleep(CHEAP_TASK * 5)  # wall time, as a task preempted on a loaded machine
+    return os.getpid()
+
+
+@pytest.mark.skipif(start_method() != "fork", reason="workers fork only on Linux")
+def test_waiting_is_not_cost() -> None:
+    """A task is judged by the CPU it takes: cache answers that wait for the disk or
+    for a core on a loaded machine stay cheap, and start no pool."""
+    import multiprocessing
+
+    pids = [pid for _, pid in ordered_map(_sleepy_pid, [(i, i) for i in range(6)], 2)]
+    assert pids == [os.getpid()] * 6
+    assert multiprocessing.active_children() == []
 
 
 def test_a_process_with_threads_spawns_its_workers(tmp_path: Path) -> None:

@@ -49,7 +49,9 @@ CHUNK = 4
 # chunks of 4 -> 0.75 s, of 16 -> 0.70 s.
 MAX_CHUNK = 16
 GUIDED = 4
-# A task this fast (seconds) is done in the parent rather than sent to a worker.
+# A task that takes less CPU than this (seconds) is done in the parent rather than sent
+# to a worker.  CPU, not wall time: on a loaded machine a cache answer preempted for a
+# few milliseconds must not start a pool.
 CHEAP_TASK = 0.001
 
 
@@ -134,9 +136,9 @@ def ordered_map(compute: Callable[[T], R], tasks: Iterable[tuple[K, T]], workers
         tasks = iter(tasks)
         first = True
         for key, task in tasks:
-            started = time.perf_counter()
+            started = time.process_time()
             result = compute(task)
-            took = time.perf_counter() - started
+            took = time.process_time() - started
             yield key, result
             done += 1
             if not first and took > CHEAP_TASK:
