@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockopt.rewriter.fileio import atomic_write
+from dockopt.rewriter.lazy_re import lazy
 from dockopt.rewriter.records import dataclass
 
 if TYPE_CHECKING:
@@ -108,7 +109,11 @@ def open_cache(where: Path) -> CacheSpec:
             if not marker.exists():
                 atomic_write(str(marker), text.encode(), durable=False)
         folder = where / engine_fingerprint()
-        folder.mkdir(exist_ok=True)
+        if folder.is_dir():
+            os.utime(folder)  # in use: a warm run writes no entry (see prune_stale)
+        else:
+            folder.mkdir(exist_ok=True)
+            prune_stale(where, keep=folder.name)
     except OSError as exc:
         raise CacheError(f"cannot use the cache folder {where}: {exc.strerror or exc}") \
             from exc
@@ -117,6 +122,41 @@ def open_cache(where: Path) -> CacheSpec:
     _contexts.clear()
     _settings.clear()
     return CacheSpec(str(folder.resolve()), os.getcwd())
+
+
+# An engine folder unused this long (no run of that install read or wrote it) belongs
+# to an install that is gone or idle: an upgrade, a reinstall or an edit of an editable
+# install starts a new folder, and the old ones would otherwise pile up.
+STALE_DAYS = 30
+_ENGINE_NAME = lazy(r"[0-9a-f]{24}")
+
+
+def prune_stale(where: Path, keep: str, now: float | None = None) -> list[str]:
+    """Remove the engine folders of ``where`` (named as ``engine_fingerprint`` names
+    them) other than ``keep`` that no run has used for STALE_DAYS; the names removed.
+    Each run touches its own folder, so an install still in use keeps its entries.
+    Best effort: a folder that cannot be removed stays (it only takes space)."""
+    import shutil
+    import time
+
+    limit = (time.time() if now is None else now) - STALE_DAYS * 86400
+    removed: list[str] = []
+    try:
+        entries = list(os.scandir(where))
+    except OSError:
+        return removed
+    for entry in entries:
+        if entry.name == keep or not _ENGINE_NAME.fullmatch(entry.name):
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False) \
+                    or entry.stat(follow_symlinks=False).st_mtime >= limit:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(entry.name)
+    return sorted(removed)
 
 
 def clean(where: Path) -> bool:

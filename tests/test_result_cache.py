@@ -230,3 +230,40 @@ def test_answers_with_an_engine_error_are_not_stored(tmp_path: Path) -> None:
     assert hit == ([], [Diagnostic("DP001", 1, 1, "a parse error")])
     # Another text under the same name is a miss.
     assert result_cache.load(spec, "FROM y\n", "Dockerfile", None, Settings())[0] is None
+
+
+def test_engine_folders_no_run_used_for_long_are_pruned(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    """An upgrade (or an edit of an editable install) starts a new engine folder; the
+    folders no run has used for STALE_DAYS go when a new one is made, and nothing
+    else in the cache folder does. A run touches its own folder, so an install in
+    use (even one whose runs only read) keeps its entries."""
+    import time
+
+    where = tmp_path / "cache"
+    spec = result_cache.open_cache(where)  # makes and tags the folder
+    mine = Path(spec.folder).name
+    old = time.time() - (result_cache.STALE_DAYS + 1) * 86400
+    recent = time.time() - (result_cache.STALE_DAYS - 1) * 86400
+    stale, fresh = where / ("a" * 24), where / ("b" * 24)
+    for folder, when in ((stale, old), (fresh, recent)):
+        (folder / "entry").parent.mkdir()
+        (folder / "entry").write_bytes(b"x")
+        os.utime(folder, (when, when))
+    odd = where / "notes"  # not an engine folder's name: never ours to remove
+    odd.mkdir()
+    os.utime(odd, (old, old))
+    os.utime(where / mine, (old, old))
+    # Reopening this install's folder marks it used; nothing is pruned then.
+    result_cache.open_cache(where)
+    assert (where / mine).stat().st_mtime > recent
+    assert stale.is_dir()
+    # A new engine folder (another install) prunes what no run used for too long:
+    # this install's folder too, now it is left alone for too long.
+    os.utime(where / mine, (old, old))
+    monkeypatch.setattr(result_cache, "_engine", "c" * 24)
+    result_cache.open_cache(where)
+    assert sorted(p.name for p in where.iterdir()) == sorted(
+        [".gitignore", "CACHEDIR.TAG", "b" * 24, "c" * 24, "notes"])
+    assert (fresh / "entry").read_bytes() == b"x"
