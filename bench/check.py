@@ -23,8 +23,10 @@ One run prints one table (issue 15):
    printed, so a new slow import shows.
 
 Run: `python bench/check.py` (corpus from $DOCKOPT_CORPUS or ../shared/corpus;
-`--quick` for fewer repetitions).  Timings are wall clock on this machine: run it
-on an otherwise idle machine, and say so when it was not.
+`--quick` for fewer repetitions).  Timings are wall clock on this machine, medians
+of 5 runs (hadolint and tally: 3); the cold checks also show their CPU time (user +
+system, workers included), which moves less with the machine's load.  Run it on an
+otherwise idle machine, and say so when it was not.
 """
 
 from __future__ import annotations
@@ -67,8 +69,9 @@ def dockerfiles(root: Path) -> list[Path]:
 
 
 def run(cmd: list[str], stdin: bytes | None = None, env: dict[str, str] | None = None,
-        cwd: Path | None = None) -> tuple[float, int]:
-    """(wall seconds, peak RSS in MB of the process or of its largest waited child)."""
+        cwd: Path | None = None) -> tuple[float, int, float]:
+    """(wall seconds, peak RSS in MB of the process or of its largest waited child,
+    CPU seconds of the process and its waited children: user + system)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if stdin is not None else None,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -79,13 +82,18 @@ def run(cmd: list[str], stdin: bytes | None = None, env: dict[str, str] | None =
         proc.stdin.close()
     _, _, usage = os.wait4(proc.pid, 0)
     proc.returncode = 0  # reaped above
-    return time.perf_counter() - t0, usage.ru_maxrss // 1024
+    return (time.perf_counter() - t0, usage.ru_maxrss // 1024,
+            usage.ru_utime + usage.ru_stime)
 
 
-def best(cmd: list[str], times: int, cwd: Path | None = None) -> tuple[float, int]:
-    """The fastest of ``times`` runs, and the largest peak memory."""
+def best(cmd: list[str], times: int, cwd: Path | None = None
+         ) -> tuple[float, int, float]:
+    """The median wall time of ``times`` runs, the largest peak memory, and the
+    median CPU time (the wall time of a run on a shared machine moves with its load;
+    its CPU time much less)."""
     runs = [run(cmd, cwd=cwd) for _ in range(times)]
-    return min(r[0] for r in runs), max(r[1] for r in runs)
+    return (statistics.median(r[0] for r in runs), max(r[1] for r in runs),
+            statistics.median(r[2] for r in runs))
 
 
 # --- the tools -----------------------------------------------------------------------
@@ -161,7 +169,7 @@ def main() -> None:
     files = dockerfiles(CORPUS / "official")
     names = [str(p) for p in files]
     size = sum(p.stat().st_size for p in files)
-    reps = 1 if QUICK else 3
+    reps = 1 if QUICK else 5
     rows: list[tuple[str, str, str]] = []
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     print(f"check over {len(files)} official Dockerfiles ({size / 1e6:.2f} MB), "
@@ -170,22 +178,22 @@ def main() -> None:
     cache_dir = tempfile.mkdtemp(prefix="dockopt-bench-cache-")
     ENV["DOCKOPT_CACHE_DIR"] = cache_dir
     cold = [dockopt, "check", "--exit-zero", "-q", "--no-cache"]
-    t_d, mem_d = best([*cold, *names], reps)
+    t_d, mem_d, cpu_d = best([*cold, *names], reps)
     rows.append(("dockopt check (all cores, cold)", f"{t_d:.2f} s",
-                 f"{len(files) / t_d:.0f} files/s"))
-    t_1, mem_1 = best([*cold, "--jobs", "1", *names], reps)
+                 f"{len(files) / t_d:.0f} files/s, {cpu_d:.2f} s CPU"))
+    t_1, mem_1, cpu_1 = best([*cold, "--jobs", "1", *names], reps)
     rows.append(("dockopt check --jobs 1 (cold)", f"{t_1:.2f} s",
-                 f"{len(files) / t_1:.0f} files/s"))
+                 f"{len(files) / t_1:.0f} files/s, {cpu_1:.2f} s CPU"))
     default = [dockopt, "check", "--exit-zero", "-q", *names]
-    t_fill, _ = run(default)  # fills the cache: every file is a miss
-    t_w, mem_w = best(default, reps)
+    t_fill, _, _ = run(default)  # fills the cache: every file is a miss
+    t_w, mem_w, _ = best(default, reps)
     shutil.rmtree(cache_dir, ignore_errors=True)
     rows.append(("dockopt check, cache filling", f"{t_fill:.2f} s",
                  f"{len(files) / t_fill:.0f} files/s"))
     rows.append(("dockopt check, warm cache", f"{t_w:.2f} s",
                  f"{len(files) / t_w:.0f} files/s (files unchanged)"))
     if hadolint:
-        t_h, _ = best([hadolint, "--no-fail", *names], 1)
+        t_h, _, _ = best([hadolint, "--no-fail", *names], 1 if QUICK else 3)
         rows.append(("hadolint", f"{t_h:.2f} s", f"{len(files) / t_h:.1f} files/s"))
         rows.append(("  dockopt / hadolint, cold", f"{t_h / t_d:.1f}x", "target >= 30x"))
         rows.append(("  dockopt / hadolint, warm cache", f"{t_h / t_w:.1f}x", ""))
@@ -194,7 +202,8 @@ def main() -> None:
     tally_bin = tally()
     if tally_bin:
         # --slow-checks off: no registry look-ups (the machine may have no network).
-        t_t, _ = best([tally_bin, "lint", "--no-color", "--slow-checks", "off", *names], 1)
+        t_t, _, _ = best([tally_bin, "lint", "--no-color", "--slow-checks", "off", *names],
+                         1 if QUICK else 3)
         rows.append(("tally (slow checks off)", f"{t_t:.2f} s",
                      f"{len(files) / t_t:.1f} files/s"))
         rows.append(("  dockopt / tally, cold", f"{t_t / t_d:.1f}x", "target >= 100x"))
@@ -210,8 +219,8 @@ def main() -> None:
                 dest.parent.mkdir(parents=True)
                 shutil.copyfile(p, dest)
                 doubled.append(str(dest))
-        t_n, mem_n = best([*cold, *doubled[:len(files)]], reps)
-        t_2n, mem_2n = best([*cold, *doubled], reps)
+        t_n, mem_n, _ = best([*cold, *doubled[:len(files)]], reps)
+        t_2n, mem_2n, _ = best([*cold, *doubled], reps)
         rows.append(("scaling: 2x files", f"{t_2n / t_n:.2f}x time",
                      f"{t_n:.2f} -> {t_2n:.2f} s"))
         sizes = []
