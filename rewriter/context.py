@@ -467,6 +467,7 @@ class BuildContext:
         self._dirs: set[str] | None = None
         self._eco_cache: dict[str, list[Ecosystem]] = {}
         self._children: dict[str, list[str]] | None = None
+        self._dockerfiles: list[str] | None = None
 
     # --- single files -------------------------------------------------------------
 
@@ -484,6 +485,21 @@ class BuildContext:
         """``os.path.realpath`` of ``root/rel``."""
         real = self._under_root(rel)
         return real if real is not None else os.path.realpath(self.root / rel)
+
+    def dockerfile_real_path(self) -> str | None:
+        """``os.path.realpath`` of the Dockerfile (None without one).  Inside the
+        context only the parts below the (real) root need a look (``real_path``): the
+        Dockerfile is most often in the context's own folder."""
+        df = self.dockerfile
+        if not df:
+            return None
+        # The working directory is a real path already (getcwd), so realpath reads a
+        # relative path as this join.
+        full = df if df.startswith("/") else os.path.join(os.getcwd(), df)
+        prefix = self._root_prefix + "/"
+        if full.startswith(prefix):
+            return self.real_path(full[len(prefix):])
+        return os.path.realpath(df)
 
     def _under_root(self, rel: str) -> str | None:
         """``root/rel`` when that is already its real path: ``rel`` is clean (no empty,
@@ -572,6 +588,23 @@ class BuildContext:
             self._walk()
         assert self._dirs is not None
         return frozenset(self._dirs)
+
+    def dockerfiles(self) -> list[str]:
+        """The files named like a Dockerfile (``discover.is_dockerfile_name``) outside
+        the folders discovery skips (``discover.SKIP_DIRS``). Cached: every Dockerfile
+        checked against this context, in every pass, asks (``bulk`` keeps a context for
+        the Dockerfiles of one folder)."""
+        if self._dockerfiles is None:
+            from dockopt.rewriter.discover import SKIP_DIRS, is_dockerfile_name
+
+            found: list[str] = []
+            for rel in self.files:
+                parts = rel.split("/")
+                if is_dockerfile_name(parts[-1]) and \
+                        not any(p in SKIP_DIRS for p in parts[:-1]):
+                    found.append(rel)
+            self._dockerfiles = found
+        return list(self._dockerfiles)
 
     def listdir(self, rel_dir: str) -> list[str]:
         """Names of the entries directly in ``rel_dir`` (from the cached listing)."""

@@ -233,7 +233,7 @@ def test_one_matcher_equals_each_pattern_in_turn() -> None:
 
 def test_template_entries_match_as_each_pattern() -> None:
     rendered = di.render_dockerignore(list(di.ECOSYSTEM_ORDER))
-    texts = tuple(p for _, p, _, _ in di._template_patterns(rendered))
+    texts = tuple(p for _, p, _, _, _ in di._template_patterns(rendered))
     matches = PatternMatcher(texts).any_matches()
     paths = [*FILES, ".git", "a/.env.local", "x/y/__pycache__", "m.pyc", "deep/a/b.log",
              "docker-compose.prod.yml", "target", "bin", "obj/x", ".venv", "Thumbs.db"]
@@ -300,3 +300,60 @@ def test_run_git_answers_are_those_of_a_fresh_computation(corpus_dir: Path) -> N
     for ins, answer in zip(runs, shared, strict=True):
         di._git_memo.cache_clear()
         assert di._run_reads_repo(ins, None) == answer
+
+
+# --------------------------------------------------------------------------------
+# The Dockerfile's own path, and the Dockerfiles of a context (shared_with)
+# --------------------------------------------------------------------------------
+
+
+def test_dockerfile_real_path_is_realpath(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    root = tmp_path / "ctx"
+    (root / "sub").mkdir(parents=True)
+    (root / "Dockerfile").write_text("FROM a\n")
+    (root / "sub" / "Dockerfile").write_text("FROM a\n")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "Dockerfile").write_text("FROM a\n")
+    os.symlink(root / "sub", root / "link")
+    os.symlink(root / "sub" / "Dockerfile", root / "Dockerfile.link")
+    os.symlink(root, tmp_path / "ctx-link")
+    monkeypatch.chdir(root / "sub")
+    spellings = ["Dockerfile", "../Dockerfile", "./Dockerfile", "../link/Dockerfile",
+                 "../link/../Dockerfile", "../Dockerfile.link", "..//sub/./Dockerfile",
+                 "../../outside/Dockerfile", "missing/Dockerfile", "../sub/",
+                 str(root / "Dockerfile"), str(tmp_path / "ctx-link" / "Dockerfile"),
+                 str(root / "link" / "Dockerfile"), str(tmp_path / "outside" / "Dockerfile")]
+    for context in (root, tmp_path / "ctx-link", Path("/")):
+        for spelling in spellings:
+            build = BuildContext(context, dockerfile=spelling)
+            assert build.dockerfile_real_path() == os.path.realpath(spelling), spelling
+    assert BuildContext(root).dockerfile_real_path() is None
+
+
+def test_dockerfiles_of_a_context(tmp_path: Path) -> None:
+    for rel in ["Dockerfile", "a/Dockerfile.dev", "a/b/api.Dockerfile", "node_modules/x/Dockerfile",
+                ".git/Dockerfile", "vendor/Containerfile", "docs/README.md", "c/Containerfile"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("FROM a\n")
+    build = BuildContext(tmp_path)
+    assert sorted(build.dockerfiles()) == ["Dockerfile", "a/Dockerfile.dev",
+                                           "a/b/api.Dockerfile", "c/Containerfile"]
+    build.dockerfiles().clear()  # a copy: the cached list stays whole
+    assert len(build.dockerfiles()) == 4
+
+
+def test_compose_lookups_are_forgotten_with_the_folders(tmp_path: Path) -> None:
+    """``compose._compose_files_up`` is kept per folder: ``forget_cached`` (the
+    language server's call when files change) drops it with the folders' facts."""
+    from dockopt.rewriter import compose
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").write_text("FROM a\n")
+    assert compose.dockerfiles_building_from(str(tmp_path / "app")) == []
+    (tmp_path / "compose.yml").write_text("services:\n  app:\n    build: ./app\n")
+    compose.forget_cached()
+    assert compose.dockerfiles_building_from(str(tmp_path / "app")) == \
+        [str(tmp_path / "app" / "Dockerfile")]

@@ -20,7 +20,6 @@ from dockopt.rewriter.context import (
     BuildContext,
     Pattern,
     PatternMatcher,
-    glob_matches,
     go_clean,
     normalize_pattern,
     read_ignore_patterns,
@@ -191,7 +190,9 @@ class DockerignoreMissing(Transform):
                 # <Dockerfile>.dockerignore beside the Dockerfile first, and then not
                 # .dockerignore, so it starts as a copy of .dockerignore).
                 target = own
-        current = ctx.read_context_file(ignore.rel)
+        # The ignore file as fixed so far (``Context.read_context_file``): from the
+        # overlay, else the text ignore_file() has just read.
+        current = ctx.overlay.get(ignore.rel, ignore.text)
         if target != ignore.rel:
             current = ctx.overlay.get(target, current)
         plan = plan_entries(ctx.tree, build, current, ctx.shell)
@@ -245,15 +246,9 @@ def shared_with(build: BuildContext) -> list[str]:
     import os
 
     from dockopt.rewriter.compose import dockerfiles_building_from
-    from dockopt.rewriter.discover import SKIP_DIRS, is_dockerfile_name
 
-    own = os.path.realpath(build.dockerfile) if build.dockerfile else None
-    out: list[str] = []
-    for rel in build.files:
-        parts = rel.split("/")
-        if is_dockerfile_name(parts[-1]) and not any(p in SKIP_DIRS for p in parts[:-1]) \
-                and build.real_path(rel) != own:
-            out.append(rel)
+    own = build.dockerfile_real_path()
+    out = [rel for rel in build.dockerfiles() if build.real_path(rel) != own]
     for path in dockerfiles_building_from(str(build.root)):
         if os.path.realpath(path) != own:
             try:
@@ -297,18 +292,20 @@ def plan_entries(tree: Dockerfile, build: BuildContext, current: str | None,
     # An empty file excludes nothing: no need to ask it about each entry.
     covers = existing_pm.excludes if existing_pm.patterns else None
     paths: _PathReasons | None = None  # what COPY/RUN need: found when first asked
-    for line, pattern, bare, glob in _template_patterns(rendered):
+    for line, pattern, bare, glob, flagged in _template_patterns(rendered):
         if pattern in known or bare in known:
             reason: str | None = "present"  # the file already decides about this name
         elif not glob and covers is not None and covers(pattern):
             reason = "covered"
         else:
-            reason = _flag_reason(pattern, facts)
+            reason = _flag_reason(pattern, facts) if flagged else None
             if reason is None:
                 if paths is None:
                     paths = _path_reasons(facts.needs,
                                           _needed_files(facts.needs, build, existing_pm))
-                reason = paths.reason(pattern)
+                reason = paths.answers.get(pattern, _UNASKED)
+                if reason is _UNASKED:
+                    reason = paths.reason(pattern)
         if reason is None:
             known.add(pattern)
             added.append(pattern)
@@ -322,15 +319,17 @@ def plan_entries(tree: Dockerfile, build: BuildContext, current: str | None,
 
 
 @functools.lru_cache(maxsize=64)
-def _template_patterns(rendered: str) -> tuple[tuple[str, str, str, bool], ...]:
+def _template_patterns(rendered: str) -> tuple[tuple[str, str, str, bool, bool], ...]:
     """(line, its pattern as Docker reads it, the pattern without a leading ``**/``,
-    whether it has a glob character) for each entry line of a rendered template: the
-    same few texts come back for every file, so parse each once."""
-    out: list[tuple[str, str, str, bool]] = []
+    whether it has a glob character, whether a RUN flag may block it
+    (``_flag_reason``)) for each entry line of a rendered template: the same few
+    texts come back for every file, so parse each once."""
+    out: list[tuple[str, str, str, bool, bool]] = []
     for line in rendered.splitlines():
         pattern = normalize_pattern(line)
         if pattern is not None and not line.startswith("#"):
-            out.append((line, pattern, pattern.removeprefix("**/"), _has_glob(pattern)))
+            out.append((line, pattern, pattern.removeprefix("**/"), _has_glob(pattern),
+                        pattern == ".git" or pattern in _GUARDS))
     return tuple(out)
 
 
@@ -366,6 +365,9 @@ def _path_reason(pattern: str, needed: Sequence[str], sources: Sequence[str],
                 or pat.match(src + "/x") or _source_names(src, pattern, compiled):
             return f"COPY names {src}"
     return None
+
+
+_UNASKED = "\0unasked"  # no reason is this text
 
 
 class _PathReasons:
@@ -437,8 +439,9 @@ def _source_names(source: str, path: str, compiled: dict[str, Pattern | bool]) -
 def _needed_files(needs: Needs, build: BuildContext, pm: PatternMatcher) -> list[str]:
     files = build.files
     out: set[str] = set()
+    compiled: dict[str, Pattern | bool] = {}  # glob_matches, each source compiled once
     for src in needs.sources:
-        out.update(f for f in files if glob_matches(src, f))
+        out.update(f for f in files if _source_names(src, f, compiled))
     out.update(needs.run_files)
     if pm.exclusions:  # files the user re-included on purpose stay included
         reinc = PatternMatcher([p[1:] for p in pm_patterns(pm) if p.startswith("!")])
@@ -731,7 +734,8 @@ def _run_files(build: BuildContext, run_text: str,
     files = build.files
     names: set[str] = set(named) if named is not None else \
         _named_files([run_text], files)
-    make = re.search(r"\bmake\b", run_text) is not None
+    # (`in` first: a pattern led by \b gets no fast literal search in `re`)
+    make = "make" in run_text and re.search(r"\bmake\b", run_text) is not None
     for rel in files:
         base = rel.rsplit("/", 1)[-1]
         if (make and base in ("Makefile", "makefile", "GNUmakefile")) or \
@@ -797,6 +801,12 @@ def _new_text(current: str | None, plan: Plan) -> str:
 
 def _prune(rendered: str, dropped: set[str]) -> str:
     """The rendered template without the dropped entries and emptied sections."""
+    return _pruned(rendered, frozenset(dropped))
+
+
+@functools.lru_cache(maxsize=64)
+def _pruned(rendered: str, dropped: frozenset[str]) -> str:
+    # The same few (template, dropped lines) pairs come back for most files.
     blocks = rendered.split("\n\n")
     out: list[str] = []
     for i, block in enumerate(blocks):
