@@ -199,6 +199,9 @@ def test_named_files_equal_the_plain_tokenizer() -> None:
         # The other branch: more tokens than files.
         assert di._named_files(texts, {"a.txt": 1}) == \
             _plain_named_files("\n".join(texts), {"a.txt": 1})
+        # A context above _FEW_FILES: every text tokenized, no file-name prefilter.
+        many = {**files, **{f"pad/{i}": 1 for i in range(di._FEW_FILES)}}
+        assert di._named_files(texts, many) == _plain_named_files("\n".join(texts), many)
 
 
 # --------------------------------------------------------------------------------

@@ -457,6 +457,12 @@ def _named_files(texts: Iterable[str], files: Collection[str]) -> set[str]:
     """The context files that RUN texts name: their path-like tokens, cleaned, that
     are in ``files``."""
     out: set[str] = set()
+    if len(files) <= _FEW_FILES:
+        # A token names a file only if the file's last part is in it (cleaning drops
+        # parts, it never makes one): in a small context (most are a few files) most
+        # RUN texts contain none of them and need no tokens at all.
+        bases = {f.rpartition("/")[2] for f in files}
+        texts = [t for t in texts if any(b in t for b in bases)]
     for text in texts:
         names = _path_tokens(text)
         # The smaller side is walked: a long RUN in a tiny context, or a short one in a
@@ -466,6 +472,9 @@ def _named_files(texts: Iterable[str], files: Collection[str]) -> set[str]:
         else:
             out.update(f for f in files if f in names)
     return out
+
+
+_FEW_FILES = 32
 
 
 def _path_tokens(text: str) -> frozenset[str]:
