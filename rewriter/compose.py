@@ -287,10 +287,12 @@ def compose_contexts(repo: str, compose_files: Sequence[str]) -> ComposeContexts
 MAX_LEVELS = 8
 
 
+@functools.lru_cache(maxsize=1024)
 def _compose_files_up(folder: str) -> tuple[str, tuple[str, ...]]:
     """The compose files of ``folder`` and of each parent up to the repository root
     (the first folder holding ``.git``; at most MAX_LEVELS folders), relative to the
-    top folder reached, which is returned with them."""
+    top folder reached, which is returned with them.  Kept per folder like the
+    folders' own facts: each file's context lookup and DO603 ask for the same one."""
     levels: list[tuple[str, tuple[str, ...]]] = []
     for _ in range(MAX_LEVELS):
         names, is_root = _folder_facts(folder)
@@ -348,6 +350,7 @@ def forget_cached() -> None:
     """Drop what this module caches about folders and compose files (an editor's
     server calls it when files change on disk)."""
     _folder_facts.cache_clear()
+    _compose_files_up.cache_clear()
     _contexts.cache_clear()
 
 

@@ -65,7 +65,7 @@ import json
 import os
 import re
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import field
 from pathlib import Path
 from typing import Any
@@ -287,22 +287,20 @@ class PatternMatcher:
     """
 
     def __init__(self, patterns: Iterable[str]) -> None:
-        self.patterns: list[Pattern] = []
-        for raw in patterns:
-            p = raw.strip(" \t\r\n\v\f")
-            if not p:
-                continue
-            p = go_clean(p)
-            exclusion = p.startswith("!")
-            if exclusion:
-                if len(p) == 1:
-                    raise BadPattern('illegal exclusion pattern: "!"')
-                p = p[1:]
-            self.patterns.append(Pattern.compile(p, exclusion))
+        # The same lists come back for every file (a template's entries, a file's
+        # patterns in each pass): each list is compiled once per process.
+        self.patterns: list[Pattern] = list(_compiled_list(tuple(patterns)))
 
     @property
     def exclusions(self) -> bool:
         return any(p.exclusion for p in self.patterns)
+
+    def any_matches(self) -> Callable[[str], bool]:
+        """Whether one of the patterns matches a path itself (its parents not asked):
+        one regular expression for all of them, where asking each pattern in turn is
+        a Python call per pattern and path (a template's 34 entries times 100,000
+        files).  Only for the exclusion patterns' sake, ``!`` ones are not told apart."""
+        return _one_matcher(tuple(p.text for p in self.patterns))
 
     def excludes(self, path: str) -> bool:
         """Whether Docker leaves ``path`` (context-relative) out of the context."""
@@ -324,6 +322,53 @@ class PatternMatcher:
     def matching(self, paths: Iterable[str]) -> Iterator[str]:
         """The paths (context-relative) this matcher excludes."""
         return (p for p in paths if self.excludes(p))
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled_list(patterns: tuple[str, ...]) -> tuple[Pattern, ...]:
+    """``PatternMatcher``'s patterns compiled (raises BadPattern)."""
+    out: list[Pattern] = []
+    for raw in patterns:
+        p = raw.strip(" \t\r\n\v\f")
+        if not p:
+            continue
+        p = go_clean(p)
+        exclusion = p.startswith("!")
+        if exclusion:
+            if len(p) == 1:
+                raise BadPattern('illegal exclusion pattern: "!"')
+            p = p[1:]
+        out.append(Pattern.compile(p, exclusion))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=64)
+def _one_matcher(texts: tuple[str, ...]) -> Callable[[str], bool]:
+    """``lambda path: any(Pattern.compile(t).match(path) for t in texts)`` as one
+    regular expression: each pattern's own test spelled as an alternative (``match``
+    is a full match, so every alternative must cover the whole path)."""
+    parts: list[str] = []
+    for text in texts:
+        pat = Pattern.compile(text)
+        if pat.kind == "exact":
+            parts.append(re.escape(pat.text))
+        elif pat.kind == "prefix":
+            parts.append(re.escape(pat.text[:-2]) + "(?s:.*)")
+        elif pat.kind == "suffix":
+            suffix = pat.text[2:]
+            parts.append("(?s:.*)" + re.escape(suffix))
+            if suffix[:1] == "/":
+                parts.append(re.escape(suffix[1:]))
+        else:
+            assert pat.regex is not None
+            parts.append(pat.regex.pattern)
+    if not parts:
+        return lambda path: False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # as each pattern's own regex was compiled
+        regex = re.compile("|".join(f"(?:{p})" for p in parts))
+    full = regex.fullmatch
+    return lambda path: full(path) is not None
 
 
 def _parents(path: str) -> list[str]:
@@ -422,6 +467,7 @@ class BuildContext:
         self._dirs: set[str] | None = None
         self._eco_cache: dict[str, list[Ecosystem]] = {}
         self._children: dict[str, list[str]] | None = None
+        self._dockerfiles: list[str] | None = None
 
     # --- single files -------------------------------------------------------------
 
@@ -439,6 +485,21 @@ class BuildContext:
         """``os.path.realpath`` of ``root/rel``."""
         real = self._under_root(rel)
         return real if real is not None else os.path.realpath(self.root / rel)
+
+    def dockerfile_real_path(self) -> str | None:
+        """``os.path.realpath`` of the Dockerfile (None without one).  Inside the
+        context only the parts below the (real) root need a look (``real_path``): the
+        Dockerfile is most often in the context's own folder."""
+        df = self.dockerfile
+        if not df:
+            return None
+        # The working directory is a real path already (getcwd), so realpath reads a
+        # relative path as this join.
+        full = df if df.startswith("/") else os.path.join(os.getcwd(), df)
+        prefix = self._root_prefix + "/"
+        if full.startswith(prefix):
+            return self.real_path(full[len(prefix):])
+        return os.path.realpath(df)
 
     def _under_root(self, rel: str) -> str | None:
         """``root/rel`` when that is already its real path: ``rel`` is clean (no empty,
@@ -528,6 +589,23 @@ class BuildContext:
         assert self._dirs is not None
         return frozenset(self._dirs)
 
+    def dockerfiles(self) -> list[str]:
+        """The files named like a Dockerfile (``discover.is_dockerfile_name``) outside
+        the folders discovery skips (``discover.SKIP_DIRS``). Cached: every Dockerfile
+        checked against this context, in every pass, asks (``bulk`` keeps a context for
+        the Dockerfiles of one folder)."""
+        if self._dockerfiles is None:
+            from dockopt.rewriter.discover import SKIP_DIRS, is_dockerfile_name
+
+            found: list[str] = []
+            for rel in self.files:
+                parts = rel.split("/")
+                if is_dockerfile_name(parts[-1]) and \
+                        not any(p in SKIP_DIRS for p in parts[:-1]):
+                    found.append(rel)
+            self._dockerfiles = found
+        return list(self._dockerfiles)
+
     def listdir(self, rel_dir: str) -> list[str]:
         """Names of the entries directly in ``rel_dir`` (from the cached listing)."""
         if self._children is None:
@@ -606,16 +684,17 @@ class BuildContext:
         # Without "!" exceptions a folder that is excluded excludes all below it,
         # so each folder is decided once and its files inherit the answer.
         decided: dict[str, bool] = {"": False}
+        matches = pm.any_matches()
 
         def dir_excluded(d: str) -> bool:
             if d not in decided:
                 parent = d.rsplit("/", 1)[0] if "/" in d else ""
-                decided[d] = dir_excluded(parent) or any(p.match(d) for p in pm.patterns)
+                decided[d] = dir_excluded(parent) or matches(d)
             return decided[d]
 
         for f in self.files:
             parent = f.rsplit("/", 1)[0] if "/" in f else ""
-            if dir_excluded(parent) or any(p.match(f) for p in pm.patterns):
+            if dir_excluded(parent) or matches(f):
                 yield f
 
     def context_size(self, ignore_patterns: Sequence[str] = ()) -> tuple[int, int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Container, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -20,7 +20,6 @@ from dockopt.rewriter.context import (
     BuildContext,
     Pattern,
     PatternMatcher,
-    glob_matches,
     go_clean,
     normalize_pattern,
     read_ignore_patterns,
@@ -31,11 +30,9 @@ from dockopt.rewriter.syntax import Dockerfile
 from dockopt.transforms.base import Context, FileChange, Finding, Fix, Safety, Transform
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from jinja2 import Template
 
-    from dockopt.rewriter.shell import ShellScript
+    from dockopt.rewriter.shell import LogicalText, ShellScript, TextMemo
     from dockopt.rewriter.syntax import Instruction
 
     # A RUN's parsed shell, or None (``Context.shell``).
@@ -193,7 +190,9 @@ class DockerignoreMissing(Transform):
                 # <Dockerfile>.dockerignore beside the Dockerfile first, and then not
                 # .dockerignore, so it starts as a copy of .dockerignore).
                 target = own
-        current = ctx.read_context_file(ignore.rel)
+        # The ignore file as fixed so far (``Context.read_context_file``): from the
+        # overlay, else the text ignore_file() has just read.
+        current = ctx.overlay.get(ignore.rel, ignore.text)
         if target != ignore.rel:
             current = ctx.overlay.get(target, current)
         plan = plan_entries(ctx.tree, build, current, ctx.shell)
@@ -247,15 +246,9 @@ def shared_with(build: BuildContext) -> list[str]:
     import os
 
     from dockopt.rewriter.compose import dockerfiles_building_from
-    from dockopt.rewriter.discover import SKIP_DIRS, is_dockerfile_name
 
-    own = os.path.realpath(build.dockerfile) if build.dockerfile else None
-    out: list[str] = []
-    for rel in build.files:
-        parts = rel.split("/")
-        if is_dockerfile_name(parts[-1]) and not any(p in SKIP_DIRS for p in parts[:-1]) \
-                and build.real_path(rel) != own:
-            out.append(rel)
+    own = build.dockerfile_real_path()
+    out = [rel for rel in build.dockerfiles() if build.real_path(rel) != own]
     for path in dockerfiles_building_from(str(build.root)):
         if os.path.realpath(path) != own:
             try:
@@ -287,25 +280,32 @@ def plan_entries(tree: Dockerfile, build: BuildContext, current: str | None,
         existing_pm = PatternMatcher(existing)
     except BadPattern:
         return None  # Docker itself refuses this file; do not touch it
-    needs = analyse(tree, build, shell)
+    facts = _Facts(tree, build, shell)
     names = {e.name for e in build.ecosystems()}
     rendered = render_dockerignore([n for n in ECOSYSTEM_ORDER if n in names])
     files = build.files
-    needed = _needed_files(needs, build, existing_pm)
     known = set(existing)
     added: list[str] = []
     added_lines: list[str] = []
     kept: list[str] = []
     dropped: set[str] = set()
-    sources: dict[str, Pattern | bool] = {}  # each COPY source compiled once per plan
-    for line, pattern in _template_patterns(rendered):
-        reason = None
-        if pattern in known or pattern.removeprefix("**/") in known:
-            reason = "present"  # the file already decides about this name
-        elif not _has_glob(pattern) and existing_pm.excludes(pattern):
+    # An empty file excludes nothing: no need to ask it about each entry.
+    covers = existing_pm.excludes if existing_pm.patterns else None
+    paths: _PathReasons | None = None  # what COPY/RUN need: found when first asked
+    for line, pattern, bare, glob, flagged in _template_patterns(rendered):
+        if pattern in known or bare in known:
+            reason: str | None = "present"  # the file already decides about this name
+        elif not glob and covers is not None and covers(pattern):
             reason = "covered"
         else:
-            reason = _blocked(pattern, needs, needed, files, sources)
+            reason = _flag_reason(pattern, facts) if flagged else None
+            if reason is None:
+                if paths is None:
+                    paths = _path_reasons(facts.needs,
+                                          _needed_files(facts.needs, build, existing_pm))
+                reason = paths.answers.get(pattern, _UNASKED)
+                if reason is _UNASKED:
+                    reason = paths.reason(pattern)
         if reason is None:
             known.add(pattern)
             added.append(pattern)
@@ -319,28 +319,38 @@ def plan_entries(tree: Dockerfile, build: BuildContext, current: str | None,
 
 
 @functools.lru_cache(maxsize=64)
-def _template_patterns(rendered: str) -> tuple[tuple[str, str], ...]:
-    """(line, its pattern as Docker reads it) for each entry line of a rendered
-    template: the same few texts come back for every file, so parse each once."""
-    out: list[tuple[str, str]] = []
+def _template_patterns(rendered: str) -> tuple[tuple[str, str, str, bool, bool], ...]:
+    """(line, its pattern as Docker reads it, the pattern without a leading ``**/``,
+    whether it has a glob character, whether a RUN flag may block it
+    (``_flag_reason``)) for each entry line of a rendered template: the same few
+    texts come back for every file, so parse each once."""
+    out: list[tuple[str, str, str, bool, bool]] = []
     for line in rendered.splitlines():
         pattern = normalize_pattern(line)
         if pattern is not None and not line.startswith("#"):
-            out.append((line, pattern))
+            out.append((line, pattern, pattern.removeprefix("**/"), _has_glob(pattern),
+                        pattern == ".git" or pattern in _GUARDS))
     return tuple(out)
 
 
-def _blocked(pattern: str, needs: Needs, needed: Sequence[str],
-             files: object, sources: dict[str, Pattern | bool]) -> str | None:
-    """Why ``pattern`` must not be added, or None."""
-    if pattern == ".git" and "git" in needs.flags:
+def _flag_reason(pattern: str, facts: _Facts) -> str | None:
+    """Why ``pattern`` must not be added, judged by what the RUN steps do, or None.
+    Asks for a flag only where it decides (``_Facts.has``)."""
+    if pattern == ".git" and facts.has("git"):
         return "a RUN uses git"
     guard = _GUARDS.get(pattern)
-    if guard is not None and needs.root and guard not in needs.flags:
+    if guard is not None and facts.needs.root and not facts.has(guard):
         return {"js-install": "COPY . . and no RUN installs JS dependencies",
                 "composer": "COPY . . and no composer install",
                 "bundle": "COPY . . and no bundle install",
                 "build": "COPY . . and no RUN builds"}[guard]
+    return None
+
+
+def _path_reason(pattern: str, needed: Sequence[str], sources: Sequence[str],
+                 compiled: dict[str, Pattern | bool]) -> str | None:
+    """Why ``pattern`` must not be added because of the paths the build needs: it
+    would exclude a needed file (or a folder above one), or a COPY source names it."""
     try:
         pat = Pattern.compile(pattern)
     except BadPattern:
@@ -348,13 +358,62 @@ def _blocked(pattern: str, needs: Needs, needed: Sequence[str],
     for f in needed:
         if pat.match(f) or any(pat.match(d) for d in _parents(f)):
             return f"needs {f}"
-    for src in needs.sources:
+    for src in sources:
         # The named path itself (it may not exist yet, e.g. a CI-built dist/),
         # something inside it, or the pattern's own text named by a source glob.
         if pat.match(src) or any(pat.match(d) for d in _parents(src)) \
-                or pat.match(src + "/x") or _source_names(src, pattern, sources):
+                or pat.match(src + "/x") or _source_names(src, pattern, compiled):
             return f"COPY names {src}"
     return None
+
+
+_UNASKED = "\0unasked"  # no reason is this text
+
+
+class _PathReasons:
+    """``_path_reason`` of each template pattern for one (needed files, COPY sources)
+    pair, filled as patterns are asked.
+
+    The answer depends on the two lists alone, and they repeat: the variants of an
+    image copy the same files (the corpus's 451 official Dockerfiles have 11 distinct
+    pairs), and each pass of a fix asks again.  So a process keeps the recent pairs'
+    answers (``_path_memo``, bounded by the characters of the lists) and each template
+    pattern is matched against each path once per pair, not once per file."""
+
+    def __init__(self, needed: tuple[str, ...], sources: tuple[str, ...]) -> None:
+        self.needed = needed
+        self.sources = sources
+        self.compiled: dict[str, Pattern | bool] = {}  # each COPY source compiled once
+        self.answers: dict[str, str | None] = {}
+
+    def reason(self, pattern: str) -> str | None:
+        try:
+            return self.answers[pattern]
+        except KeyError:
+            pass
+        got = _path_reason(pattern, self.needed, self.sources, self.compiled)
+        self.answers[pattern] = got  # a pure answer: a racing thread writes the same
+        return got
+
+
+def _path_reasons(needs: Needs, needed: Sequence[str]) -> _PathReasons:
+    key = (tuple(needed), tuple(needs.sources))
+    memo = _path_memo()
+    found = memo.get(key)
+    if isinstance(found, _PathReasons):
+        return found
+    reasons = _PathReasons(*key)
+    # Sized by the paths' characters, plus the answers a pair can gather (one per
+    # template line, a few dozen).
+    memo.put(key, reasons, sum(map(len, key[0])) + sum(map(len, key[1])) + 1024)
+    return reasons
+
+
+@functools.cache
+def _path_memo() -> TextMemo:
+    from dockopt.rewriter.shell import TextMemo
+
+    return TextMemo(1 << 20)
 
 
 def _source_names(source: str, path: str, compiled: dict[str, Pattern | bool]) -> bool:
@@ -380,8 +439,9 @@ def _source_names(source: str, path: str, compiled: dict[str, Pattern | bool]) -
 def _needed_files(needs: Needs, build: BuildContext, pm: PatternMatcher) -> list[str]:
     files = build.files
     out: set[str] = set()
+    compiled: dict[str, Pattern | bool] = {}  # glob_matches, each source compiled once
     for src in needs.sources:
-        out.update(f for f in files if glob_matches(src, f))
+        out.update(f for f in files if _source_names(src, f, compiled))
     out.update(needs.run_files)
     if pm.exclusions:  # files the user re-included on purpose stay included
         reinc = PatternMatcher([p[1:] for p in pm_patterns(pm) if p.startswith("!")])
@@ -393,19 +453,58 @@ def pm_patterns(pm: PatternMatcher) -> list[str]:
     return [("!" if p.exclusion else "") + p.text for p in pm.patterns]
 
 
-def _named_files(text: str, files: Container[str]) -> set[str]:
-    """The context files that RUN text names: its path-like tokens, cleaned, that are
-    in ``files``.  A RUN text repeats its tokens (over the corpus's official/ files,
-    99,285 tokens, 61,641 distinct per file), so each distinct one is judged once."""
+def _named_files(texts: Iterable[str], files: Collection[str]) -> set[str]:
+    """The context files that RUN texts name: their path-like tokens, cleaned, that
+    are in ``files``."""
+    out: set[str] = set()
+    if len(files) <= _FEW_FILES:
+        # A token names a file only if the file's last part is in it (cleaning drops
+        # parts, it never makes one): in a small context (most are a few files) most
+        # RUN texts contain none of them and need no tokens at all.
+        bases = {f.rpartition("/")[2] for f in files}
+        texts = [t for t in texts if any(b in t for b in bases)]
+    for text in texts:
+        names = _path_tokens(text)
+        # The smaller side is walked: a long RUN in a tiny context, or a short one in a
+        # context of 100,000 files.
+        if len(names) <= len(files):
+            out.update(n for n in names if n in files)
+        else:
+            out.update(f for f in files if f in names)
+    return out
+
+
+_FEW_FILES = 32
+
+
+def _path_tokens(text: str) -> frozenset[str]:
+    """The path-like tokens of one RUN text (or heredoc), cleaned: what could name a
+    context file.  A RUN text repeats its tokens (over the corpus's official/ files,
+    99,285 tokens, 61,641 distinct per file), so each distinct one is judged once; and
+    the variants of an image repeat whole RUNs (1,764 RUNs, 320 distinct texts), so a
+    process keeps the recent texts' answers (``TextMemo``)."""
+    memo = _tokens_memo()
+    found = memo.get(text)
+    if isinstance(found, frozenset):
+        return found
     out: set[str] = set()
     for raw in set(_TOKEN_SEPARATORS.split(text)):
         token = raw.strip()
         if not token or token.startswith(("-", "/", "$")) or "://" in token:
             continue
         cleaned = go_clean(token)
-        if cleaned not in (".", "..") and not cleaned.startswith("../") and cleaned in files:
+        if cleaned not in (".", "..") and not cleaned.startswith("../"):
             out.add(cleaned)
-    return out
+    tokens = frozenset(out)
+    memo.put(text, tokens, len(text))
+    return tokens
+
+
+@functools.cache
+def _tokens_memo() -> TextMemo:
+    from dockopt.rewriter.shell import TextMemo
+
+    return TextMemo(1 << 18)
 
 
 _TOKEN_SEPARATORS = lazy(r"[\s;&|()<>`'\"=]+")
@@ -430,38 +529,84 @@ def _has_glob(pattern: str) -> bool:
 
 
 def analyse(tree: Dockerfile, build: BuildContext, shell: ShellOf | None = None) -> Needs:
-    """The context paths the Dockerfile reads, and what its RUN steps do."""
-    needs = Needs()
-    runs: list[str] = []
-    for ins in tree.instructions:
-        if ins.passthrough:
-            continue
-        kw = ins.keyword
-        if kw in ("COPY", "ADD"):
-            if any(f.lower().startswith("--from") for f in ins.flags):
+    """The context paths the Dockerfile reads, and what its RUN steps do (every
+    flag; the plan asks only for the flags it needs, ``_Facts``)."""
+    facts = _Facts(tree, build, shell)
+    for flag in _FLAG_TESTS:
+        facts.has(flag)
+    return facts.needs
+
+
+class _Facts:
+    """What one Dockerfile takes from its context: the paths at once, and each RUN
+    flag when first asked.  A flag decides only a few template entries (``git`` the
+    `.git` entry, the others the guarded entries and only with `COPY . .`), and the
+    searches behind them read every RUN's text, the shell commands and context files."""
+
+    def __init__(self, tree: Dockerfile, build: BuildContext,
+                 shell: ShellOf | None) -> None:
+        self.tree = tree
+        self.build = build
+        self.shell = shell
+        self.needs = needs = Needs()
+        runs: list[str] = []
+        for ins in tree.instructions:
+            if ins.passthrough:
                 continue
-            for src in ins.value[:-1]:
-                _add_source(needs, kw, src)
-        elif kw == "RUN":
-            for flag in ins.flags:
-                _add_mount(needs, flag)
-            runs.append(ins.args.text)
-            runs += [h.content for h in ins.heredoc_docs]
-    needs.run_text = "\n".join(runs)
-    text = needs.run_text
-    files = build.files
-    needs.run_files = _named_files(text, files)
-    if _uses_git(tree, build, text, shell, needs.run_files) or _project_uses_vcs(build):
-        needs.flags.add("git")
-    if _has_any(text, _JS_INSTALL_LITERALS) and _JS_INSTALL.search(text):
-        needs.flags.add("js-install")
-    if "composer" in text and re.search(r"\bcomposer\s+(install|update|require)", text):
-        needs.flags.add("composer")
-    if "bundle" in text and re.search(r"\bbundle\s+install\b", text):
-        needs.flags.add("bundle")
-    if _BUILD.search(text):
-        needs.flags.add("build")
-    return needs
+            kw = ins.keyword
+            if kw in ("COPY", "ADD"):
+                if any(f.lower().startswith("--from") for f in ins.flags):
+                    continue
+                for src in ins.value[:-1]:
+                    _add_source(needs, kw, src)
+            elif kw == "RUN":
+                for flag in ins.flags:
+                    _add_mount(needs, flag)
+                runs.append(ins.args.text)
+                runs += [h.content for h in ins.heredoc_docs]
+        needs.run_text = "\n".join(runs)
+        needs.run_files = _named_files(runs, build.files)
+        self._asked: set[str] = set()
+
+    def has(self, flag: str) -> bool:
+        """Whether ``flag`` holds (js-install, composer, bundle, build, git)."""
+        if flag not in self._asked:
+            self._asked.add(flag)
+            if _FLAG_TESTS[flag](self):
+                self.needs.flags.add(flag)
+        return flag in self.needs.flags
+
+
+def _git_flag(facts: _Facts) -> bool:
+    needs = facts.needs
+    return _uses_git(facts.tree, facts.build, needs.run_text, facts.shell,
+                     needs.run_files) or _project_uses_vcs(facts.build)
+
+
+def _js_install_flag(facts: _Facts) -> bool:
+    text = facts.needs.run_text
+    return _has_any(text, _JS_INSTALL_LITERALS) and _JS_INSTALL.search(text) is not None
+
+
+def _composer_flag(facts: _Facts) -> bool:
+    text = facts.needs.run_text
+    return "composer" in text and \
+        re.search(r"\bcomposer\s+(install|update|require)", text) is not None
+
+
+def _bundle_flag(facts: _Facts) -> bool:
+    text = facts.needs.run_text
+    return "bundle" in text and re.search(r"\bbundle\s+install\b", text) is not None
+
+
+def _build_flag(facts: _Facts) -> bool:
+    return _BUILD.search(facts.needs.run_text) is not None
+
+
+# In the order ``analyse`` used to compute them.
+_FLAG_TESTS: dict[str, Callable[[_Facts], bool]] = {
+    "git": _git_flag, "js-install": _js_install_flag, "composer": _composer_flag,
+    "bundle": _bundle_flag, "build": _build_flag}
 
 
 def _has_any(text: str, literals: Sequence[str]) -> bool:
@@ -524,39 +669,70 @@ def _uses_git(tree: Dockerfile, build: BuildContext, run_text: str,
     ``config --global``, or a tool that reads git metadata."""
     if _vcs_tool_in(run_text):
         return True
-    from dockopt.rewriter.shell import parse_shell
-
     for ins in tree.instructions:
-        if ins.keyword != "RUN" or ins.passthrough:
-            continue
-        texts = [h.content for h in ins.heredoc_docs]
-        if ins.is_json:
-            texts.append(" ".join(ins.value))
-            src = None
-        else:
-            src = ins.shell_source()
-        script = None
-        if src is not None:  # the pass's parse when given (each RUN is parsed once)
-            script = shell(ins) if shell is not None else parse_shell(src.text)
-        if src is not None and (script is None or script.has_errors):
-            texts.append(src.text)
-        elif script is not None:
-            for cmd in script.commands:
-                name = cmd.resolved_name or ""
-                values = [w.value or "" for w in cmd.resolved_args]
-                if name == "git":
-                    sub = next((v for i, v in enumerate(values) if not v.startswith("-")
-                                and not (i and values[i - 1] in ("-C", "-c"))), "")
-                    rest = " ".join(values[values.index(sub) + 1:]) if sub in values else ""
-                    if sub == "" and any(v in _GIT_NO_REPO for v in values):
-                        continue  # git --version, git --help
-                    if sub == "" or git_needs_repo(sub, rest):
-                        return True
-                elif name not in _PACKAGE_TOOLS and "git" in " ".join(values):
-                    texts.append(" ".join(values))  # sh -c "git describe", xargs git log
-        if any(_git_in_text(t) for t in texts):
+        if ins.keyword == "RUN" and not ins.passthrough and _run_reads_repo(ins, shell):
             return True
     return any(_git_in_text(text) for text in _run_files(build, run_text, run_files))
+
+
+def _run_reads_repo(ins: Instruction, shell: ShellOf | None) -> bool:
+    """Whether this RUN runs git on the repository (``_uses_git``).
+
+    The answer depends on the RUN's shell text (or its JSON words) and heredocs
+    alone, and the variants of an image repeat their RUNs: a process keeps the recent
+    answers by that text (``TextMemo``), as the shell parse itself is kept."""
+    heredocs = tuple(h.content for h in ins.heredoc_docs)
+    src = None if ins.is_json else ins.shell_source()
+    body = " ".join(ins.value) if ins.is_json else None if src is None else src.text
+    key = (ins.is_json, body, heredocs)
+    memo = _git_memo()
+    found = memo.get(key)
+    if isinstance(found, bool):
+        return found
+    texts = list(heredocs)
+    if ins.is_json:
+        texts.append(" ".join(ins.value))
+    answer = _script_reads_repo(ins, src, shell, texts) or \
+        any(_git_in_text(t) for t in texts)
+    memo.put(key, answer, len(body or "") + sum(map(len, heredocs)))
+    return answer
+
+
+def _script_reads_repo(ins: Instruction, src: LogicalText | None,
+                       shell: ShellOf | None, texts: list[str]) -> bool:
+    """A git command of the RUN's parsed shell needs the repository; else adds to
+    ``texts`` what the plain-text search must look at (the whole text when the shell
+    does not parse, and the words of other commands that mention git)."""
+    if src is None:
+        return False
+    from dockopt.rewriter.shell import parse_shell
+
+    # The pass's parse when given (each RUN is parsed once).
+    script = shell(ins) if shell is not None else parse_shell(src.text)
+    if script is None or script.has_errors:
+        texts.append(src.text)
+        return False
+    for cmd in script.commands:
+        name = cmd.resolved_name or ""
+        values = [w.value or "" for w in cmd.resolved_args]
+        if name == "git":
+            sub = next((v for i, v in enumerate(values) if not v.startswith("-")
+                        and not (i and values[i - 1] in ("-C", "-c"))), "")
+            rest = " ".join(values[values.index(sub) + 1:]) if sub in values else ""
+            if sub == "" and any(v in _GIT_NO_REPO for v in values):
+                continue  # git --version, git --help
+            if sub == "" or git_needs_repo(sub, rest):
+                return True
+        elif name not in _PACKAGE_TOOLS and "git" in " ".join(values):
+            texts.append(" ".join(values))  # sh -c "git describe", xargs git log
+    return False
+
+
+@functools.cache
+def _git_memo() -> TextMemo:
+    from dockopt.rewriter.shell import TextMemo
+
+    return TextMemo(1 << 18)
 
 
 def _run_files(build: BuildContext, run_text: str,
@@ -566,8 +742,9 @@ def _run_files(build: BuildContext, run_text: str,
     files the RUN text names, when the caller has them (``Needs.run_files``)."""
     files = build.files
     names: set[str] = set(named) if named is not None else \
-        _named_files(run_text, files)
-    make = re.search(r"\bmake\b", run_text) is not None
+        _named_files([run_text], files)
+    # (`in` first: a pattern led by \b gets no fast literal search in `re`)
+    make = "make" in run_text and re.search(r"\bmake\b", run_text) is not None
     for rel in files:
         base = rel.rsplit("/", 1)[-1]
         if (make and base in ("Makefile", "makefile", "GNUmakefile")) or \
@@ -633,6 +810,12 @@ def _new_text(current: str | None, plan: Plan) -> str:
 
 def _prune(rendered: str, dropped: set[str]) -> str:
     """The rendered template without the dropped entries and emptied sections."""
+    return _pruned(rendered, frozenset(dropped))
+
+
+@functools.lru_cache(maxsize=64)
+def _pruned(rendered: str, dropped: frozenset[str]) -> str:
+    # The same few (template, dropped lines) pairs come back for most files.
     blocks = rendered.split("\n\n")
     out: list[str] = []
     for i, block in enumerate(blocks):
