@@ -243,3 +243,27 @@ def test_builds_detection_on_the_corpus(corpus_dockerfiles: list[Path]) -> None:
             seen += bool(want)
             assert shortcut_builds(scripts) == want, path
     assert seen > 100  # the corpus exercises the detection
+
+
+def test_builds_per_stage_and_the_memo_give_the_full_scan() -> None:
+    from dockopt.rewriter.config import Settings
+    from dockopt.transforms.base import Context
+
+    runs = ["RUN apt-get update && apt-get install -y gcc make && make",
+            "RUN npm ci && npm run build", "RUN apk add --virtual .d gcc && make && apk del .d",
+            "RUN go build -o /x . && tsc"]
+    for n in range(2 * len(runs)):  # every text twice: computed, then from the memo
+        chosen = runs[n % len(runs):] + runs[:n % len(runs)]
+        tree = parse("FROM debian:12\n" + "\n".join(chosen) + "\n")
+        ctx = Context(tree, Settings(), None, None, {})
+        stage = tree.stages[-1]
+        scripts = [parse_shell(src.text) for ins in stage.body
+                   if (src := ins.shell_source()) is not None]
+        assert single_stage._builds(ctx, stage) == scanned_builds(scripts)
+
+
+def test_families_by_image_are_those_that_can_match() -> None:
+    images = {image for f in single_stage.FAMILIES for image in f.images} | {"alpine", ""}
+    for image in images:
+        want = tuple(f for f in single_stage.FAMILIES if image in f.images)
+        assert single_stage._FAMILIES_BY_IMAGE.get(image, ()) == want

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import cast
 
 from dockopt.rewriter.records import dataclass
-from dockopt.rewriter.shell import ShellScript
+from dockopt.rewriter.shell import ShellScript, TextMemo
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
 from dockopt.transforms.context.base_image import BUILD_PACKAGES
@@ -80,6 +80,12 @@ FAMILIES: tuple[Family, ...] = (
                               "mcr.microsoft.com/dotnet/core/sdk"}),
            "split.dotnet", "dotnet_matches", "dotnet_plan"),
 )
+
+# The families that can apply to a base-image repository, in FAMILIES' order
+# (Family.matches is False for any other): most final stages are on none of them.
+_FAMILIES_BY_IMAGE: dict[str, tuple[Family, ...]] = {
+    image: tuple(f for f in FAMILIES if image in f.images)
+    for image in sorted({image for f in FAMILIES for image in f.images})}
 
 
 # Build steps of other ecosystems: reported, not rewritten.
@@ -467,7 +473,7 @@ class SingleStageBuild(Transform):
             return
         frm = final.from_instruction
         what = _builds(ctx, final)
-        for family in FAMILIES:
+        for family in _FAMILIES_BY_IMAGE.get(ref.repository, ()):
             if family.matches(ctx, final, ref, what):
                 yield self._split(ctx, final, family, frm, what)
                 return
@@ -551,10 +557,20 @@ def _builds(ctx: Context, stage: Stage) -> list[str]:
     """What the stage builds (one description per kind), in file order."""
     out: list[str] = []
     for run in shell_runs(ctx, stage):
-        for desc in _run_builds(run.script):
+        script = run.script
+        # A function of the script's text alone: kept for the texts seen last, as the
+        # parsed scripts are (the official images' variants repeat their RUNs).
+        found = cast("tuple[str, ...] | None", _run_builds_memo.get(script.text))
+        if found is None:
+            found = tuple(_run_builds(script))
+            _run_builds_memo.put(script.text, found, len(script.text))
+        for desc in found:
             if desc not in out:
                 out.append(desc)
     return out
+
+
+_run_builds_memo = TextMemo(1 << 18)
 
 
 def _run_builds(script: ShellScript) -> list[str]:
