@@ -132,10 +132,13 @@ class SimpleCommand:
     start: int
     end: int
     resolved_index: int | None
-    # resolved_name and resolved_args, computed once: transforms ask them of every
-    # command, many times (resolved_args about 280 times per file of the corpus).
-    _resolved_name: str | None = field(init=False, compare=False, repr=False)
-    _resolved_args: tuple[Word, ...] = field(init=False, compare=False, repr=False)
+    # Computed once from the fields above: transforms ask them of every command, many
+    # times (resolved_name 323,000 and resolved_args 96,000 times over the official
+    # images), so they are slots read directly rather than properties.
+    # The program actually run, without wrappers or directory: ``apt-get``.
+    resolved_name: str | None = field(init=False, compare=False, repr=False)
+    # The words after the resolved program (``install``, ``-y``, ...).
+    resolved_args: tuple[Word, ...] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         name = None
@@ -144,8 +147,8 @@ class SimpleCommand:
             value = self.words[self.resolved_index].value
             name = None if value is None else value.rsplit("/", 1)[-1]
             args = self.words[self.resolved_index + 1 :]
-        object.__setattr__(self, "_resolved_name", name)
-        object.__setattr__(self, "_resolved_args", args)
+        object.__setattr__(self, "resolved_name", name)
+        object.__setattr__(self, "resolved_args", args)
 
     @property
     def name(self) -> str | None:
@@ -155,16 +158,6 @@ class SimpleCommand:
     @property
     def args(self) -> tuple[str | None, ...]:
         return tuple(w.value for w in self.words[1:])
-
-    @property
-    def resolved_name(self) -> str | None:
-        """The program actually run, without wrappers or directory: ``apt-get``."""
-        return self._resolved_name
-
-    @property
-    def resolved_args(self) -> tuple[Word, ...]:
-        """The words after the resolved program (``install``, ``-y``, ...)."""
-        return self._resolved_args
 
 
 @dataclass(frozen=True, slots=True)

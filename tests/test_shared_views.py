@@ -267,3 +267,21 @@ def test_families_by_image_are_those_that_can_match() -> None:
     for image in images:
         want = tuple(f for f in single_stage.FAMILIES if image in f.images)
         assert single_stage._FAMILIES_BY_IMAGE.get(image, ()) == want
+
+
+def test_registry_selection_is_reused_only_for_the_same_settings() -> None:
+    from dockopt.rewriter import pipeline
+    from dockopt.rewriter.config import Settings
+    from dockopt.transforms import REGISTRY
+
+    def fresh(settings: Settings) -> list[str]:
+        return [cls.code for cls in REGISTRY
+                if settings.selects(cls.code, cls.name, cls.hadolint_codes())]
+
+    everything, some = Settings(), Settings(select=("DO2",), ignore=("DO204",))
+    for settings in (everything, everything, some, some, everything):
+        got = [t.code for t in pipeline.registry(settings)]
+        assert got == fresh(settings)
+    assert "DO101" not in [t.code for t in pipeline.registry(some)]
+    one, two = pipeline.registry(some), pipeline.registry(some)
+    assert all(a is not b for a, b in zip(one, two, strict=True))  # new instances per file
