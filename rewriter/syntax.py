@@ -249,11 +249,14 @@ class Instruction:
         """``segments`` with offsets relative to the instruction's start (into
         ``text``), shared by every instruction with the same text: for readers that
         only need the kinds, or the text of each piece."""
-        return self._layout().segments
+        return self._layout.segments
 
+    @cached_property
     def _layout(self) -> _Layout:
         """The views of this instruction's text that do not depend on where it sits in
-        the file, shared by every instruction with the same text (:data:`_layouts`)."""
+        the file, shared by every instruction with the same text (:data:`_layouts`).
+        Kept by the node too: a text too long for the memo is scanned once, not once
+        per reader."""
         key = (self.text, self.escape)
         layout = cast("_Layout | None", _layouts.get(key))
         if layout is None:
@@ -265,7 +268,7 @@ class Instruction:
     @cached_property
     def segments(self) -> tuple[Segment, ...]:
         """The physical layout: every character of ``text`` in exactly one segment."""
-        relative = self._layout().segments
+        relative = self._layout.segments
         d = self.start
         if not d:
             return relative
@@ -289,7 +292,7 @@ class Instruction:
     @cached_property
     def logical(self) -> LogicalText:
         """The logical line (continuations joined, inner comments dropped)."""
-        layout = self._layout()
+        layout = self._layout
         relative = layout.logical
         if relative is None:
             relative = layout.logical = _logical_of(self.original, layout.segments)
@@ -298,7 +301,7 @@ class Instruction:
     @cached_property
     def args(self) -> LogicalText:
         """The arguments after keyword and flags, trimmed, as BuildKit dispatches them."""
-        layout = self._layout()
+        layout = self._layout
         relative = layout.args
         if relative is None:
             whole = layout.logical

@@ -285,3 +285,26 @@ def test_registry_selection_is_reused_only_for_the_same_settings() -> None:
     assert "DO101" not in [t.code for t in pipeline.registry(some)]
     one, two = pipeline.registry(some), pipeline.registry(some)
     assert all(a is not b for a, b in zip(one, two, strict=True))  # new instances per file
+
+
+def test_a_text_too_long_for_the_memo_is_scanned_once_per_node(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from dockopt.rewriter import syntax
+
+    run = "RUN true" + "".join(f" \\\n  && echo {i:06d}" for i in range(3000)) + "\n"
+    assert len(run) > syntax._layouts.budget // 8  # not kept by the memo
+    scans: list[str] = []
+    real = syntax._relative_segments
+
+    def counted(text: str, escape: str, start: int,
+                heredocs: tuple[syntax.Heredoc, ...]) -> tuple[Segment, ...]:
+        scans.append(text)
+        return real(text, escape, start, heredocs)
+
+    monkeypatch.setattr(syntax, "_relative_segments", counted)
+    tree = parse("FROM debian:12\n" + run)
+    ins = tree.instructions[1]
+    for _ in range(3):
+        ins.relative_segments(), ins.segments, ins.logical, ins.args, ins.shell_source()
+    assert len(scans) == 1
+    assert view_problems(tree) == []
