@@ -269,7 +269,7 @@ def test_families_by_image_are_those_that_can_match() -> None:
         assert single_stage._FAMILIES_BY_IMAGE.get(image, ()) == want
 
 
-def test_registry_selection_is_reused_only_for_the_same_settings() -> None:
+def test_registry_selection_equals_a_fresh_one() -> None:
     from dockopt.rewriter import pipeline
     from dockopt.rewriter.config import Settings
     from dockopt.transforms import REGISTRY
