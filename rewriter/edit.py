@@ -61,11 +61,13 @@ def detect_style(tree: Dockerfile) -> Style:
     indents: Counter[str] = Counter()
     leading = trailing = 0
     for ins in tree.instructions:
-        segs = ins.segments
+        # Relative segments (shared by text, not moved to the instruction's offset for
+        # each instruction): ``ins.text`` is the file's text from ``ins.start``.
+        segs = ins.relative_segments()
         for prev, seg in pairwise(segs):
             if seg.kind != "code" or prev.kind not in ("eol", "comment", "empty"):
                 continue
-            line = tree.text[seg.start:seg.end]
+            line = ins.text[seg.start:seg.end]
             stripped = line.lstrip(" \t")
             if stripped:
                 indents[line[: len(line) - len(stripped)]] += 1
@@ -73,7 +75,8 @@ def detect_style(tree: Dockerfile) -> Style:
                 leading += 1
         for seg in segs:
             if seg.kind == "escape":
-                before = tree.text[max(0, seg.start - 8):seg.start]
+                at = ins.start + seg.start
+                before = tree.text[max(0, at - 8):at]
                 if _TRAILING_AND.search(before.rstrip(" \t")):
                     trailing += 1
     indent = "    "

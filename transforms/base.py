@@ -239,9 +239,9 @@ def _first_col(ins: Instruction) -> int:
 
 def _content_end(ins: Instruction) -> int:
     """End of the instruction's last code character (before its final newline)."""
-    for seg in reversed(ins.segments):
+    # Relative segments (offsets into ins.text): every finding asks, and the absolute
+    # ones are made per instruction.
+    for seg in reversed(ins.relative_segments()):
         if seg.kind in ("code", "terminator", "heredoc"):
-            end = seg.end
-            text = ins.text[: end - ins.start]
-            return ins.start + len(text.rstrip("\r\n"))
+            return ins.start + len(ins.text[:seg.end].rstrip("\r\n"))
     return ins.start

@@ -192,8 +192,8 @@ def line_layout(ctx: Context, ins: Instruction) -> tuple[str, str]:
     indents: Counter[str] = Counter()
     chain_indents: Counter[str] = Counter()
     leading = trailing = 0
-    segs = ins.segments
-    text = ctx.tree.text
+    segs = ins.relative_segments()  # offsets into ins.text
+    text = ins.text
     for i, seg in enumerate(segs):
         if seg.kind == "code" and i > 0 and segs[i - 1].kind in ("eol", "comment", "empty"):
             line = text[seg.start:seg.end]
@@ -205,7 +205,7 @@ def line_layout(ctx: Context, ins: Instruction) -> tuple[str, str]:
                     leading += 1
                     chain_indents[indent] += 1
         if seg.kind == "escape":
-            before = text[max(ins.start, seg.start - 6):seg.start].rstrip(" \t")
+            before = text[max(0, seg.start - 6):seg.start].rstrip(" \t")
             if before.endswith(("&&", "||", ";", "|")):
                 trailing += 1
     position = ("leading" if leading > trailing else "trailing") if leading or trailing \
@@ -216,7 +216,7 @@ def line_layout(ctx: Context, ins: Instruction) -> tuple[str, str]:
 
 
 def multiline(ins: Instruction) -> bool:
-    return any(seg.kind == "escape" for seg in ins.segments)
+    return any(seg.kind == "escape" for seg in ins.relative_segments())
 
 
 def append_commands(ctx: Context, run: RunShell, commands: list[str]) -> Edit | None:

@@ -42,6 +42,8 @@ PIP_MOUNT = f"--mount=type=cache,target={PIP_CACHE}"
 def pip_install(cmd: SimpleCommand) -> Word | None:
     """The ``install`` word of ``pip install``/``pip3 install``/``python -m pip install``."""
     name = cmd.resolved_name or ""
+    if not name.startswith("p"):
+        return None  # neither pip* nor python* (asked of every command by two rules)
     args = cmd.resolved_args
     if name.startswith("pip") and not name.startswith(("pipx", "pipenv")):
         sub = shellfix.subcommand(cmd, PIP_VALUE)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import cast
 
 from dockopt.rewriter.records import dataclass
+from dockopt.rewriter.shell import ShellScript, TextMemo
 from dockopt.rewriter.syntax import Instruction, Stage
 from dockopt.transforms.base import Context, Edit, Finding, Fix, Safety, Transform
 from dockopt.transforms.context.base_image import BUILD_PACKAGES
@@ -79,6 +80,12 @@ FAMILIES: tuple[Family, ...] = (
                               "mcr.microsoft.com/dotnet/core/sdk"}),
            "split.dotnet", "dotnet_matches", "dotnet_plan"),
 )
+
+# The families that can apply to a base-image repository, in FAMILIES' order
+# (Family.matches is False for any other): most final stages are on none of them.
+_FAMILIES_BY_IMAGE: dict[str, tuple[Family, ...]] = {
+    image: tuple(f for f in FAMILIES if image in f.images)
+    for image in sorted({image for f in FAMILIES for image in f.images})}
 
 
 # Build steps of other ecosystems: reported, not rewritten.
@@ -466,7 +473,7 @@ class SingleStageBuild(Transform):
             return
         frm = final.from_instruction
         what = _builds(ctx, final)
-        for family in FAMILIES:
+        for family in _FAMILIES_BY_IMAGE.get(ref.repository, ()):
             if family.matches(ctx, final, ref, what):
                 yield self._split(ctx, final, family, frm, what)
                 return
@@ -534,43 +541,80 @@ def copies_from(stage: Stage) -> bool:
 
 
 
+# The programs `_builds` reads (every other command is skipped before its words are
+# made), and the commands that remove build packages again.
+_BUILD_PROGRAMS = frozenset({*(prog for prog, _, _ in _OTHER_BUILDS), "npm", "yarn", "pnpm",
+                             "apt-get", "apt", "apk"})
+_CLEANS = frozenset({("apk", "del"), ("apt-get", "purge"), ("apt-get", "remove"),
+                     ("apt-get", "autoremove"), ("apt", "purge"), ("apt", "remove"),
+                     ("yum", "remove"), ("dnf", "remove")})
+_CLEANERS = frozenset(name for name, _ in _CLEANS)
+_NODE_BUILD = "node: a build script (copy the output and production node_modules to " \
+    "node:<v>-slim)"
+
+
 def _builds(ctx: Context, stage: Stage) -> list[str]:
     """What the stage builds (one description per kind), in file order."""
     out: list[str] = []
     for run in shell_runs(ctx, stage):
-        # A RUN that removes its build packages again (`apk del .build-deps`, `apt-get
-        # purge`) already keeps the toolchain out of the image: not a split candidate.
-        cleans = any(w[:2] in (["apk", "del"], ["apt-get", "purge"], ["apt-get", "remove"],
-                               ["apt-get", "autoremove"], ["apt", "purge"], ["apt", "remove"],
-                               ["yum", "remove"], ["dnf", "remove"])
-                     for w in map(cmd_words, run.script.commands))
-        for cmd in run.script.commands:
-            words = cmd_words(cmd)
-            if not words or (cleans and words[0] in ("make", "apt-get", "apt", "apk")):
+        script = run.script
+        # A function of the script's text alone: kept for the texts seen last, as the
+        # parsed scripts are (the official images' variants repeat their RUNs).
+        found = cast("tuple[str, ...] | None", _run_builds_memo.get(script.text))
+        if found is None:
+            found = tuple(_run_builds(script))
+            _run_builds_memo.put(script.text, found, len(script.text))
+        for desc in found:
+            if desc not in out:
+                out.append(desc)
+    return out
+
+
+_run_builds_memo = TextMemo(1 << 18)
+
+
+def _run_builds(script: ShellScript) -> list[str]:
+    """What one RUN's script builds (one description per kind), in command order."""
+    commands = script.commands
+    # A RUN that removes its build packages again (`apk del .build-deps`, `apt-get
+    # purge`) already keeps the toolchain out of the image: not a split candidate.
+    cleans = False
+    for cmd in commands:
+        if cmd.resolved_index is not None and cmd.resolved_name in _CLEANERS:
+            first = cmd.resolved_args[:1]
+            if first and (cmd.resolved_name, first[0].value or "") in _CLEANS:
+                cleans = True
+                break
+    out: list[str] = []
+    for cmd in commands:
+        # Only the programs below describe a build: the others' words are not made
+        # (most commands of a RUN are none of them).
+        if cmd.resolved_index is None or cmd.resolved_name not in _BUILD_PROGRAMS:
+            continue
+        words = cmd_words(cmd)
+        name = words[0]
+        if cleans and name in ("make", "apt-get", "apt", "apk"):
+            continue
+        args = [w for w in words[1:] if w and not w.startswith("-")]
+        for prog, subs, desc in _OTHER_BUILDS:
+            if name != prog:
                 continue
-            name = words[0]
-            args = [w for w in words[1:] if w and not w.startswith("-")]
-            for prog, subs, desc in _OTHER_BUILDS:
-                if name != prog:
-                    continue
-                # The subcommand is the first non-flag word (any goal for maven/gradle).
-                goals = args if prog.startswith(("mvn", "gradle")) else args[:1]
-                matched = subs == ("",) or any(a in subs for a in goals) or \
-                    ("" in subs and not args)
-                if matched and desc not in out:
-                    out.append(desc)
-            if name in ("npm", "yarn", "pnpm") and "build" in words[1:3]:
-                desc = "node: a build script (copy the output and production node_modules " \
-                       "to node:<v>-slim)"
+            # The subcommand is the first non-flag word (any goal for maven/gradle).
+            goals = args if prog.startswith(("mvn", "gradle")) else args[:1]
+            matched = subs == ("",) or any(a in subs for a in goals) or \
+                ("" in subs and not args)
+            if matched and desc not in out:
+                out.append(desc)
+        if name in ("npm", "yarn", "pnpm") and "build" in words[1:3] \
+                and _NODE_BUILD not in out:
+            out.append(_NODE_BUILD)
+        if name in ("apt-get", "apt", "apk") and ("install" in words or "add" in words):
+            pkgs = [w for w in words[2:] if not w.startswith("-")]
+            tools = [p for p in pkgs if p in BUILD_PACKAGES or p.endswith("-dev")
+                     or p == "build-base"]
+            if tools:
+                desc = (f"compilers installed ({', '.join(tools[:4])}): build in a "
+                        "builder stage and copy the named outputs")
                 if desc not in out:
                     out.append(desc)
-            if name in ("apt-get", "apt", "apk") and ("install" in words or "add" in words):
-                pkgs = [w for w in words[2:] if not w.startswith("-")]
-                tools = [p for p in pkgs if p in BUILD_PACKAGES or p.endswith("-dev")
-                         or p == "build-base"]
-                if tools:
-                    desc = (f"compilers installed ({', '.join(tools[:4])}): build in a "
-                            "builder stage and copy the named outputs")
-                    if desc not in out:
-                        out.append(desc)
     return out
