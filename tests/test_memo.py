@@ -22,6 +22,20 @@ def test_memo_evicts_the_oldest_within_the_budget() -> None:
     assert memo.chars == 160
 
 
+def test_a_full_memo_of_distinct_texts_keeps_the_newest() -> None:
+    """A big file: every text new, every put an eviction (the memo keeps its order in
+    an OrderedDict: a plain dict walked its deleted front slots on each eviction)."""
+    memo = TextMemo(1000)
+    for i in range(100_000):
+        memo.put(f"RUN echo step{i}", i, 10)
+        if i % 7 == 0:
+            memo.put(f"RUN echo step{i}", -i, 10)  # replaced: moves to the newest end
+    assert memo.chars == 1000 and len(memo) == 100
+    assert [memo.get(f"RUN echo step{i}") for i in range(99_900, 100_000, 33)] == [
+        -99_900 if 99_900 % 7 == 0 else 99_900, 99_933, 99_966, 99_999]
+    assert memo.get("RUN echo step99899") is None
+
+
 def test_memo_does_not_keep_a_text_above_an_eighth_of_the_budget() -> None:
     memo = TextMemo(80)
     memo.put("small", 1, 10)
