@@ -141,20 +141,35 @@ def _read_counter(path: str) -> int:
     return int(Path(path).read_text())
 
 
-def test_ordered_map_runs_tasks_of_one_key_one_at_a_time(tmp_path: Path) -> None:
+@pytest.fixture
+def every_task_costly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tasks as cheap as these tests' stay in this process, and start no pool (see
+    test_cheap_tasks_never_start_a_pool); here the pool must run."""
+    from dockopt.rewriter.cli import parallel
+
+    monkeypatch.setattr(parallel, "CHEAP_TASK", -1.0)
+
+
+def test_ordered_map_runs_tasks_of_one_key_one_at_a_time(tmp_path: Path,
+                                                        every_task_costly: None) -> None:
     """The consumer's write after each result is seen by the next task of the same
     key (as fix's .dockerignore writes are by the next Dockerfile of a context), and
     results come in task order; tasks of other keys still run on the pool."""
+    import multiprocessing
+
     counter = tmp_path / "counter"
     counter.write_text("0")
     other = tmp_path / "other"
     other.write_text("7")
     tasks = [(i, str(counter if i % 3 else other)) for i in range(30)]
     seen = []
+    workers = 0
     for i, value in ordered_map(_read_counter, tasks, 2, one_at_a_time=lambda p: p):
         seen.append((i, value))
+        workers = max(workers, len(multiprocessing.active_children()))
         if i % 3:
             counter.write_text(str(value + 1))
+    assert workers == 2
     assert [i for i, _ in seen] == list(range(30))
     assert [v for i, v in seen if i % 3] == list(range(20))
     assert all(v == 7 for i, v in seen if not i % 3)
@@ -166,14 +181,16 @@ def _pid_or_fail(n: int) -> int:
     return os.getpid()
 
 
-def test_an_error_is_raised_at_its_tasks_turn() -> None:
+def test_an_error_is_raised_at_its_tasks_turn(every_task_costly: None) -> None:
     """Tasks go to the workers a few at a time; one that raises keeps its place: the
     results before it arrive (those of its own submission too), then its error."""
-    seen = []
+    seen, pids = [], set()
     with pytest.raises(ValueError, match="task 6 failed"):
-        for i, _ in ordered_map(_pid_or_fail, [(i, i) for i in range(20)], 2):
+        for i, pid in ordered_map(_pid_or_fail, [(i, i) for i in range(20)], 2):
             seen.append(i)
+            pids.add(pid)
     assert seen == list(range(6))
+    assert pids - {os.getpid()}  # tasks 2-5 ran in a worker: the error came from one
 
 
 def _slow_pid(n: int) -> int:
