@@ -145,13 +145,9 @@ def config_in_or_above(folder: str, cache: dict[str, Path | None] | None = None,
                        resolved: dict[str, str] | None = None) -> Path | None:
     """``find_config`` of a path known to be a folder, given as a string: a run asks
     this for every file's folder, and each Path made cost more than the stats."""
-    if resolved is None:
-        real = os.path.realpath(folder)
-    else:
-        from dockopt.rewriter.discover import real_path
+    from dockopt.rewriter.discover import real_path
 
-        real = real_path(folder, resolved)
-    return closest_above(real, _config_in, cache)
+    return closest_above(real_path(folder, resolved), _config_in, cache)
 
 
 def _config_in(d: Path | str) -> Path | None:

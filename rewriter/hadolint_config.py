@@ -64,14 +64,9 @@ def hadolint_config_in_or_above(folder: str, *, user_level: bool = True,
     """``find_hadolint_config`` of a path known to be a folder, as a string (see
     ``config.config_in_or_above``)."""
     from dockopt.rewriter.config import closest_above
+    from dockopt.rewriter.discover import real_path
 
-    if resolved is None:
-        real = os.path.realpath(folder)
-    else:
-        from dockopt.rewriter.discover import real_path
-
-        real = real_path(folder, resolved)
-    found = closest_above(real, _hadolint_in, cache)
+    found = closest_above(real_path(folder, resolved), _hadolint_in, cache)
     if found is not None or not user_level:
         return found
     if cache is not None:

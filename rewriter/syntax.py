@@ -292,11 +292,7 @@ class Instruction:
     @cached_property
     def logical(self) -> LogicalText:
         """The logical line (continuations joined, inner comments dropped)."""
-        layout = self._layout
-        relative = layout.logical
-        if relative is None:
-            relative = layout.logical = _logical_of(self.original, layout.segments)
-        return relative.shifted(self.start)
+        return self._layout.whole(self.original).shifted(self.start)
 
     @cached_property
     def args(self) -> LogicalText:
@@ -304,13 +300,10 @@ class Instruction:
         layout = self._layout
         relative = layout.args
         if relative is None:
-            whole = layout.logical
-            if whole is None:
-                whole = layout.logical = _logical_of(self.original, layout.segments)
             m = self.meaning  # a function of the text, as the layout is
             span = (0, 0) if m is None else m.sub.args_span if m.sub is not None \
                 else m.args_span
-            relative = layout.args = _logical_slice(whole, span)
+            relative = layout.args = _logical_slice(layout.whole(self.original), span)
         return relative.shifted(self.start)
 
     def shell_source(self) -> LogicalText | None:
@@ -345,6 +338,13 @@ class _Layout:
         self.segments = segments
         self.logical: LogicalText | None = None
         self.args: LogicalText | None = None
+
+    def whole(self, original: str) -> LogicalText:
+        """The logical line (``original``, the instruction's joined text, mapped onto
+        the code segments), made on first use."""
+        if self.logical is None:
+            self.logical = _logical_of(original, self.segments)
+        return self.logical
 
 
 # Layouts by (instruction text, escape character): both decide every offset in them.
