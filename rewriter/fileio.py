@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -31,6 +30,10 @@ def atomic_writer(path: str, *, durable: bool = True) -> Iterator[BinaryIO]:
         mode = 0o644
     folder = os.path.dirname(target)
     os.makedirs(folder, exist_ok=True)
+    # Imported here: tempfile brings shutil, random, bz2 and lzma (about 5 ms), which a
+    # run that writes nothing (a check answered from the results cache) need not pay.
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(target)}.",
                                suffix=".dockopt")
     try:

@@ -27,6 +27,22 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Literal, cast
 
 from dockopt.rewriter import buildkit as bk
+
+# The parser's diagnostics live in a module of their own (a run answered from the
+# results cache reads them without loading the parser); they are re-exported here.
+from dockopt.rewriter.diagnostic import (
+    BAD_DIRECTIVE,
+    EMPTY_CONTINUATION,
+    INVALID_UTF8,
+    LINE_TOO_LONG,
+    NO_INSTRUCTIONS,
+    REJECTED_INSTRUCTION,
+    UNKNOWN_INSTRUCTION,
+    UNTERMINATED_HEREDOC,
+)
+from dockopt.rewriter.diagnostic import NOT_TEXT as NOT_TEXT
+from dockopt.rewriter.diagnostic import Diagnostic as Diagnostic
+from dockopt.rewriter.diagnostic import Severity as Severity
 from dockopt.rewriter.lazy_re import lazy
 from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.shell import TextMemo
@@ -35,20 +51,6 @@ if TYPE_CHECKING:
     from dockopt.rewriter.edit import Style
     from dockopt.rewriter.shell import LogicalText
 
-Severity = Literal["error", "warning", "info"]
-
-# Parser diagnostics. Codes are stable.
-UNKNOWN_INSTRUCTION = "DP101"
-REJECTED_INSTRUCTION = "DP102"
-UNTERMINATED_HEREDOC = "DP103"
-BAD_DIRECTIVE = "DP104"
-LINE_TOO_LONG = "DP105"
-EMPTY_CONTINUATION = "DP106"
-NO_INSTRUCTIONS = "DP107"
-INVALID_UTF8 = "DP108"
-# Not parsed at all: the file holds binary data (a NUL byte), so it is no Dockerfile
-# (the CLI reports it; BuildKit would fail on it with a confusing error).
-NOT_TEXT = "DP109"
 
 # bufio.Scanner's default limit: BuildKit fails on a longer line.
 _MAX_LINE_BYTES = 64 * 1024
@@ -61,20 +63,6 @@ _CONTINUATION = {
     "`": re.compile(r"(?<!`)`[ \t]*\Z"),
 }
 _SURROGATE = lazy("[\udc80-\udcff]")
-
-
-@dataclass(frozen=True, slots=True)
-class Diagnostic:
-    """A problem found while parsing: BuildKit would reject it, or warn."""
-
-    code: str
-    line: int
-    column: int
-    message: str
-    severity: Severity = "error"
-
-    def format(self, path: str = "-") -> str:
-        return f"{path}:{self.line}:{self.column}: {self.code} {self.message}"
 
 
 @dataclass(frozen=True, slots=True)

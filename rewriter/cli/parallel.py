@@ -53,6 +53,12 @@ GUIDED = 4
 # to a worker.  CPU, not wall time: on a loaded machine a cache answer preempted for a
 # few milliseconds must not start a pool.
 CHEAP_TASK = 0.001
+# The pool starts when this many of the last COSTLY_OF tasks (the first one aside) were
+# costly, not at the first costly one: a single task can be costly once for a reason of
+# its own (the first answer from the cache that holds a parse warning imports the
+# parser, about 4 ms), and a pool for hundreds of cache answers costs more than they do.
+COSTLY_OF = 3
+COSTLY_NEEDED = 2
 
 
 def start_method() -> str:
@@ -116,8 +122,6 @@ def ordered_map(compute: Callable[[T], R], tasks: Iterable[tuple[K, T]], workers
         return
     done = 0  # tasks drawn so far
     import gc
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
     method = start_method()
     frozen = False
@@ -129,25 +133,34 @@ def ordered_map(compute: Callable[[T], R], tasks: Iterable[tuple[K, T]], workers
         # files' work).  gc.freeze keeps the inherited objects out of the workers'
         # collections, so their pages stay shared instead of being copied.
         # Tasks that turn out cheap (answers from the results cache: a tenth of a
-        # millisecond) go on here too: a pool would cost more than they do.  The
-        # first task that costs more than CHEAP_TASK starts the pool for the rest.
+        # millisecond) go on here too: a pool would cost more than they do.  When
+        # COSTLY_NEEDED of the last COSTLY_OF tasks cost more than CHEAP_TASK, the pool
+        # starts for the rest.
         import time
 
         tasks = iter(tasks)
         first = True
+        recent: deque[bool] = deque(maxlen=COSTLY_OF)  # whether each was costly
         for key, task in tasks:
             started = time.process_time()
             result = compute(task)
             took = time.process_time() - started
             yield key, result
             done += 1
-            if not first and took > CHEAP_TASK:
-                break
+            if not first:
+                recent.append(took > CHEAP_TASK)
+                if sum(recent) >= COSTLY_NEEDED:
+                    break
             first = False
         else:
             return  # every task was cheap: no pool at all
         gc.freeze()
         frozen = True
+    # Imported only now: a run answered from the results cache never starts a pool,
+    # and these imports cost it about 7 ms.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     pool = ProcessPoolExecutor(max_workers=workers,
                                mp_context=multiprocessing.get_context(method),
                                initializer=_ignore_interrupts)
