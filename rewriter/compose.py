@@ -287,23 +287,29 @@ def compose_contexts(repo: str, compose_files: Sequence[str]) -> ComposeContexts
 MAX_LEVELS = 8
 
 
-@functools.lru_cache(maxsize=1024)
 def _compose_files_up(folder: str) -> tuple[str, tuple[str, ...]]:
     """The compose files of ``folder`` and of each parent up to the repository root
     (the first folder holding ``.git``; at most MAX_LEVELS folders), relative to the
-    top folder reached, which is returned with them.  Kept per folder like the
-    folders' own facts: each file's context lookup and DO603 ask for the same one."""
-    levels: list[tuple[str, tuple[str, ...]]] = []
-    for _ in range(MAX_LEVELS):
-        names, is_root = _folder_facts(folder)
-        levels.append((folder, names))
-        parent = os.path.dirname(folder)
-        if is_root or parent == folder:
-            break
-        folder = parent
-    repo = levels[-1][0]
-    return repo, tuple(os.path.relpath(os.path.join(d, n), repo).replace(os.sep, "/")
-                       for d, names in levels for n in names)
+    top folder reached, which is returned with them (the folder's own first, then
+    each parent's).  Kept per folder like the folders' own facts: each file's context
+    lookup and DO603 ask for the same one."""
+    return _files_up(folder, MAX_LEVELS)
+
+
+@functools.lru_cache(maxsize=2048)
+def _files_up(folder: str, levels: int) -> tuple[str, tuple[str, ...]]:
+    """``_compose_files_up`` looking at most ``levels`` folders up.  The parent's
+    answer (one level fewer) is kept too: sibling folders, the usual case (one
+    folder per image variant), share it instead of each walking up again."""
+    names, is_root = _folder_facts(folder)
+    parent = os.path.dirname(folder)
+    if is_root or parent == folder or levels <= 1:
+        return folder, names
+    repo, above = _files_up(parent, levels - 1)
+    if not names:
+        return repo, above
+    here = os.path.relpath(folder, repo).replace(os.sep, "/")
+    return repo, tuple(f"{here}/{n}" for n in names) + above
 
 
 def build_for_dockerfile(dockerfile: str) -> tuple[str, Build, list[str]] | None:
@@ -350,7 +356,7 @@ def forget_cached() -> None:
     """Drop what this module caches about folders and compose files (an editor's
     server calls it when files change on disk)."""
     _folder_facts.cache_clear()
-    _compose_files_up.cache_clear()
+    _files_up.cache_clear()
     _contexts.cache_clear()
 
 

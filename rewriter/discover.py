@@ -14,6 +14,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import os
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -136,9 +137,10 @@ def discover(paths: Iterable[str], exclusion: Exclusion | None = None
     """
     rules = exclusion if exclusion is not None else Exclusion()
     args = list(paths)
-    once = _Once(args)
-    for arg in args:
-        if os.path.isdir(arg):
+    kinds = [_kind(arg) for arg in args]  # one stat per argument, not four
+    once = _Once(args, kinds)
+    for arg, kind in zip(args, kinds, strict=True):
+        if kind == _FOLDER:
             any_found = False
             batch: list[str] = []
             for path in _walk(arg):
@@ -157,16 +159,29 @@ def discover(paths: Iterable[str], exclusion: Exclusion | None = None
             if not any_found:
                 yield Empty(arg)
             yield from (f for f in kept if once(f))
-        elif os.path.isfile(arg):
+        elif kind == _FILE:
             if rules.force and (rules.excludes(arg) or (rules.respect_gitignore
                                                          and gitignored([arg]))):
                 continue
             if once(arg):
                 yield arg
-        elif os.path.lexists(arg):
+        elif kind == _OTHER:
             yield Missing(arg, "not a regular file or directory")
         else:
             yield Missing(arg, "No such file or directory")
+
+
+# What a command-line argument names: os.path.isdir, else isfile, else lexists, from
+# one stat (each of those is a stat of its own, and each walk asked them twice).
+_FOLDER, _FILE, _OTHER, _NOTHING = range(4)
+
+
+def _kind(path: str) -> int:
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):  # as isdir and isfile: False, then ask lexists
+        return _OTHER if os.path.lexists(path) else _NOTHING
+    return _FOLDER if stat.S_ISDIR(mode) else _FILE if stat.S_ISREG(mode) else _OTHER
 
 
 def _not_ignored(batch: list[str], rules: Exclusion) -> list[str]:
@@ -226,16 +241,16 @@ class _Once:
     arguments (a first, cheap walk) and of the file arguments are the only ones kept,
     with those below two or more folder arguments; any other file cannot repeat."""
 
-    def __init__(self, args: Sequence[str]) -> None:
+    def __init__(self, args: Sequence[str], kinds: Sequence[int]) -> None:
         self._bases: list[str] = []
         self._aliased: set[str] = set()
         self._memo: dict[str, str] = {}  # real_path's, for this walk
-        for arg in args:
-            if os.path.isdir(arg):
+        for arg, kind in zip(args, kinds, strict=True):
+            if kind == _FOLDER:
                 self._bases.append(_key(arg))
                 self._aliased.update(_key(f, self._memo) for f in _walk(arg)
                                      if os.path.islink(f))
-            elif os.path.isfile(arg):
+            elif kind == _FILE:
                 self._aliased.add(_key(arg, self._memo))
         self._seen: set[str] = set()
         # One folder argument without symlinked Dockerfiles (the usual run): no file
@@ -289,6 +304,14 @@ def display_path(path: str, cwd: str | None = None) -> str:
     """``path`` relative to the working directory when it lies below it, with ``/``."""
     base = cwd if cwd is not None else os.getcwd()
     absolute = os.path.abspath(path)
+    if os.sep == "/" and _plain_absolute(base) and _plain_absolute(absolute):
+        # What relpath answers, without its walk over both paths' parts (every file
+        # of a run asks): the part below the working directory, else (relpath would
+        # go up with "..") the path as given.
+        if absolute == base:
+            return "."
+        prefix = base if base == "/" else base + "/"
+        return absolute[len(prefix):] if absolute.startswith(prefix) else path
     try:
         rel = os.path.relpath(absolute, base)
     except ValueError:  # another drive on Windows
@@ -296,6 +319,13 @@ def display_path(path: str, cwd: str | None = None) -> str:
     if rel == os.pardir or rel.startswith(os.pardir + os.sep):
         return path.replace(os.sep, "/")
     return rel.replace(os.sep, "/")
+
+
+def _plain_absolute(path: str) -> bool:
+    """An absolute POSIX path as abspath leaves it, without the leading "//" that
+    POSIX keeps apart (relpath does not)."""
+    return path.startswith("/") and not path.startswith("//") \
+        and path == os.path.normpath(path)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -35,7 +35,7 @@ import pickle
 import stat
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from dockopt.rewriter.fileio import atomic_write
 from dockopt.rewriter.lazy_re import lazy
@@ -333,14 +333,24 @@ class _SafeUnpickler(pickle.Unpickler):
                           ("builtins", "object"), ("builtins", "frozenset"),
                           ("builtins", "set"), ("builtins", "slice")})
 
+    # The classes already allowed, by (module, name): an entry names a few classes
+    # many times, and a warm run reads hundreds of entries.
+    _allowed: ClassVar[dict[tuple[str, str], Any]] = {}
+
     def find_class(self, module: str, name: str) -> Any:
+        found = self._allowed.get((module, name))
+        if found is not None:
+            return found
         if (module, name) in self._HELPERS:
-            return super().find_class(module, name)
-        if module.startswith("dockopt.") and "." not in name:
             found = super().find_class(module, name)
-            if isinstance(found, type) and _is_record(found):
-                return found
-        raise pickle.UnpicklingError(f"not a dockopt record: {module}.{name}")
+        elif module.startswith("dockopt.") and "." not in name:
+            found = super().find_class(module, name)
+            if not (isinstance(found, type) and _is_record(found)):
+                found = None
+        if found is None:
+            raise pickle.UnpicklingError(f"not a dockopt record: {module}.{name}")
+        self._allowed[(module, name)] = found
+        return found
 
 
 def _is_record(cls: type) -> bool:

@@ -330,6 +330,11 @@ V = TypeVar("V")
 # Entries kept by SettingsFinder's caches: folders (a few hundred KB at most), and
 # distinct settings (configs of one run: usually one or a few).
 FOLDERS_KEPT = 4096
+# Files whose paths and settings the first walk keeps for the second (see Inputs): a
+# second walk costs about as much as the first (a stat, a real path and the settings
+# lookup per file: a tenth of a check answered from the results cache), and 4096
+# paths with their settings hold about half a megabyte.
+FOUND_KEPT = 4096
 SETTINGS_KEPT = 256
 
 
@@ -511,12 +516,20 @@ class Input:
     settings: Settings
     # The build context found for it without --context (see build_context_for), once.
     found_context: tuple[Path | None, str | None] | None = None
-    # Its name in diff headers (discover.patch_path): relative to the git work tree's
-    # top, else to the common parent with the working directory. None: stdin, unnamed.
-    patch_name: str | None = None
     # For stdin: the --stdin-filename, whose folder gives the build context (as an
     # editor's buffer of a Dockerfile on disk).
     stdin_name: str | None = None
+
+    def patch_name(self) -> str | None:
+        """Its name in diff headers (discover.patch_path): relative to the git work
+        tree's top, else to the common parent with the working directory; None for
+        unnamed stdin.  Worked out when asked: only diffs need it, and it costs a
+        walk up the folders (a check answered from the results cache spent a tenth
+        of its per-file time on it)."""
+        from dockopt.rewriter.discover import patch_path
+
+        name = self.stdin_name if self.source == "-" else self.source
+        return patch_path(name) if name else None
 
 
 class Inputs:
@@ -527,9 +540,10 @@ class Inputs:
     printed), the arguments that name nothing were recorded as errors, and what a
     run must know before its first file is kept: the number of files (``len``: the
     worker count) and whether any file's settings allow unsafe fixes (the report
-    marks them).  Iterating walks the paths again and makes each :class:`Input` as
-    its turn comes, so no run holds every file's record: memory stays flat in the
-    number of files (issue 15)."""
+    marks them).  Iterating makes each :class:`Input` as its turn comes, so no run
+    holds every file's record: memory stays flat in the number of files (issue 15).
+    The first walk's paths and settings are kept while they are few (at most
+    FOUND_KEPT), and iterating goes over them; beyond that, it walks the paths again."""
 
     def __init__(self, paths: Sequence[str], finder: SettingsFinder,
                  exclusion: Exclusion | None, stdin: Input | None = None) -> None:
@@ -542,6 +556,9 @@ class Inputs:
         # The settings of every file when the first walk found one settings object
         # for all (one config, or none: the usual run), else None.
         self._shared: Settings | None = None
+        # The files the first walk found, with their settings, while there are at most
+        # FOUND_KEPT of them; None: walk again.
+        self._found: list[tuple[str, Settings]] | None = None
 
     def __len__(self) -> int:
         return self.count
@@ -549,6 +566,10 @@ class Inputs:
     def __iter__(self) -> Iterator[Input]:
         if self.stdin is not None:
             yield self.stdin
+            return
+        if self._found is not None:
+            for path, settings in self._found:
+                yield self._made(path, settings)
             return
         for found in self._files():
             yield self._input(found)
@@ -562,7 +583,6 @@ class Inputs:
 
     def _input(self, path: str) -> Input:
         from dockopt.rewriter.config import ConfigError
-        from dockopt.rewriter.discover import display_path, patch_path
 
         try:
             # The first walk resolved every file's settings; when they were all one
@@ -572,15 +592,22 @@ class Inputs:
         except ConfigError as exc:  # a config that changed since the first walk
             write_to(sys.stderr, f"{exc}\n")
             sys.exit(2)
-        return Input(path, display_path(path), settings, patch_name=patch_path(path))
+        return self._made(path, settings)
+
+    @staticmethod
+    def _made(path: str, settings: Settings) -> Input:
+        from dockopt.rewriter.discover import display_path
+
+        return Input(path, display_path(path), settings)
 
     def first_walk(self, errors: list[str]) -> None:
         """Resolve every file's settings (raises ConfigError), count the files, note
-        the arguments that name nothing; keep no file."""
+        the arguments that name nothing; keep the files while they are few."""
         from dockopt.rewriter.discover import Empty, Missing, discover
 
         first: Settings | None = None
         several = False
+        kept: list[tuple[str, Settings]] | None = []
         for found in discover(self.paths, self.exclusion):
             if isinstance(found, Missing):
                 errors.append(f"{found.path}: {found.reason}")
@@ -591,6 +618,10 @@ class Inputs:
                                      f"{found.path}\n")
                 continue
             settings = self.finder.for_file(found)
+            if kept is not None:
+                kept.append((found, settings))
+                if len(kept) > FOUND_KEPT:
+                    kept = None  # too many to hold: the run walks again
             self.count += 1
             self.unsafe_fixes = self.unsafe_fixes or settings.unsafe_fixes
             if self.count == 1:
@@ -598,6 +629,7 @@ class Inputs:
             elif settings is not first:
                 several = True
         self._shared = first if self.count and not several else None
+        self._found = kept
 
 
 def inputs(paths: Sequence[str], stdin_filename: str | None,
@@ -606,7 +638,7 @@ def inputs(paths: Sequence[str], stdin_filename: str | None,
     """Resolve the PATH arguments and every file's settings before touching any file,
     so a broken config stops the run before anything is written."""
     from dockopt.rewriter.config import ConfigError
-    from dockopt.rewriter.discover import display_path, patch_path
+    from dockopt.rewriter.discover import display_path
 
     if "-" in paths and len(paths) > 1:
         fail("`-` (stdin) cannot be combined with other paths")
@@ -615,9 +647,7 @@ def inputs(paths: Sequence[str], stdin_filename: str | None,
         if use_stdin:
             where = Path(stdin_filename) if stdin_filename else Path.cwd()
             shown = display_path(stdin_filename) if stdin_filename else "-"
-            item = Input("-", shown, finder.for_path(where),
-                         patch_name=patch_path(stdin_filename) if stdin_filename else None,
-                         stdin_name=stdin_filename)
+            item = Input("-", shown, finder.for_path(where), stdin_name=stdin_filename)
             return Inputs(paths, finder, exclusion, stdin=item)
         out = Inputs(paths, finder, exclusion)
         out.first_walk(errors)
@@ -729,17 +759,18 @@ def say_context(item: Input, quiet: bool) -> None:
         write_to(sys.stderr, f"{item.shown}: {item.found_context[1]}\n")
 
 
-def engine_errors(diagnostics: Iterable[Diagnostic]) -> tuple[list[Finding], list[Diagnostic]]:
+def engine_errors(diagnostics: Sequence[Diagnostic]) -> tuple[list[Finding], list[Diagnostic]]:
     """Split error diagnostics: parse errors (BuildKit rejects the file: DPxxx) become
     error-level findings, reported in every format and failing the run with exit 1 as
     ruff and hadolint do for syntax errors; engine errors (DO001-DO003: no fixed
     point, a reverted rewrite, a transform that crashed) stay errors of dockopt
     itself (stderr, exit 2)."""
-    from dockopt.transforms.base import Finding
-
     findings: list[Finding] = []
     engine: list[Diagnostic] = []
-    from dockopt.rewriter.syntax import UNKNOWN_INSTRUCTION
+    if not diagnostics:  # most files: and a run from the cache need not load the parser
+        return findings, engine
+    from dockopt.rewriter.diagnostic import UNKNOWN_INSTRUCTION
+    from dockopt.transforms.base import Finding
 
     for d in diagnostics:
         # An unknown instruction parses (the parser keeps it as a warning) but BuildKit
@@ -758,11 +789,11 @@ def unreadable_finding(text: str) -> Finding | None:
     """An error finding for a file that is not text at all (a NUL byte in its first
     8 KiB, as git's binary detection), else None.  Invalid UTF-8 alone is not enough:
     BuildKit builds Latin-1 comments and labels (DP108 warns about them)."""
-    from dockopt.rewriter.syntax import NOT_TEXT
+    if text.find("\x00", 0, 8192) < 0:  # no copy of the head, no import: every file
+        return None
+    from dockopt.rewriter.diagnostic import NOT_TEXT
     from dockopt.transforms.base import Finding
 
-    if "\x00" not in text[:8192]:
-        return None
     return Finding(NOT_TEXT, "not-a-dockerfile", "Not a Dockerfile: the file holds binary "
                    "data (a NUL byte); nothing was checked", 1, 1, 1, 1, "error")
 

@@ -158,7 +158,7 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
             if text is not None and unreadable_finding(text) is None and not verify_builds:
                 task = FixTask(text, item.shown if item.shown != "-" else None,
                                build_context_for(item, context), item.settings,
-                               item.patch_name)
+                               item.patch_name())
             yield (item, text), task
 
     # --verify builds images: one file at a time, in this process.
@@ -330,7 +330,7 @@ def _verified_fix(item: Input, context: Path | None, engine: str) -> FixResult |
     from dockopt.rewriter.verify.session import verify_fix
 
     verified = verify_fix(Path(item.source), build_context_for(item, context), item.settings,
-                          engine=engine, diff_path=item.patch_name)
+                          engine=engine, diff_path=item.patch_name())
     if verified.fatal is not None:
         write_to(sys.stderr, f"{item.shown}: not verified, nothing written: "
                            f"{verified.fatal}\n")
