@@ -10,10 +10,10 @@ uses the answer only when both still match; otherwise it checks the file and
 overwrites the entry.  So there is one entry per file and settings, however often the
 file changes.
 
-The context fingerprint is the metadata of every folder and file in the context, as
-git's index keeps it (size, mtime, ctime, inode, mode): an edited, added, removed or
-renamed file changes it, and so does a `touch`.  Reading it costs one `lstat` per
-entry, what the check's own listing of the context costs.
+The context fingerprint is the metadata of every file in the context, as git's index
+keeps it (size, mtime, ctime, inode, mode), and the name and mode of every folder: an
+edited, added, removed or renamed file changes it, and so does a `touch`.  Reading it
+costs one `lstat` per entry, what the check's own listing of the context costs.
 
 Safety:
 - entries are written whole (a temporary file renamed over the entry): concurrent runs
@@ -226,10 +226,15 @@ def _digest_tree(h: Any, root: str, skip: tuple[str, ...] = ()) -> None:
             except OSError:
                 h.update(f"?{rel}\0".encode())
                 continue
+            if stat.S_ISDIR(st.st_mode):
+                # A folder by its name and mode only: what it holds is listed below it,
+                # and its own times change with entries that are skipped (Python
+                # writing __pycache__ into an engine package made the next run miss).
+                h.update(f"{rel}\0{st.st_mode}\0".encode(errors="surrogateescape"))
+                sub.append((rel, e.path))
+                continue
             h.update(f"{rel}\0{st.st_mode}\0{st.st_size}\0{st.st_mtime_ns}\0"
                      f"{st.st_ctime_ns}\0{st.st_ino}\0".encode(errors="surrogateescape"))
-            if stat.S_ISDIR(st.st_mode):
-                sub.append((rel, e.path))
         stack.extend(reversed(sub))
 
 

@@ -267,3 +267,36 @@ def test_engine_folders_no_run_used_for_long_are_pruned(tmp_path: Path,
     assert sorted(p.name for p in where.iterdir()) == sorted(
         [".gitignore", "CACHEDIR.TAG", "b" * 24, "c" * 24, "notes"])
     assert (fresh / "entry").read_bytes() == b"x"
+
+
+def test_bytecode_written_into_a_package_keeps_the_engine_fingerprint(tmp_path: Path
+                                                                     ) -> None:
+    """The engine's fingerprint skips __pycache__, and a folder counts by its name and
+    mode only: Python writing bytecode into a subpackage (a first run of an editable
+    or --no-compile install) changed that subpackage's times, and made the next run
+    miss every entry.  What a folder holds still counts."""
+    import hashlib
+
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "sub" / "rule.py").write_text("X = 1\n")
+
+    def digest() -> str:
+        h = hashlib.sha256()
+        result_cache._digest_tree(h, str(package), skip=("__pycache__",))
+        return h.hexdigest()
+
+    before = digest()
+    (package / "sub" / "__pycache__").mkdir()
+    (package / "sub" / "__pycache__" / "rule.cpython-311.pyc").write_bytes(b"\0")
+    assert digest() == before
+    (package / "sub" / "new.py").write_text("")
+    added = digest()
+    assert added != before
+    (package / "sub" / "new.py").rename(package / "sub" / "renamed.py")
+    assert digest() not in (before, added)
+    (package / "sub" / "empty").mkdir()
+    with_folder = digest()
+    (package / "sub" / "empty").chmod(0o700)
+    assert digest() != with_folder  # a folder's mode counts
