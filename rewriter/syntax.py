@@ -463,7 +463,8 @@ class Dockerfile:
         lf = self.text.count("\n") - crlf
         return "\r\n" if crlf > lf else "\n"
 
-    @property
+    # Asked by most rules of every pass (7 times per file): answered once per tree.
+    @cached_property
     def has_errors(self) -> bool:
         return any(d.severity == "error" for d in self.diagnostics)
 
@@ -749,16 +750,21 @@ def _scan_continuation(text: str, lines: _Lines, ls: int, ce: int, le: int, lead
             segs.append(Segment("eol", base + ce, base + le))
     if parts is not None:
         parts.append(text[ls + lead:code_end])
-    end_of_line = m is None
+    if m is None:
+        return False
+    if segs is None:
+        assert parts is not None
+        return _join_continuation(text, lines, esc, parts)
     empty = False
     n = lines.n
-    while not end_of_line:
+    pos = lines.pos
+    count = 0
+    space = bk.GO_SPACE
+    while pos < n:
         # lines.next() (``lines`` walks ``text``), inline: this loop reads every
         # continuation line of every instruction, most of a Dockerfile's lines, and
         # the call was a third of its time.
-        s2 = lines.pos
-        if s2 >= n:
-            break
+        s2 = pos
         nl = text.find("\n", s2)
         if nl < 0:
             e2 = c2 = n
@@ -767,27 +773,74 @@ def _scan_continuation(text: str, lines: _Lines, ls: int, ce: int, le: int, lead
         if c2 > s2 and text[c2 - 1] == "\r":
             while c2 > s2 and text[c2 - 1] == "\r":
                 c2 -= 1
-        lines.pos = e2
-        lines.line += 1
+        pos = e2
+        count += 1
         token = text[s2:c2]
-        stripped = token.lstrip(bk.GO_SPACE)
-        if stripped[:1] == "#" or not stripped:
-            empty = empty or not stripped
-            if segs is not None:
-                segs.append(Segment("empty" if not stripped else "comment", base + s2, base + e2))
+        stripped = token.lstrip(space)
+        if not stripped:
+            empty = True
+            segs.append(Segment("empty", base + s2, base + e2))
+            continue
+        if stripped[0] == "#":
+            segs.append(Segment("comment", base + s2, base + e2))
             continue
         at = _continuation_at(token, esc)
-        continues = at >= 0
-        cend = s2 + at if continues else c2
-        if segs is not None:
-            segs.append(Segment("code", base + s2, base + cend))
-            if cend < c2:
-                segs.append(Segment("escape", base + cend, base + c2))
-            if c2 < e2:
-                segs.append(Segment("eol", base + c2, base + e2))
+        cend = s2 + at if at >= 0 else c2
+        segs.append(Segment("code", base + s2, base + cend))
+        if cend < c2:
+            segs.append(Segment("escape", base + cend, base + c2))
+        if c2 < e2:
+            segs.append(Segment("eol", base + c2, base + e2))
         if parts is not None:
             parts.append(text[s2:cend])
-        end_of_line = not continues
+        if at < 0:
+            break
+    lines.pos = pos
+    lines.line += count
+    return empty
+
+
+def _join_continuation(text: str, lines: _Lines, esc: str, parts: list[str]) -> bool:
+    """The continuation lines of an instruction (its first line continues) into
+    ``parts``: ``_scan_continuation``'s loop without the segments, for the parser.
+
+    The same reading of each line, with the line walk and ``_continuation_at`` inline
+    and the walk's position in locals: this runs for every continuation line of every
+    file, most of a Dockerfile's lines."""
+    empty = False
+    n = lines.n
+    pos = lines.pos
+    count = 0
+    space = bk.GO_SPACE
+    find = text.find
+    append = parts.append
+    while pos < n:
+        s2 = pos
+        nl = find("\n", s2)
+        if nl < 0:
+            pos = c2 = n
+        else:
+            pos, c2 = nl + 1, nl
+        if c2 > s2 and text[c2 - 1] == "\r":
+            while c2 > s2 and text[c2 - 1] == "\r":
+                c2 -= 1
+        count += 1
+        token = text[s2:c2]
+        stripped = token.lstrip(space)
+        if not stripped:
+            empty = True
+            continue
+        if stripped[0] == "#":
+            continue
+        # _continuation_at(token, esc), inline.
+        kept = token.rstrip(" \t")
+        if kept[-1] == esc and kept[-2:-1] != esc:
+            append(kept[:-1])
+            continue
+        append(token)
+        break
+    lines.pos = pos
+    lines.line += count
     return empty
 
 
