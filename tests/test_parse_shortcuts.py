@@ -7,6 +7,11 @@
   reading it replaced.
 - DO601's ``classify`` rejects a command by its program name before reading its
   arguments: it equals the full classification.
+- The parser walks lines in locals, reads a one-line instruction without the
+  continuation loop and the continuation lines without building segments
+  (``_join_continuation``); the segments' loop (``_scan_continuation``) keeps the
+  walk in locals: the trees, diagnostics and segments equal the old parser's.
+- The tree's read-once attributes (``once``) give what ``cached_property`` gave.
 
 Each reference below is the code the shortcut replaced, kept as it was.
 """
@@ -16,8 +21,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from functools import cached_property
 from itertools import pairwise
 from pathlib import Path
 
@@ -26,6 +30,7 @@ import pytest
 from dockopt.rewriter import edit, syntax
 from dockopt.rewriter.buildkit import GO_SPACE
 from dockopt.rewriter.edit import _LEADING_AND, _TRAILING_AND, Style
+from dockopt.rewriter.once import once
 from dockopt.rewriter.shell import SimpleCommand, parse_shell
 from dockopt.rewriter.syntax import Dockerfile, parse
 from dockopt.transforms import shellfix
@@ -210,21 +215,99 @@ def scanned_continuation(text: str, lines: syntax._Lines, ls: int, ce: int, le: 
     return empty
 
 
-@contextmanager
-def old_continuations() -> Iterator[None]:
-    """The parser with the old continuation loop (for the whole of a parse)."""
-    new = syntax._scan_continuation
-    syntax._scan_continuation = scanned_continuation
-    try:
-        yield
-    finally:
-        syntax._scan_continuation = new
+def scanned_instruction(text: str, lines: syntax._Lines, ls: int, ce: int, le: int, lead: int,
+                      m: re.Match[str] | None, cont: re.Pattern[str], escape: str,
+                      diags: list[syntax.Diagnostic]) -> syntax.Instruction:
+    start_line = lines.line
+    parts: list[str] = []
+    if scanned_continuation(text, lines, ls, ce, le, lead, m, cont, None, parts):
+        diags.append(syntax.Diagnostic(syntax.EMPTY_CONTINUATION, lines.line, 1,
+                                "empty continuation line (BuildKit warns: "
+                                "no-empty-continuation)", "warning"))
+    line = parts[0] if len(parts) == 1 else "".join(parts)
+
+    docs: list[syntax.Heredoc] = []
+    error: syntax.Diagnostic | None = None
+    if "<<" in line:
+        try:
+            meaning: syntax.bk.Meaning | None = syntax._interpret(line, escape)
+        except syntax.bk.BuildKitError:
+            meaning = None  # reported lazily by syntax.Instruction.error
+        if meaning is not None and syntax._can_contain_heredoc(meaning):
+            try:
+                markers = syntax.bk.heredoc_markers(line)
+            except syntax.bk.BuildKitError as exc:
+                markers = []
+                error = syntax.Diagnostic(syntax.REJECTED_INSTRUCTION, start_line, lead + 1,
+                                          str(exc))
+            error = syntax._read_heredocs(text, lines, markers, docs, start_line, lead) or error
+
+    return syntax.Instruction(
+        text=text[ls:lines.pos],
+        start=ls,
+        end=lines.pos,
+        start_line=start_line,
+        end_line=lines.line,
+        original=line,
+        escape=escape,
+        heredoc_docs=tuple(docs),
+        structural_error=error,
+    )
+
+
+def reference_parse(text: str) -> Dockerfile:
+    """``syntax.parse`` as it was: the line walk through ``syntax._Lines.next``, every
+    instruction read by the old ``_read_instruction``."""
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    lines = syntax._Lines(text, len(bom))
+    items: list[syntax.Node] = []
+    diags: list[syntax.Diagnostic] = []
+    directives = syntax._DirectiveState()
+    escape = "\\"
+    cont = syntax._CONTINUATION[escape]
+    long_lines = len(text) > syntax._MAX_LINE_BYTES // 4
+
+    while True:
+        got = lines.next()
+        if got is None:
+            break
+        ls, ce, le = got
+        lineno = lines.line
+        token = text[ls:ce]
+        lead = syntax._lstrip_len(token) if token[:1] in syntax.bk.GO_SPACE else 0
+        stripped = token[lead:] if lead else token
+        if not directives.done:
+            found = directives.check(stripped)
+            if found is not None:
+                escape, cont = syntax._directive(found, directives, escape, lineno, lead, diags)
+                items.append(syntax.Directive(text[ls:le], ls, le, lineno, found[0], found[1]))
+                continue
+        if stripped[:1] == "#":
+            items.append(syntax.Comment(text[ls:le], ls, le, lineno))
+            continue
+        m = cont.search(stripped)
+        if m is None and not stripped:
+            items.append(syntax.Blank(text[ls:le], ls, le, lineno))
+            continue
+        items.append(scanned_instruction(text, lines, ls, ce, le, lead, m, cont, escape, diags))
+
+    if long_lines:
+        syntax._check_lengths(text, diags)
+    if not any(isinstance(i, syntax.Instruction) for i in items):
+        diags.append(syntax.Diagnostic(syntax.NO_INSTRUCTIONS, lines.line or 1, 1,
+                                "file with no instructions"))
+    m2 = syntax._SURROGATE.search(text)
+    if m2 is not None:
+        off = m2.start()
+        line = text.count("\n", 0, off) + 1
+        diags.append(syntax.Diagnostic(syntax.INVALID_UTF8, line, off - text.rfind("\n", 0, off),
+                                "invalid UTF-8 (bytes kept as they are)", "warning"))
+    return Dockerfile(bom, tuple(items), escape, tuple(diags), text)
 
 
 def parse_problems(text: str) -> list[str]:
     tree = parse(text)
-    with old_continuations():
-        reference = parse(text)
+    reference = reference_parse(text)
     problems = []
     if tree != reference or tree.diagnostics != reference.diagnostics:
         problems.append("parse")
@@ -343,3 +426,31 @@ def test_shortcuts_on_the_corpus(corpus_dockerfiles: list[Path]) -> None:
                                 for c in parse_shell(src.text).commands)
     assert problems == []
     assert len(corpus_dockerfiles) > 1000 and installs > 100  # the corpus was read
+
+
+def test_once_reads_like_cached_property() -> None:
+    calls: list[int] = []
+
+    class Node:
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        @once
+        def double(self) -> int:
+            """Twice n."""
+            calls.append(self.n)
+            return 2 * self.n
+
+        @cached_property
+        def reference(self) -> int:
+            return 2 * self.n
+
+    a, b = Node(2), Node(5)
+    assert (a.double, a.double, b.double) == (a.reference, a.reference, b.reference)
+    assert calls == [2, 5]  # computed once per instance
+    assert a.__dict__["double"] == 4 and "double" not in Node(1).__dict__
+    assert isinstance(Node.__dict__["double"], once) and Node.double.__doc__ == "Twice n."
+    # The tree's attributes: kept on the node after the first read.
+    ins = parse("FROM x\nrun a\n").instructions[1]
+    assert "keyword" not in ins.__dict__
+    assert ins.keyword == "RUN" and ins.__dict__["keyword"] == "RUN"
