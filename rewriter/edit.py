@@ -9,12 +9,11 @@ continuation indent (see :class:`Style`).
 
 from __future__ import annotations
 
-from collections import Counter
-from itertools import pairwise
-from typing import Literal
+from typing import Literal, cast
 
 from dockopt.rewriter.lazy_re import lazy
 from dockopt.rewriter.records import dataclass
+from dockopt.rewriter.shell import TextMemo
 from dockopt.rewriter.syntax import Comment, Dockerfile, Instruction, parse
 
 
@@ -56,39 +55,90 @@ _TRAILING_AND = lazy(r"(&&|\|\||;)[ \t]*\Z")
 
 def detect_style(tree: Dockerfile) -> Style:
     """Read the style from the file; defaults where the file gives no evidence."""
-    kws = Counter(ins.raw_keyword.isupper() or not ins.raw_keyword.isalpha()
-                  for ins in tree.instructions if ins.known)
-    indents: Counter[str] = Counter()
-    leading = trailing = 0
+    upper = lower = leading = trailing = 0
+    # Insertion order is first appearance in the file: ``max`` below keeps the first
+    # of equal counts, so the order decides ties.
+    indents: dict[str, int] = {}
     for ins in tree.instructions:
-        # Relative segments (shared by text, not moved to the instruction's offset for
-        # each instruction): ``ins.text`` is the file's text from ``ins.start``.
-        segs = ins.relative_segments()
-        for prev, seg in pairwise(segs):
-            if seg.kind != "code" or prev.kind not in ("eol", "comment", "empty"):
-                continue
-            line = ins.text[seg.start:seg.end]
-            stripped = line.lstrip(" \t")
-            if stripped:
-                indents[line[: len(line) - len(stripped)]] += 1
-            if _LEADING_AND.match(line):
-                leading += 1
-        for seg in segs:
-            if seg.kind == "escape":
-                at = ins.start + seg.start
-                before = tree.text[max(0, at - 8):at]
-                if _TRAILING_AND.search(before.rstrip(" \t")):
-                    trailing += 1
+        facts = _facts(ins)
+        if facts.upper is not None:
+            if facts.upper:
+                upper += 1
+            else:
+                lower += 1
+        for ind, n in facts.indents:
+            indents[ind] = indents.get(ind, 0) + n
+        leading += facts.leading
+        trailing += facts.trailing
     indent = "    "
     if indents:
         indent = max(indents.items(), key=lambda kv: (kv[1], -len(kv[0])))[0] or "    "
     return Style(
         newline=tree.newline,
         escape=tree.escape,
-        upper_keywords=kws[True] >= kws[False],
+        upper_keywords=upper >= lower,
         indent=indent,
         and_position="leading" if leading > trailing else "trailing",
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _StyleFacts:
+    """What one instruction says about the file's style (see :func:`detect_style`)."""
+
+    upper: bool | None  # keyword case, None when the instruction is not a known one
+    indents: tuple[tuple[str, int], ...]  # continuation-line indents, first seen first
+    leading: int  # continuation lines starting with `&&`/`||`
+    trailing: int  # continued lines ending with `&&`/`||`/`;`
+
+
+# Facts by (instruction text, escape): both decide them, and the variants of an image
+# and the passes of a fix repeat their instructions (5,561 instructions in the official
+# images, 742 distinct texts). Reading them was 0.46 ms per file, each time a
+# transform first asked for the style.
+_facts_memo = TextMemo(1 << 18)
+
+
+def _facts(ins: Instruction) -> _StyleFacts:
+    key = (ins.text, ins.escape)
+    facts = cast("_StyleFacts | None", _facts_memo.get(key))
+    if facts is None:
+        facts = _read_facts(ins)
+        _facts_memo.put(key, facts, len(ins.text))
+    return facts
+
+
+def _read_facts(ins: Instruction) -> _StyleFacts:
+    """The style facts of ``ins``, from its text alone.
+
+    The `&&` before an escape is looked for in the 8 characters before it within the
+    instruction: the text before an instruction ends with a line ending (or is the
+    BOM), which neither an operator nor the spaces after one can straddle, so looking
+    past the instruction's start would find the same."""
+    upper = None
+    if ins.known:
+        raw = ins.raw_keyword
+        upper = raw.isupper() or not raw.isalpha()
+    indents: dict[str, int] = {}
+    leading = trailing = 0
+    text = ins.text
+    prev_kind = ""
+    for seg in ins.relative_segments():
+        kind = seg.kind
+        if kind == "code" and prev_kind in ("eol", "comment", "empty"):
+            line = text[seg.start:seg.end]
+            stripped = line.lstrip(" \t")
+            if stripped:
+                ind = line[: len(line) - len(stripped)]
+                indents[ind] = indents.get(ind, 0) + 1
+            if _LEADING_AND.match(line):
+                leading += 1
+        elif kind == "escape":
+            before = text[max(0, seg.start - 8):seg.start]
+            if _TRAILING_AND.search(before.rstrip(" \t")):
+                trailing += 1
+        prev_kind = kind
+    return _StyleFacts(upper, tuple(indents.items()), leading, trailing)
 
 
 def adapt_newlines(tree: Dockerfile, text: str) -> str:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import field
-from functools import cached_property
 from typing import TYPE_CHECKING, Literal, cast
 
 from dockopt.rewriter import buildkit as bk
@@ -44,6 +43,7 @@ from dockopt.rewriter.diagnostic import NOT_TEXT as NOT_TEXT
 from dockopt.rewriter.diagnostic import Diagnostic as Diagnostic
 from dockopt.rewriter.diagnostic import Severity as Severity
 from dockopt.rewriter.lazy_re import lazy
+from dockopt.rewriter.once import once
 from dockopt.rewriter.records import dataclass
 from dockopt.rewriter.shell import TextMemo
 
@@ -170,12 +170,12 @@ class Instruction:
     structural_error: Diagnostic | None = field(default=None, repr=False)
     kind: Literal["instruction"] = "instruction"
 
-    @cached_property
+    @once
     def _interpretation(self) -> tuple[bk.Meaning | None, Diagnostic | None]:
-        lead = _lstrip_len(self.text[: self.text.find("\n") + 1 or len(self.text)])
         try:
             return _interpret(self.original, self.escape), None
         except bk.BuildKitError as exc:
+            lead = _lstrip_len(self.text[: self.text.find("\n") + 1 or len(self.text)])
             return None, Diagnostic(REJECTED_INSTRUCTION, self.start_line, lead + 1, str(exc))
 
     @property
@@ -192,7 +192,7 @@ class Instruction:
         m = self.meaning
         return m.raw_keyword if m is not None else bk.split_command(self.original)[0]
 
-    @cached_property
+    @once
     def keyword(self) -> str:
         return self.raw_keyword.upper()
 
@@ -219,12 +219,12 @@ class Instruction:
 
     # known and passthrough are asked of every instruction by most rules (30,000 times
     # over the official images' 5,561 instructions): computed once per node.
-    @cached_property
+    @once
     def known(self) -> bool:
         m = self.meaning
         return m is not None and _known(m)
 
-    @cached_property
+    @once
     def passthrough(self) -> bool:
         """True when transforms must leave this node alone (unknown or rejected)."""
         return self.error is not None or not self.known
@@ -239,7 +239,7 @@ class Instruction:
         only need the kinds, or the text of each piece."""
         return self._layout.segments
 
-    @cached_property
+    @once
     def _layout(self) -> _Layout:
         """The views of this instruction's text that do not depend on where it sits in
         the file, shared by every instruction with the same text (:data:`_layouts`).
@@ -253,7 +253,7 @@ class Instruction:
             _layouts.put(key, layout, len(self.text))
         return layout
 
-    @cached_property
+    @once
     def segments(self) -> tuple[Segment, ...]:
         """The physical layout: every character of ``text`` in exactly one segment."""
         relative = self._layout.segments
@@ -277,12 +277,12 @@ class Instruction:
                 return None
         return None
 
-    @cached_property
+    @once
     def logical(self) -> LogicalText:
         """The logical line (continuations joined, inner comments dropped)."""
         return self._layout.whole(self.original).shifted(self.start)
 
-    @cached_property
+    @once
     def args(self) -> LogicalText:
         """The arguments after keyword and flags, trimmed, as BuildKit dispatches them."""
         layout = self._layout
@@ -302,7 +302,7 @@ class Instruction:
         """
         return self._shell_source
 
-    @cached_property
+    @once
     def _shell_source(self) -> LogicalText | None:
         kw = self.sub_keyword if self.keyword == "ONBUILD" else self.keyword
         if kw not in ("RUN", "CMD", "ENTRYPOINT") or self.is_json or self.error:
@@ -420,7 +420,7 @@ class Dockerfile:
     structural_diagnostics: tuple[Diagnostic, ...] = field(repr=False)
     text: str = field(repr=False)
 
-    @cached_property
+    @once
     def diagnostics(self) -> tuple[Diagnostic, ...]:
         """Everything BuildKit would reject or warn about, in file order."""
         out = list(self.structural_diagnostics)
@@ -441,11 +441,11 @@ class Dockerfile:
     def __str__(self) -> str:
         return self.text
 
-    @cached_property
+    @once
     def instructions(self) -> tuple[Instruction, ...]:
         return tuple(i for i in self.items if isinstance(i, Instruction))
 
-    @cached_property
+    @once
     def directives(self) -> tuple[Directive, ...]:
         return tuple(i for i in self.items if isinstance(i, Directive))
 
@@ -455,7 +455,7 @@ class Dockerfile:
                 return d
         return None
 
-    @cached_property
+    @once
     def newline(self) -> str:
         """The file's dominant line ending (LF when it has none).  Cached: edits ask
         for it per inserted line, and counting scans the whole text."""
@@ -463,7 +463,8 @@ class Dockerfile:
         lf = self.text.count("\n") - crlf
         return "\r\n" if crlf > lf else "\n"
 
-    @property
+    # Asked by most rules of every pass (7 times per file): answered once per tree.
+    @once
     def has_errors(self) -> bool:
         return any(d.severity == "error" for d in self.diagnostics)
 
@@ -478,7 +479,7 @@ class Dockerfile:
                 out.append(ins)
         return tuple(out)
 
-    @cached_property
+    @once
     def stages(self) -> tuple[Stage, ...]:
         stages: list[Stage] = []
         current: list[Instruction] = []
@@ -493,7 +494,7 @@ class Dockerfile:
             stages.append(_make_stage(len(stages), current))
         return tuple(stages)
 
-    @cached_property
+    @once
     def _shells(self) -> dict[int, tuple[str, ...]]:
         shells: dict[int, tuple[str, ...]] = {}
         shell: tuple[str, ...] = ("/bin/sh", "-c")
@@ -518,7 +519,7 @@ class Dockerfile:
             first -= 1
         return tuple(c for c in items[first:idx] if isinstance(c, Comment))
 
-    @cached_property
+    @once
     def _positions(self) -> dict[int, int]:
         return {item.start: i for i, item in enumerate(self.items)}
 
@@ -528,7 +529,7 @@ class Dockerfile:
             raise ValueError("node is not part of this tree")
         return i
 
-    @cached_property
+    @once
     def _line_starts(self) -> list[int]:
         starts = [0]
         find = self.text.find
@@ -663,15 +664,26 @@ def parse(text: str) -> Dockerfile:
     escape = "\\"
     cont = _CONTINUATION[escape]
     long_lines = len(text) > _MAX_LINE_BYTES // 4
+    n = lines.n
+    find = text.find
+    space = bk.GO_SPACE
 
-    while True:
-        got = lines.next()
-        if got is None:
-            break
-        ls, ce, le = got
-        lineno = lines.line
+    while lines.pos < n:
+        # lines.next(), inline (as in _scan_continuation): once per line outside an
+        # instruction's continuation, the parser's other most frequent call.
+        ls = lines.pos
+        nl = find("\n", ls)
+        if nl < 0:
+            le = ce = n
+        else:
+            le, ce = nl + 1, nl
+        if ce > ls and text[ce - 1] == "\r":
+            while ce > ls and text[ce - 1] == "\r":
+                ce -= 1
+        lines.pos = le
+        lines.line = lineno = lines.line + 1
         token = text[ls:ce]
-        lead = _lstrip_len(token) if token[:1] in bk.GO_SPACE else 0
+        lead = _lstrip_len(token) if token[:1] in space else 0
         stripped = token[lead:] if lead else token
         if not directives.done:
             found = directives.check(stripped)
@@ -686,7 +698,7 @@ def parse(text: str) -> Dockerfile:
         if m is None and not stripped:
             items.append(Blank(text[ls:le], ls, le, lineno))
             continue
-        items.append(_read_instruction(text, lines, ls, ce, le, lead, m, cont, escape, diags))
+        items.append(_read_instruction(text, lines, ls, ce, lead, m, escape, diags))
 
     if long_lines:
         _check_lengths(text, diags)
@@ -749,16 +761,21 @@ def _scan_continuation(text: str, lines: _Lines, ls: int, ce: int, le: int, lead
             segs.append(Segment("eol", base + ce, base + le))
     if parts is not None:
         parts.append(text[ls + lead:code_end])
-    end_of_line = m is None
+    if m is None:
+        return False
+    if segs is None:
+        assert parts is not None
+        return _join_continuation(text, lines, esc, parts)
     empty = False
     n = lines.n
-    while not end_of_line:
+    pos = lines.pos
+    count = 0
+    space = bk.GO_SPACE
+    while pos < n:
         # lines.next() (``lines`` walks ``text``), inline: this loop reads every
         # continuation line of every instruction, most of a Dockerfile's lines, and
         # the call was a third of its time.
-        s2 = lines.pos
-        if s2 >= n:
-            break
+        s2 = pos
         nl = text.find("\n", s2)
         if nl < 0:
             e2 = c2 = n
@@ -767,27 +784,74 @@ def _scan_continuation(text: str, lines: _Lines, ls: int, ce: int, le: int, lead
         if c2 > s2 and text[c2 - 1] == "\r":
             while c2 > s2 and text[c2 - 1] == "\r":
                 c2 -= 1
-        lines.pos = e2
-        lines.line += 1
+        pos = e2
+        count += 1
         token = text[s2:c2]
-        stripped = token.lstrip(bk.GO_SPACE)
-        if stripped[:1] == "#" or not stripped:
-            empty = empty or not stripped
-            if segs is not None:
-                segs.append(Segment("empty" if not stripped else "comment", base + s2, base + e2))
+        stripped = token.lstrip(space)
+        if not stripped:
+            empty = True
+            segs.append(Segment("empty", base + s2, base + e2))
+            continue
+        if stripped[0] == "#":
+            segs.append(Segment("comment", base + s2, base + e2))
             continue
         at = _continuation_at(token, esc)
-        continues = at >= 0
-        cend = s2 + at if continues else c2
-        if segs is not None:
-            segs.append(Segment("code", base + s2, base + cend))
-            if cend < c2:
-                segs.append(Segment("escape", base + cend, base + c2))
-            if c2 < e2:
-                segs.append(Segment("eol", base + c2, base + e2))
+        cend = s2 + at if at >= 0 else c2
+        segs.append(Segment("code", base + s2, base + cend))
+        if cend < c2:
+            segs.append(Segment("escape", base + cend, base + c2))
+        if c2 < e2:
+            segs.append(Segment("eol", base + c2, base + e2))
         if parts is not None:
             parts.append(text[s2:cend])
-        end_of_line = not continues
+        if at < 0:
+            break
+    lines.pos = pos
+    lines.line += count
+    return empty
+
+
+def _join_continuation(text: str, lines: _Lines, esc: str, parts: list[str]) -> bool:
+    """The continuation lines of an instruction (its first line continues) into
+    ``parts``: ``_scan_continuation``'s loop without the segments, for the parser.
+
+    The same reading of each line, with the line walk and ``_continuation_at`` inline
+    and the walk's position in locals: this runs for every continuation line of every
+    file, most of a Dockerfile's lines."""
+    empty = False
+    n = lines.n
+    pos = lines.pos
+    count = 0
+    space = bk.GO_SPACE
+    find = text.find
+    append = parts.append
+    while pos < n:
+        s2 = pos
+        nl = find("\n", s2)
+        if nl < 0:
+            pos = c2 = n
+        else:
+            pos, c2 = nl + 1, nl
+        if c2 > s2 and text[c2 - 1] == "\r":
+            while c2 > s2 and text[c2 - 1] == "\r":
+                c2 -= 1
+        count += 1
+        token = text[s2:c2]
+        stripped = token.lstrip(space)
+        if not stripped:
+            empty = True
+            continue
+        if stripped[0] == "#":
+            continue
+        # _continuation_at(token, esc), inline.
+        kept = token.rstrip(" \t")
+        if kept[-1] == esc and kept[-2:-1] != esc:
+            append(kept[:-1])
+            continue
+        append(token)
+        break
+    lines.pos = pos
+    lines.line += count
     return empty
 
 
@@ -802,16 +866,21 @@ def _continuation_at(token: str, esc: str) -> int:
     return -1
 
 
-def _read_instruction(text: str, lines: _Lines, ls: int, ce: int, le: int, lead: int,
-                      m: re.Match[str] | None, cont: re.Pattern[str], escape: str,
+def _read_instruction(text: str, lines: _Lines, ls: int, ce: int, lead: int,
+                      m: re.Match[str] | None, escape: str,
                       diags: list[Diagnostic]) -> Instruction:
     start_line = lines.line
-    parts: list[str] = []
-    if _scan_continuation(text, lines, ls, ce, le, lead, m, cont, None, parts):
-        diags.append(Diagnostic(EMPTY_CONTINUATION, lines.line, 1,
-                                "empty continuation line (BuildKit warns: "
-                                "no-empty-continuation)", "warning"))
-    line = parts[0] if len(parts) == 1 else "".join(parts)
+    # _scan_continuation without the segments (made on demand, see _Layout): the first
+    # line, then the lines it continues to (most instructions have none).
+    if m is None:
+        line = text[ls + lead:ce]
+    else:
+        parts = [text[ls + lead:ls + lead + m.start()]]
+        if _join_continuation(text, lines, escape, parts):
+            diags.append(Diagnostic(EMPTY_CONTINUATION, lines.line, 1,
+                                    "empty continuation line (BuildKit warns: "
+                                    "no-empty-continuation)", "warning"))
+        line = parts[0] if len(parts) == 1 else "".join(parts)
 
     docs: list[Heredoc] = []
     error: Diagnostic | None = None
