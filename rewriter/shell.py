@@ -593,31 +593,41 @@ class _Builder:
         return tuple(steps), op
 
     def flatten(self, node: Node, op: str | None, out: list[Step]) -> None:
+        # Each node's type is read once: a read crosses into tree-sitter and makes a str.
+        by_node = self.by_node
         stack: list[tuple[Node, str | None]] = [(node, op)]
         while stack:
             n, before = stack.pop()
-            body = n.child_by_field_name("body") if n.type == "redirected_statement" else None
-            if body is not None and body.type in ("list", "pipeline"):
-                stack.append((body, before))
-                continue
-            if n.type in ("list", "pipeline"):
+            kind = n.type
+            body = None
+            if kind == "redirected_statement":
+                body = n.child_by_field_name("body")
+                if body is not None:
+                    body_kind = body.type
+                    if body_kind in _SEQUENCES:
+                        stack.append((body, before))
+                        continue
+            elif kind in _SEQUENCES:
                 items: list[tuple[Node, str | None]] = []
                 for c in n.children:
+                    c_kind = c.type
                     if not c.is_named:
-                        before = c.type
-                    elif c.type != "comment":
+                        before = c_kind
+                    elif c_kind != "comment":
                         items.append((c, before))
                         before = None
                 stack.extend(reversed(items))
                 continue
-            cmd = self.by_node.get(n.id)
+            cmd = by_node.get(n.id)
             if cmd is not None:
                 out.append(Step(cmd.start, cmd.end, "command", before, cmd))
             else:
-                kind = (body or n).type
+                if body is not None:
+                    kind = body_kind
                 out.append(Step(self.pos(n.start_byte), self.pos(n.end_byte), kind, before, None))
 
 
+_SEQUENCES = frozenset({"list", "pipeline"})
 # A command's children that are not words of its argv (or not always).
 _NOT_ARGV = frozenset({"variable_assignment", "comment", *_REDIRECTS})
 _WORD_START = operator.attrgetter("start")
