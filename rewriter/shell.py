@@ -493,52 +493,47 @@ class _Builder:
         """
         kind = node.type
         env: list[Word] = []
-        redirects = [c for c in statement.children if c.type in _REDIRECTS] if statement else []
-        # argv pieces as (start byte, end byte), merged below when adjacent; each node
-        # attribute read crosses into tree-sitter, so each is read once.
-        parts: list[tuple[int, int]] = []
-        if kind == "variable_assignment":
-            env.append(self.word(node.start_byte, node.end_byte))
-        else:
-            for child in node.children:
-                child_kind = child.type
-                if child_kind not in _NOT_ARGV:  # most children: a word of argv
-                    parts.append((child.start_byte, child.end_byte))
-                elif child_kind == "variable_assignment":
-                    if kind == "declaration_command":
-                        parts.append((child.start_byte, child.end_byte))
-                    else:
-                        env.append(self.word(child.start_byte, child.end_byte))
-                elif child_kind != "comment":  # a redirect
-                    redirects.append(child)
+        made: list[Word] = []
         redirect_words: list[Word] = []
-        if redirects:
-            for r in redirects:
-                self.redirect(r, redirect_words, parts)
-            redirect_words.sort(key=_WORD_START)
-            # Redirects hand words back to argv out of order.  (Without them the
-            # pieces are children in source order, already sorted.)
-            parts.sort()  # pieces with the same start merge alike in either order
         text, table = self.text, self.table
         unquoted = _unquoted
-        made: list[Word] = []
-        # tree-sitter splits e.g. $"x" in two: pieces that touch or overlap are
-        # rejoined into one word (w_end < 0: no word open yet).
-        w_start, w_end = 0, -1
-        for p_start, p_end in parts:
-            if p_start <= w_end:
-                if p_end > w_end:
-                    w_end = p_end
-                continue
-            if w_end >= 0:
-                s, e = (w_start, w_end) if table is None else (table[w_start], table[w_end])
-                raw = text[s:e]
-                made.append(Word(raw, unquoted[raw], s, e))
-            w_start, w_end = p_start, p_end
-        if w_end >= 0:
-            s, e = (w_start, w_end) if table is None else (table[w_start], table[w_end])
-            raw = text[s:e]
-            made.append(Word(raw, unquoted[raw], s, e))
+        general = kind != "variable_assignment"  # whether the general path must run
+        if not general:
+            env.append(self.word(node.start_byte, node.end_byte))
+        elif statement is None and table is None:
+            # The common case, in one pass: argv words straight from the children (in
+            # source order), a piece that touches or overlaps the open word joining it
+            # (tree-sitter splits e.g. $"x" in two; w_end < 0: no word open yet).
+            w_start, w_end = 0, -1
+            for child in node.children:
+                child_kind = child.type
+                if child_kind in _NOT_ARGV:
+                    if child_kind == "comment":
+                        continue
+                    if child_kind != "variable_assignment":
+                        break  # a redirect: the general path below
+                    if kind != "declaration_command":
+                        env.append(self.word(child.start_byte, child.end_byte))
+                        continue
+                p_start, p_end = child.start_byte, child.end_byte
+                if p_start <= w_end:
+                    if p_end > w_end:
+                        w_end = p_end
+                    continue
+                if w_end >= 0:
+                    raw = text[w_start:w_end]
+                    made.append(Word(raw, unquoted[raw], w_start, w_end))
+                w_start, w_end = p_start, p_end
+            else:
+                if w_end >= 0:
+                    raw = text[w_start:w_end]
+                    made.append(Word(raw, unquoted[raw], w_start, w_end))
+                general = False
+            if general:
+                env.clear()
+                made.clear()
+        if general:
+            self.redirected_words(kind, node.children, statement, env, made, redirect_words)
         words = tuple(made)
         if table is None:
             start, end = node.start_byte, node.end_byte
@@ -557,6 +552,52 @@ class _Builder:
         if statement is not None and statement.child_by_field_name("body") == node:
             self.by_node[statement.id] = result
         return result
+
+    def redirected_words(self, kind: str, children: list[Node], statement: Node | None,
+                env: list[Word], made: list[Word], redirect_words: list[Word]) -> None:
+        """A command's words, env and redirects, with redirects (theirs or those of the
+        redirected statement around them) or in non-ASCII text."""
+        redirects = [c for c in statement.children if c.type in _REDIRECTS] if statement else []
+        # argv pieces as (start byte, end byte), merged below when adjacent; each node
+        # attribute read crosses into tree-sitter, so each is read once.
+        parts: list[tuple[int, int]] = []
+        for child in children:
+            child_kind = child.type
+            if child_kind not in _NOT_ARGV:  # most children: a word of argv
+                parts.append((child.start_byte, child.end_byte))
+            elif child_kind == "variable_assignment":
+                if kind == "declaration_command":
+                    parts.append((child.start_byte, child.end_byte))
+                else:
+                    env.append(self.word(child.start_byte, child.end_byte))
+            elif child_kind != "comment":  # a redirect
+                redirects.append(child)
+        if redirects:
+            for r in redirects:
+                self.redirect(r, redirect_words, parts)
+            redirect_words.sort(key=_WORD_START)
+            # Redirects hand words back to argv out of order.  (Without them the
+            # pieces are children in source order, already sorted.)
+            parts.sort()  # pieces with the same start merge alike in either order
+        text, table = self.text, self.table
+        unquoted = _unquoted
+        # tree-sitter splits e.g. $"x" in two: pieces that touch or overlap are
+        # rejoined into one word (w_end < 0: no word open yet).
+        w_start, w_end = 0, -1
+        for p_start, p_end in parts:
+            if p_start <= w_end:
+                if p_end > w_end:
+                    w_end = p_end
+                continue
+            if w_end >= 0:
+                s, e = (w_start, w_end) if table is None else (table[w_start], table[w_end])
+                raw = text[s:e]
+                made.append(Word(raw, unquoted[raw], s, e))
+            w_start, w_end = p_start, p_end
+        if w_end >= 0:
+            s, e = (w_start, w_end) if table is None else (table[w_start], table[w_end])
+            raw = text[s:e]
+            made.append(Word(raw, unquoted[raw], s, e))
 
     def redirect(self, node: Node, out: list[Word], argv: list[tuple[int, int]]) -> None:
         """Keep ``2>/dev/null`` or ``<<EOF`` as one Word; heredoc bodies are not words.
