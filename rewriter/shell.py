@@ -446,24 +446,31 @@ class _Builder:
         else:
             start, end = table[start_byte], table[end_byte]
         raw = self.text[start:end]
-        return Word(raw, _unquote(raw), start, end)
+        return Word(raw, _unquoted[raw], start, end)
 
     def build(self, root: Node) -> ShellScript:
         found = _captures(root)
         # In the order of a pre-order walk (an outer node before the nodes inside it),
         # which the rules below were written for.
         pending: dict[int, Node] = {}  # command node id -> redirected_statement around it
-        for statement in sorted(found.get("redirected", ()), key=_preorder):
-            body = _redirect_target(statement)
-            if body is not None:
-                pending[body.id] = statement
+        redirected = found.get("redirected")
+        if redirected:
+            for statement in sorted(redirected, key=_preorder):
+                body = _redirect_target(statement)
+                if body is not None:
+                    pending[body.id] = statement
         nodes = [*found.get("command", ()), *found.get("declaration", ())]
-        nodes += [n for n in found.get("assignment", ())
-                  if n.parent is None or n.parent.type not in _ASSIGNMENT_PARENTS]
+        assignments = found.get("assignment")
+        if assignments:
+            nodes += [n for n in assignments
+                      if n.parent is None or n.parent.type not in _ASSIGNMENT_PARENTS]
         nodes.sort(key=_preorder)
-        commands = [self.command(n, pending.get(n.id) if n.type == "command" else None)
-                    for n in nodes]
-        commands.sort(key=lambda c: c.start)
+        # Already in the order of their starts: a command starts where its node does,
+        # and the nodes are sorted by start (ties in pre-order, as a stable sort by
+        # start would leave them).
+        command = self.command
+        commands = tuple([command(n, pending.get(n.id) if pending else None)
+                          for n in nodes])
         comments = found.get("comment", ())
         last_comment = max(comments, key=_preorder) if comments else None
         trailing_comment = None
@@ -471,7 +478,7 @@ class _Builder:
             trailing_comment = self.pos(last_comment.start_byte)
         steps, trailing_op = self.top_level(root)
         return ShellScript(
-            self.text, tuple(commands), steps, root.has_error, trailing_comment, trailing_op
+            self.text, commands, steps, root.has_error, trailing_comment, trailing_op
         )
 
     def command(self, node: Node, statement: Node | None) -> SimpleCommand:
@@ -479,46 +486,59 @@ class _Builder:
 
         tree-sitter-bash hangs ``a && b >f`` as ``(a && b) >f``; the shell binds ``>f`` to
         ``b`` alone, and so do we (see :func:`_redirect_target`).
+
+        Runs for every command of every distinct RUN text (about 22 per RUN over the
+        official images), so the common case, a command of plain words, takes the
+        shortest path: one type test per child, no sort, no merge lists.
         """
-        env: list[Word] = []
-        redirects = [c for c in statement.children if c.type in _REDIRECTS] if statement else []
-        # argv pieces as (start byte, end byte), merged below when adjacent; each node
-        # attribute read crosses into tree-sitter, so each is read once.
-        parts: list[tuple[int, int]] = []
         kind = node.type
-        if kind == "variable_assignment":
+        env: list[Word] = []
+        made: list[Word] = []
+        redirect_words: list[Word] = []
+        text, table = self.text, self.table
+        unquoted = _unquoted
+        general = kind != "variable_assignment"  # whether the general path must run
+        if not general:
             env.append(self.word(node.start_byte, node.end_byte))
-        else:
+        elif statement is None and table is None:
+            # The common case, in one pass: argv words straight from the children (in
+            # source order), a piece that touches or overlaps the open word joining it
+            # (tree-sitter splits e.g. $"x" in two; w_end < 0: no word open yet).
+            w_start, w_end = 0, -1
             for child in node.children:
                 child_kind = child.type
-                if child_kind == "variable_assignment" and kind != "declaration_command":
-                    env.append(self.word(child.start_byte, child.end_byte))
-                elif child_kind in _REDIRECTS:
-                    redirects.append(child)
-                elif child_kind != "comment":
-                    parts.append((child.start_byte, child.end_byte))
-        redirect_words: list[Word] = []
-        for r in redirects:
-            self.redirect(r, redirect_words, parts)
-        redirect_words.sort(key=lambda w: w.start)
-        parts.sort()  # pieces with the same start merge alike in either order
-        spans: list[list[int]] = []
-        for p_start, p_end in parts:  # tree-sitter splits e.g. $"x" in two: rejoin them
-            if spans and p_start <= spans[-1][1]:
-                spans[-1][1] = max(spans[-1][1], p_end)
+                if child_kind in _NOT_ARGV:
+                    if child_kind == "comment":
+                        continue
+                    if child_kind != "variable_assignment":
+                        break  # a redirect: the general path below
+                    if kind != "declaration_command":
+                        env.append(self.word(child.start_byte, child.end_byte))
+                        continue
+                p_start, p_end = child.start_byte, child.end_byte
+                if p_start <= w_end:
+                    if p_end > w_end:
+                        w_end = p_end
+                    continue
+                if w_end >= 0:
+                    raw = text[w_start:w_end]
+                    made.append(Word(raw, unquoted[raw], w_start, w_end))
+                w_start, w_end = p_start, p_end
             else:
-                spans.append([p_start, p_end])
-        # The words, made here rather than by word() (a call per word, about 24,000
-        # over the official images' RUNs).
-        text, table = self.text, self.table
-        made: list[Word] = []
-        for w_start, w_end in spans:
-            if table is not None:
-                w_start, w_end = table[w_start], table[w_end]
-            raw = text[w_start:w_end]
-            made.append(Word(raw, _unquote(raw), w_start, w_end))
+                if w_end >= 0:
+                    raw = text[w_start:w_end]
+                    made.append(Word(raw, unquoted[raw], w_start, w_end))
+                general = False
+            if general:
+                env.clear()
+                made.clear()
+        if general:
+            self.redirected_words(kind, node.children, statement, env, made, redirect_words)
         words = tuple(made)
-        start, end = self.pos(node.start_byte), self.pos(node.end_byte)
+        if table is None:
+            start, end = node.start_byte, node.end_byte
+        else:
+            start, end = table[node.start_byte], table[node.end_byte]
         # The spans are disjoint and sorted: the last word ends last.
         if made and made[-1].end > end:
             end = made[-1].end
@@ -532,6 +552,52 @@ class _Builder:
         if statement is not None and statement.child_by_field_name("body") == node:
             self.by_node[statement.id] = result
         return result
+
+    def redirected_words(self, kind: str, children: list[Node], statement: Node | None,
+                env: list[Word], made: list[Word], redirect_words: list[Word]) -> None:
+        """A command's words, env and redirects, with redirects (theirs or those of the
+        redirected statement around them) or in non-ASCII text."""
+        redirects = [c for c in statement.children if c.type in _REDIRECTS] if statement else []
+        # argv pieces as (start byte, end byte), merged below when adjacent; each node
+        # attribute read crosses into tree-sitter, so each is read once.
+        parts: list[tuple[int, int]] = []
+        for child in children:
+            child_kind = child.type
+            if child_kind not in _NOT_ARGV:  # most children: a word of argv
+                parts.append((child.start_byte, child.end_byte))
+            elif child_kind == "variable_assignment":
+                if kind == "declaration_command":
+                    parts.append((child.start_byte, child.end_byte))
+                else:
+                    env.append(self.word(child.start_byte, child.end_byte))
+            elif child_kind != "comment":  # a redirect
+                redirects.append(child)
+        if redirects:
+            for r in redirects:
+                self.redirect(r, redirect_words, parts)
+            redirect_words.sort(key=_WORD_START)
+            # Redirects hand words back to argv out of order.  (Without them the
+            # pieces are children in source order, already sorted.)
+            parts.sort()  # pieces with the same start merge alike in either order
+        text, table = self.text, self.table
+        unquoted = _unquoted
+        # tree-sitter splits e.g. $"x" in two: pieces that touch or overlap are
+        # rejoined into one word (w_end < 0: no word open yet).
+        w_start, w_end = 0, -1
+        for p_start, p_end in parts:
+            if p_start <= w_end:
+                if p_end > w_end:
+                    w_end = p_end
+                continue
+            if w_end >= 0:
+                s, e = (w_start, w_end) if table is None else (table[w_start], table[w_end])
+                raw = text[s:e]
+                made.append(Word(raw, unquoted[raw], s, e))
+            w_start, w_end = p_start, p_end
+        if w_end >= 0:
+            s, e = (w_start, w_end) if table is None else (table[w_start], table[w_end])
+            raw = text[s:e]
+            made.append(Word(raw, unquoted[raw], s, e))
 
     def redirect(self, node: Node, out: list[Word], argv: list[tuple[int, int]]) -> None:
         """Keep ``2>/dev/null`` or ``<<EOF`` as one Word; heredoc bodies are not words.
@@ -568,29 +634,44 @@ class _Builder:
         return tuple(steps), op
 
     def flatten(self, node: Node, op: str | None, out: list[Step]) -> None:
+        # Each node's type is read once: a read crosses into tree-sitter and makes a str.
+        by_node = self.by_node
         stack: list[tuple[Node, str | None]] = [(node, op)]
         while stack:
             n, before = stack.pop()
-            body = n.child_by_field_name("body") if n.type == "redirected_statement" else None
-            if body is not None and body.type in ("list", "pipeline"):
-                stack.append((body, before))
-                continue
-            if n.type in ("list", "pipeline"):
+            kind = n.type
+            body = None
+            if kind == "redirected_statement":
+                body = n.child_by_field_name("body")
+                if body is not None:
+                    body_kind = body.type
+                    if body_kind in _SEQUENCES:
+                        stack.append((body, before))
+                        continue
+            elif kind in _SEQUENCES:
                 items: list[tuple[Node, str | None]] = []
                 for c in n.children:
+                    c_kind = c.type
                     if not c.is_named:
-                        before = c.type
-                    elif c.type != "comment":
+                        before = c_kind
+                    elif c_kind != "comment":
                         items.append((c, before))
                         before = None
                 stack.extend(reversed(items))
                 continue
-            cmd = self.by_node.get(n.id)
+            cmd = by_node.get(n.id)
             if cmd is not None:
                 out.append(Step(cmd.start, cmd.end, "command", before, cmd))
             else:
-                kind = (body or n).type
+                if body is not None:
+                    kind = body_kind
                 out.append(Step(self.pos(n.start_byte), self.pos(n.end_byte), kind, before, None))
+
+
+_SEQUENCES = frozenset({"list", "pipeline"})
+# A command's children that are not words of its argv (or not always).
+_NOT_ARGV = frozenset({"variable_assignment", "comment", *_REDIRECTS})
+_WORD_START = operator.attrgetter("start")
 
 
 def _preorder(node: Node) -> tuple[int, int]:
@@ -696,6 +777,30 @@ def _unquote(raw: str) -> str | None:
         elif stray is not None:
             return None  # unbalanced quote
     return "".join(out)
+
+
+class _Unquoted(dict[str, "str | None"]):
+    """``_unquote`` per word text, read as ``_unquoted[raw]``: a hit is one dict lookup
+    in C.  Words repeat far more than RUN texts do (the official images' 320 distinct
+    RUN texts hold 22,767 words, 1,648 distinct), and quote removal is a pure function
+    of the word.  Bounded: a word above _UNQUOTE_LONGEST characters is not kept, and
+    the table starts afresh when it reaches _UNQUOTE_ENTRIES (a long run over many
+    repositories changes vocabulary; clearing keeps memory flat and costs one miss
+    per word after).  Thread-safe as a dict is: a lookup, an insert and ``clear``
+    are single operations under the GIL, and a racing clear only costs a miss."""
+
+    def __missing__(self, raw: str) -> str | None:
+        value = _unquote(raw)
+        if len(raw) <= _UNQUOTE_LONGEST:
+            if len(self) >= _UNQUOTE_ENTRIES:
+                self.clear()
+            self[raw] = value
+        return value
+
+
+_UNQUOTE_LONGEST = 200
+_UNQUOTE_ENTRIES = 1 << 14  # at most about 3 MB of keys
+_unquoted = _Unquoted()
 
 
 # --------------------------------------------------------------------------- heredocs
