@@ -351,8 +351,7 @@ def _relative_segments(text: str, escape: str, start: int,
     lead = _lstrip_len(token)
     cont = _CONTINUATION[escape]
     segs: list[Segment] = []
-    _scan_continuation(text, lines, ls, ce, le, lead, cont.search(token[lead:]), cont,
-                       segs, None)
+    _scan_continuation(text, lines, ls, ce, le, lead, cont.search(token[lead:]), cont, segs)
     for h in heredocs:
         body_start, body_end = h.start - start, h.start - start + len(h.content)
         if body_end > body_start:
@@ -742,30 +741,23 @@ def _check_lengths(text: str, diags: list[Diagnostic]) -> None:
 
 def _scan_continuation(text: str, lines: _Lines, ls: int, ce: int, le: int, lead: int,
                        m: re.Match[str] | None, cont: re.Pattern[str],
-                       segs: list[Segment] | None, parts: list[str] | None) -> bool:
-    """Reads the first line of an instruction and its continuation lines.
-
-    Fills ``segs`` (physical layout) and/or ``parts`` (logical pieces); returns
-    whether an empty continuation line was seen.
-    """
+                       segs: list[Segment]) -> bool:
+    """Reads the first line of an instruction and its continuation lines into
+    ``segs`` (the physical layout); returns whether an empty continuation line was
+    seen.  The parser's logical pieces come from ``_join_continuation``, which reads
+    the lines the same way without the segments."""
     base = lines.base
     esc = "`" if cont is _CONTINUATION["`"] else "\\"
     code_end = ls + lead + m.start() if m else ce
-    if segs is not None:
-        if lead:
-            segs.append(Segment("lead", base + ls, base + ls + lead))
-        segs.append(Segment("code", base + ls + lead, base + code_end))
-        if code_end < ce:
-            segs.append(Segment("escape", base + code_end, base + ce))
-        if ce < le:
-            segs.append(Segment("eol", base + ce, base + le))
-    if parts is not None:
-        parts.append(text[ls + lead:code_end])
+    if lead:
+        segs.append(Segment("lead", base + ls, base + ls + lead))
+    segs.append(Segment("code", base + ls + lead, base + code_end))
+    if code_end < ce:
+        segs.append(Segment("escape", base + code_end, base + ce))
+    if ce < le:
+        segs.append(Segment("eol", base + ce, base + le))
     if m is None:
         return False
-    if segs is None:
-        assert parts is not None
-        return _join_continuation(text, lines, esc, parts)
     empty = False
     n = lines.n
     pos = lines.pos
@@ -802,8 +794,6 @@ def _scan_continuation(text: str, lines: _Lines, ls: int, ce: int, le: int, lead
             segs.append(Segment("escape", base + cend, base + c2))
         if c2 < e2:
             segs.append(Segment("eol", base + c2, base + e2))
-        if parts is not None:
-            parts.append(text[s2:cend])
         if at < 0:
             break
     lines.pos = pos

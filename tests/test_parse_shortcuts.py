@@ -322,15 +322,24 @@ def parse_problems(text: str) -> list[str]:
         lead = len(token) - len(token.lstrip(GO_SPACE))
         cont = syntax._CONTINUATION[ins.escape]
         match = cont.search(token[lead:])
-        for fn in (syntax._scan_continuation, scanned_continuation):
-            lines.pos, lines.line = le, 1
-            segs: list[syntax.Segment] = []
-            parts: list[str] = []
-            empty = fn(ins.text, lines, ls, ce, le, lead, match, cont, segs, parts)
-            if fn is syntax._scan_continuation:
-                mine = (segs, parts, empty, lines.pos, lines.line)
-        if mine != (segs, parts, empty, lines.pos, lines.line):
+        lines.pos, lines.line = le, 1
+        old_segs: list[syntax.Segment] = []
+        old_parts: list[str] = []
+        old_empty = scanned_continuation(ins.text, lines, ls, ce, le, lead, match, cont,
+                                         old_segs, old_parts)
+        old_end = (lines.pos, lines.line)
+        lines.pos, lines.line = le, 1
+        segs: list[syntax.Segment] = []
+        empty = syntax._scan_continuation(ins.text, lines, ls, ce, le, lead, match, cont, segs)
+        if (segs, empty, lines.pos, lines.line) != (old_segs, old_empty, *old_end):
             problems.append(f"segments of {ins.text!r}")
+        # The parser's join: the old loop's logical pieces, from the same first piece.
+        if match is not None:
+            lines.pos, lines.line = le, 1
+            parts = [ins.text[ls + lead:ls + lead + match.start()]]
+            empty = syntax._join_continuation(ins.text, lines, ins.escape, parts)
+            if (parts, empty, lines.pos, lines.line) != (old_parts, old_empty, *old_end):
+                problems.append(f"pieces of {ins.text!r}")
     return problems
 
 
@@ -454,3 +463,26 @@ def test_once_reads_like_cached_property() -> None:
     ins = parse("FROM x\nrun a\n").instructions[1]
     assert "keyword" not in ins.__dict__
     assert ins.keyword == "RUN" and ins.__dict__["keyword"] == "RUN"
+
+
+def test_every_program_classify_reads_passes_its_name_check() -> None:
+    """``classify`` rejects a command by its program before reading its arguments
+    (``installs._TOOLS``): every program name its branches compare with must be in
+    that set (or be ``pip3.N`` / ``pythonN``), or a tool added to a branch alone would
+    never be seen."""
+    import ast
+    import inspect
+
+    from dockopt.transforms.context.manifests import installs
+
+    tree = ast.parse(inspect.getsource(installs.classify))
+    named: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare) and isinstance(node.left, ast.Name) \
+                and node.left.id == "name":
+            for right in node.comparators:
+                for const in ast.walk(right):
+                    if isinstance(const, ast.Constant) and isinstance(const.value, str):
+                        named.add(const.value)
+    assert {"npm", "pip", "cargo", "gradlew"} <= named  # the walk found the branches
+    assert named <= installs._TOOLS

@@ -44,7 +44,7 @@ def scanned_segments(ins: Instruction) -> tuple[Segment, ...]:
     cont = _CONTINUATION[ins.escape]
     segs: list[Segment] = []
     _scan_continuation(ins.text, lines, ls, ce, le, lead, cont.search(token[lead:]), cont,
-                       segs, None)
+                       segs)
     for h in ins.heredoc_docs:
         body_end = h.start + len(h.content)
         if body_end > h.start:
