@@ -1,8 +1,9 @@
 """What a fix returns (``FixResult``, ``Change``) and which fixes a pass applies
 (``choose_fixes``), apart from the engine (``pipeline``).
 
-Apart so that a front end can make a fix's record and ask the engine's own choice of
-fixes without loading the parser or the engine.
+Apart because the results cache answers `dockopt fix` for a file with nothing to fix
+(``unchanged``) without loading the parser or the engine: it needs the record the
+engine would return and the engine's own choice of fixes, and nothing else.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ from dockopt.transforms.base import Edit, Finding, Fix, Safety
 if TYPE_CHECKING:
     from dockopt.rewriter.config import Settings
     from dockopt.rewriter.diagnostic import Diagnostic
+
+# Codes of the engine's own errors (DO001 not converged, DO002 reverted, DO003 a
+# transform crashed); never in the results cache.
+ENGINE_ERROR_PREFIX = "DO00"
+
 
 @dataclass(frozen=True)
 class Change:
@@ -134,3 +140,42 @@ def choose_fixes(findings: Sequence[Finding], allowed: Safety) -> dict[str, list
 def allowed_safety(settings: Settings) -> Safety:
     """The least safety a fix needs to be applied under these settings."""
     return Safety.UNSAFE if settings.unsafe_fixes else Safety.SAFE
+
+
+def unchanged(text: str, path: str | None, findings: Sequence[Finding],
+              diagnostics: Sequence[Diagnostic], settings: Settings) -> FixResult | None:
+    """What ``pipeline.fix(text, path=path, settings=settings, ...)`` returns when
+    ``(findings, diagnostics)`` is ``pipeline.check``'s outcome for the same text,
+    context and settings and its first pass applies nothing; None when it would apply
+    something (or when the outcome holds an engine error, which the cache never
+    stores: then the engine must say what it does).
+
+    Why this is ``fix``'s answer, field by field: pass 1 collects exactly ``check``'s
+    findings (same tree, settings, context; no context file written yet) and the
+    transforms' own diagnostics, none here.  When the file has a BuildKit error
+    (``baseline``) the loop stops after that pass whatever the findings; otherwise
+    ``_choose`` over those findings is empty and the loop stops converged.  Either
+    way: one pass, no change, no context file, no DO001/DO002, the findings of pass 1
+    as both ``findings`` and ``initial``, and the parser's diagnostics (``check``
+    puts them first and adds only the transforms' ones) as ``diagnostics``."""
+    if settings.max_passes < 1:  # no pass at all: the engine reports DO001
+        return None
+    if any(d.code.startswith(ENGINE_ERROR_PREFIX) for d in diagnostics):
+        return None
+    rejected = any(d.severity == "error" for d in diagnostics)  # fix's `baseline`
+    if not rejected and choose_fixes(findings, allowed_safety(settings)):
+        return None
+    found = tuple(findings)
+    return FixResult(path or "Dockerfile", text, text, (), found, tuple(diagnostics), 1,
+                     {}, found)
+
+
+def first_pass_outcome(result: FixResult) -> tuple[list[Finding], list[Diagnostic]] | None:
+    """``check``'s outcome for the text ``result`` was fixed from, read off the
+    result: its first pass's findings (``initial``) and its diagnostics, which are the
+    parser's alone when no engine error is among them (``fix`` adds only the
+    transforms' errors and its own DO001/DO002 to them).  None when an engine error is
+    there: then it is not known which of them pass 1 had, and the cache stores none."""
+    if any(d.code.startswith(ENGINE_ERROR_PREFIX) for d in result.diagnostics):
+        return None
+    return list(result.initial), list(result.diagnostics)
