@@ -403,6 +403,23 @@ def test_fixs_entries_answer_check(tmp_path: Path) -> None:
     assert not _loaded(warm.stderr) & ENGINE
 
 
+def test_checks_entries_answer_fix(tmp_path: Path) -> None:
+    """The other way round: after a check, a fix (and `check --fix`) of files with
+    nothing to fix loads no engine and prints what it prints without the cache."""
+    tree = tmp_path / "p"
+    tree.mkdir()
+    for k in range(3):
+        (tree / f"svc{k}").mkdir()
+        (tree / f"svc{k}" / "Dockerfile").write_text(REJECTED if k == 1 else CLEAN)
+        (tree / f"svc{k}" / ".dockerignore").write_text(".git\n")
+    cache = tmp_path / "cache"
+    _dockopt("check", ".", cwd=tree, cache=cache)
+    for command in (["fix"], ["check", "--fix"], ["fix", "--diff"]):
+        warm = _dockopt(*command, ".", cwd=tree, cache=cache, importtime=True)
+        _same(warm, _dockopt(*command, "--no-cache", ".", cwd=tree), command)
+        assert not _loaded(warm.stderr) & ENGINE, command
+
+
 def test_stdin_and_verify_leave_the_cache_alone(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     tree = tmp_path / "p"
