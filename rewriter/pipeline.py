@@ -14,15 +14,15 @@ file that BuildKit rejects is checked but never rewritten.
 
 from __future__ import annotations
 
-import bisect
 import functools
-import sys
 from collections.abc import Sequence
-from dataclasses import field, replace
+from dataclasses import replace
 
 from dockopt.rewriter.config import Settings
 from dockopt.rewriter.diff import spliced_diff, unified_diff
-from dockopt.rewriter.records import dataclass
+from dockopt.rewriter.fixresult import Change as Change
+from dockopt.rewriter.fixresult import FixResult as FixResult
+from dockopt.rewriter.fixresult import allowed_safety, choose_fixes
 from dockopt.rewriter.syntax import Diagnostic, Dockerfile, parse
 from dockopt.transforms.base import (
     Context,
@@ -36,59 +36,8 @@ from dockopt.transforms.base import (
 NOT_CONVERGED = "DO001"
 REVERTED = "DO002"
 INTERNAL_ERROR = "DO003"
-
-
-
-@dataclass(frozen=True)
-class Change:
-    """One applied step: all fixes one transform made in one pass."""
-
-    code: str
-    name: str
-    safety: str
-    title: str
-    explanation: str
-    diff: str
-    fixes: int = 1
-
-    def header(self) -> str:
-        return f"# {self.code} {self.name}: {self.title} [{self.safety}]"
-
-
-@dataclass(frozen=True)
-class FixResult:
-    """What ``fix`` did to one file. Picklable (plain data only)."""
-
-    path: str
-    original: str
-    text: str
-    changes: tuple[Change, ...] = ()
-    findings: tuple[Finding, ...] = ()
-    diagnostics: tuple[Diagnostic, ...] = ()
-    passes: int = 0
-    # Other build-context files the fixes change: path -> (old content or None, new).
-    extra_files: dict[str, tuple[str | None, str]] = field(default_factory=dict)
-    # The findings on the text as given (what `check` reports): the CLI counts the
-    # issues fixes resolved against these, so `check` and `fix` agree on the total.
-    initial: tuple[Finding, ...] = ()
-
-    @property
-    def changed(self) -> bool:
-        return self.text != self.original
-
-    @property
-    def held_back(self) -> int:
-        """Fixes not applied because they are unsafe and unsafe fixes are off."""
-        return sum(1 for f in self.findings if f.fix is not None
-                   and f.fix.safety == Safety.UNSAFE)
-
-    @property
-    def errors(self) -> tuple[Diagnostic, ...]:
-        return tuple(d for d in self.diagnostics if d.severity == "error")
-
-    def diff(self) -> str:
-        """Every step's diff, each after a comment line naming its transform."""
-        return "".join(f"{c.header()}\n{c.diff}" for c in self.changes if c.diff)
+# FixResult and Change live in fixresult (the results cache makes them without loading
+# the engine); the engine's callers import them from here as before.
 
 
 def registry(settings: Settings) -> list[Transform]:
@@ -154,7 +103,7 @@ def fix(text: str, *, path: str | None = None, context: object | None = None,
     originals: dict[str, str | None] = {}
     shown = path or "Dockerfile"
     active = list(transforms) if transforms is not None else registry(settings)
-    allowed = Safety.UNSAFE if settings.unsafe_fixes else Safety.SAFE
+    allowed = allowed_safety(settings)
     original = tree = parse(text)
     baseline = _error_keys(original)
     current = text
@@ -255,61 +204,12 @@ def _with_policy(f: Finding, policy: str) -> Finding:
     return f
 
 
-class _Taken:
-    """The edits accepted in a pass, for overlap queries in O(log n) each (a list
-    scanned per fix made files with thousands of fixes quadratic).
-
-    Accepted edits never overlap each other (``Edit.overlaps``), so sorted by start
-    their ends do not decrease either: the candidates for an overlap with a new edit
-    are the ones starting at or before its end, walked back until one ends before
-    its start. Reserves (whole stages, few) may contain edits and are kept apart."""
-
-    def __init__(self) -> None:
-        self.keys: list[tuple[int, int]] = []
-        self.edits: list[Edit] = []
-        self.reserves: list[Edit] = []
-
-    def overlaps(self, fix: Fix) -> bool:
-        mine = fix.edits + fix.reserves
-        if any(a.overlaps(b) for a in mine for b in self.reserves):
-            return True
-        for edit in mine:
-            i = bisect.bisect_right(self.keys, (edit.end, sys.maxsize))
-            while i > 0:
-                i -= 1
-                other = self.edits[i]
-                if other.end < edit.start:
-                    break
-                if edit.overlaps(other):
-                    return True
-        return False
-
-    def add(self, fix: Fix) -> None:
-        self.reserves += fix.reserves
-        for edit in fix.edits:
-            i = bisect.bisect_right(self.keys, (edit.start, edit.end))
-            self.keys.insert(i, (edit.start, edit.end))
-            self.edits.insert(i, edit)
-
-
 def _choose(findings: list[Finding], active: Sequence[Transform],
             allowed: Safety) -> list[tuple[Transform, list[Fix]]]:
+    # The choice itself is in fixresult, where the results cache asks it too (whether
+    # a file's stored findings leave anything to fix) without loading the engine.
     by_code = {t.code: t for t in active}
-    taken = _Taken()
-    files: set[str] = set()
-    steps: dict[str, list[Fix]] = {}
-    for f in findings:
-        fx = f.fix
-        if fx is None or fx.safety == Safety.DISPLAY_ONLY or fx.safety < allowed:
-            continue
-        if not (fx.edits or fx.files) or taken.overlaps(fx):
-            continue
-        if any(fc.path in files for fc in fx.files):
-            continue  # one change per context file per pass
-        taken.add(fx)
-        files.update(fc.path for fc in fx.files)
-        steps.setdefault(f.code, []).append(fx)
-    return [(by_code[code], fixes) for code, fixes in steps.items()]
+    return [(by_code[code], fixes) for code, fixes in choose_fixes(findings, allowed).items()]
 
 
 def apply_edits(text: str, edits: Sequence[Edit]) -> str:

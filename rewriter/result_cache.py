@@ -1,4 +1,7 @@
-"""The results cache of `dockopt check` (ruff's `.ruff_cache`, black's user cache).
+"""The results cache of `dockopt check` (ruff's `.ruff_cache`, black's user cache),
+which `dockopt fix` reads too: a file whose stored findings leave nothing to fix is
+answered from its entry (``fixresult.unchanged``), and a fix stores its first pass's
+outcome, which is check's answer for the text as given.
 
 A file's findings depend on four things: its text, its settings, the engine (dockopt's
 code and the libraries it parses with) and its build context (the context rules read
@@ -241,17 +244,21 @@ def _digest_tree(h: Any, root: str, skip: tuple[str, ...] = ()) -> None:
 _contexts: dict[str, str] = {}
 
 
-def context_fingerprint(context: Path | None, dockerfile: str | None) -> str:
-    """The context's fingerprint (once per folder per process), plus the metadata of
-    the Dockerfile's own ``<name>.dockerignore``, which may lie outside it."""
+def context_fingerprint(context: Path | None, dockerfile: str | None,
+                        memo: bool = True) -> str:
+    """The context's fingerprint (once per folder per process, or each time without
+    ``memo``: `fix` writes into contexts), plus the metadata of the Dockerfile's own
+    ``<name>.dockerignore``, which may lie outside it."""
     if context is None:
         return "-"
     root = os.path.abspath(context)
-    found = _contexts.get(root)
+    found = _contexts.get(root) if memo else None
     if found is None:
         h = hashlib.sha256(root.encode(errors="surrogateescape"))
         _digest_tree(h, root)
-        found = _contexts[root] = h.hexdigest()
+        found = h.hexdigest()
+        if memo:
+            _contexts[root] = found
     if dockerfile:
         own = os.path.abspath(dockerfile) + ".dockerignore"
         try:
@@ -296,11 +303,12 @@ def _text_digest(text: str) -> str:
 
 
 def load(spec: CacheSpec, text: str, path: str | None, context: Path | None,
-         settings: Settings) -> tuple[Outcome | None, tuple[str, str, str]]:
+         settings: Settings, memo: bool = True) -> tuple[Outcome | None, tuple[str, str, str]]:
     """The stored answer if it still holds, else None; and the entry's path and the
-    facts to store with a new answer (so the context is fingerprinted once)."""
+    facts to store with a new answer (so the context is fingerprinted once).
+    ``memo``: as ``context_fingerprint``'s."""
     entry = _entry_path(spec, path, context, settings)
-    facts = (entry, _text_digest(text), context_fingerprint(context, path))
+    facts = (entry, _text_digest(text), context_fingerprint(context, path, memo))
     try:
         with open(entry, "rb") as fh:
             stored = _SafeUnpickler(fh).load()

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# The results cache of `dockopt check` is off for the whole suite, in this process and
-# in every dockopt it starts: a test must see the engine's own answer (some replace a
-# transform to make it fail), and must not write to the user's cache folder.
-# tests/test_result_cache.py turns it on where it tests it.
+# The results cache (`dockopt check` and `fix`) is off for the whole suite, in this
+# process and in every dockopt it starts: a test must see the engine's own answer (some
+# replace a transform to make it fail), and must not write to the user's cache folder.
+# tests/test_result_cache.py and test_fix_cache.py turn it on where they test it.
 os.environ["DOCKOPT_NO_CACHE"] = "1"
 
 

@@ -19,15 +19,16 @@ if TYPE_CHECKING:
 from dockopt.rewriter.cli.common import (
     ConfigOption,
     Input,
-    Inputs,
     Selection,
     build_context_for,
     cache_dir_option,
     jobs_option,
     make_exclusion,
+    no_cache_option,
     print_errors,
     read_input,
     report_file_diagnostics,
+    results_cache,
     rule_options,
     say_context,
     setup,
@@ -101,9 +102,7 @@ FORMATS = ("text", "full", "concise", "json", "json-lines", "sarif", "github", "
                    "--exit-non-zero-on-fix.")
 @click.option("--exit-non-zero-on-fix", is_flag=True,
               help="With --fix/--fix-only: exit 1 when anything was fixed.")
-@click.option("-n", "--no-cache", "no_cache", is_flag=True,
-              help="Neither read nor write the results cache (also: DOCKOPT_NO_CACHE=1). "
-                   "Not --cache, which is the package-cache policy of the fixes.")
+@no_cache_option
 @cache_dir_option
 @jobs_option
 @rule_options
@@ -139,7 +138,7 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
                          force_exclude=force_exclude, respect_gitignore=respect_gitignore,
                          failure_threshold=failure_threshold,
                          stdin_filename=stdin_filename, color=color, quiet=quiet,
-                         jobs=jobs)
+                         jobs=jobs, no_cache=no_cache, cache_dir=cache_dir)
         return
     from dockopt.rewriter.cli import output, stream
     from dockopt.rewriter.cli.parallel import ordered_map, worker_count
@@ -222,20 +221,3 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
     if findings_fail and not exit_zero:
         sys.exit(1)
 
-
-def results_cache(inputs: Inputs, no_cache: bool, cache_dir: Path | None,
-                  quiet: bool) -> CacheSpec | None:
-    """The results cache for this run: none with --no-cache or DOCKOPT_NO_CACHE, for
-    stdin alone, or (with a warning) when its folder cannot be made."""
-    from dockopt.rewriter import result_cache
-
-    if no_cache or result_cache.disabled_by_env():
-        return None
-    if inputs.stdin is not None or not len(inputs):
-        return None
-    try:
-        return result_cache.open_cache(cache_dir or result_cache.default_dir())
-    except result_cache.CacheError as exc:
-        if not quiet:
-            write_to(sys.stderr, f"warning: {exc}; checking without the results cache\n")
-        return None

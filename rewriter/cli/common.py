@@ -19,6 +19,7 @@ from dockopt.rewriter.records import dataclass
 if TYPE_CHECKING:
     from dockopt.rewriter.config import CachePolicy, Settings, Threshold
     from dockopt.rewriter.discover import Exclusion
+    from dockopt.rewriter.result_cache import CacheSpec
     from dockopt.rewriter.syntax import Diagnostic, Dockerfile
     from dockopt.transforms.base import Finding, Level, Transform
 
@@ -162,8 +163,16 @@ def rule_options(command: F) -> F:
     return command
 
 
+def no_cache_option(command: F) -> F:
+    """`-n/--no-cache` for check and fix: run without the results cache."""
+    return click.option(
+        "-n", "--no-cache", "no_cache", is_flag=True,
+        help="Neither read nor write the results cache (also: DOCKOPT_NO_CACHE=1). "
+             "Not --cache, which is the package-cache policy of the fixes.")(command)
+
+
 def cache_dir_option(command: F) -> F:
-    """`--cache-dir DIR` for check and clean: where the results cache lives."""
+    """`--cache-dir DIR` for check, fix and clean: where the results cache lives."""
     return click.option(
         "--cache-dir", "cache_dir", metavar="DIR", envvar="DOCKOPT_CACHE_DIR",
         show_envvar=True, type=click.Path(file_okay=False, path_type=Path),
@@ -528,8 +537,12 @@ class Input:
         of its per-file time on it)."""
         from dockopt.rewriter.discover import patch_path
 
-        name = self.stdin_name if self.source == "-" else self.source
+        name = self.patch_source()
         return patch_path(name) if name else None
+
+    def patch_source(self) -> str | None:
+        """The path ``patch_name`` names (for a worker to work it out when needed)."""
+        return self.stdin_name if self.source == "-" else self.source
 
 
 class Inputs:
@@ -852,3 +865,21 @@ def report_file_diagnostics(shown: str, diagnostics: Sequence[Diagnostic], quiet
     if engine:
         report_diagnostics(shown, engine, quiet, color)
     return parse_findings, engine
+
+
+def results_cache(inputs: Inputs, no_cache: bool, cache_dir: Path | None, quiet: bool,
+                  doing: str = "checking") -> CacheSpec | None:
+    """The results cache for this run: none with --no-cache or DOCKOPT_NO_CACHE, for
+    stdin alone, or (with a warning) when its folder cannot be made."""
+    from dockopt.rewriter import result_cache
+
+    if no_cache or result_cache.disabled_by_env():
+        return None
+    if inputs.stdin is not None or not len(inputs):
+        return None
+    try:
+        return result_cache.open_cache(cache_dir or result_cache.default_dir())
+    except result_cache.CacheError as exc:
+        if not quiet:
+            write_to(sys.stderr, f"warning: {exc}; {doing} without the results cache\n")
+        return None

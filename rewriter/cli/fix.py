@@ -13,7 +13,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
     from dockopt.rewriter.config import Settings
-    from dockopt.rewriter.pipeline import FixResult
+    from dockopt.rewriter.fixresult import FixResult
+    from dockopt.rewriter.result_cache import CacheSpec
     from dockopt.transforms.base import Finding
 from dockopt.rewriter.cli.common import (
     NO_CONFIG,
@@ -22,12 +23,15 @@ from dockopt.rewriter.cli.common import (
     Selection,
     atomic_write,
     build_context_for,
+    cache_dir_option,
     fail,
     jobs_option,
     make_exclusion,
+    no_cache_option,
     print_errors,
     read_input,
     report_file_diagnostics,
+    results_cache,
     rule_options,
     say_context,
     setup,
@@ -49,18 +53,53 @@ class FixTask(NamedTuple):
     path: str | None
     context: Path | None
     settings: Settings
-    diff_path: str | None
+    # The file whose patch name (discover.patch_path) the diffs' headers carry: worked
+    # out only when the engine runs (a tenth of a cache answer's cost otherwise).
+    patch_source: str | None
+    cache: CacheSpec | None = None  # the results cache, when in use
+    # This run writes fixes: the build context may have changed since another file of
+    # it was fingerprinted (a fixed Dockerfile, a new .dockerignore), so fingerprint it
+    # anew for each file instead of once per run.
+    writes: bool = False
 
 
 def fix_task(task: FixTask | None) -> FixResult | None:
     """One file fixed (run in a worker with --jobs); None when there is nothing to fix
-    (unreadable, not text, or --verify, which the parent runs itself)."""
+    (unreadable, not text, or --verify, which the parent runs itself).
+
+    With the results cache: when the file's entry (check's, or an earlier fix's)
+    still holds and none of its findings would be applied, the answer is made from
+    the entry without loading the engine (``fixresult.unchanged``: what the engine
+    returns then); otherwise the engine runs, and on a miss its first pass's outcome
+    (check's answer for the text as given) is stored, with the context's fingerprint
+    taken before anything of this run's fix is written."""
     if task is None:
         return None
+    if task.cache is None:
+        return _engine_fix(task)
+    from dockopt.rewriter import result_cache
+    from dockopt.rewriter.fixresult import first_pass_outcome, unchanged
+
+    hit, facts = result_cache.load(task.cache, task.text, task.path, task.context,
+                                   task.settings, memo=not task.writes)
+    if hit is not None:
+        answer = unchanged(task.text, task.path, hit[0], hit[1], task.settings)
+        if answer is not None:
+            return answer  # the engine is not even imported
+        return _engine_fix(task)  # something to fix; the entry holds as it is
+    result = _engine_fix(task)
+    outcome = first_pass_outcome(result)
+    if outcome is not None:
+        result_cache.store(facts, outcome)
+    return result
+
+
+def _engine_fix(task: FixTask) -> FixResult:
+    from dockopt.rewriter.discover import patch_path
     from dockopt.rewriter.pipeline import fix as run_fix
 
     return run_fix(task.text, path=task.path, context=task.context, settings=task.settings,
-                   diff_path=task.diff_path)
+                   diff_path=patch_path(task.patch_source) if task.patch_source else None)
 
 
 @click.command()
@@ -93,6 +132,8 @@ def fix_task(task: FixTask | None) -> FixResult | None:
               help="json: one document on stdout with, per file, the fixes applied and "
                    "the findings that remain (not with --diff or stdin, whose stdout "
                    "carries the patch or the text).")
+@no_cache_option
+@cache_dir_option
 @jobs_option
 @rule_options
 def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = None,
@@ -108,7 +149,8 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
         exclude: tuple[str, ...] = (), extend_exclude: tuple[str, ...] = (),
         force_exclude: bool = False, respect_gitignore: bool = True,
         failure_threshold: str | None = None, stdin_filename: str | None = None,
-        color: str = "auto", quiet: bool = False, jobs: int | None = None) -> None:
+        color: str = "auto", quiet: bool = False, jobs: int | None = None,
+        no_cache: bool = False, cache_dir: Path | None = None) -> None:
     """Fix Dockerfiles in place (or print the diffs with --diff).
 
     PATHS are files, or folders searched for Dockerfile, Containerfile, *.Dockerfile,
@@ -148,6 +190,9 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
     # JSON: each file's record is written when its turn comes (the summary, which
     # only the end knows, comes after them), so no run holds every file's record.
     records = _JsonFiles() if as_json else None
+    # --verify builds each file's fix itself: no cache.
+    cache_spec = None if verify_builds else results_cache(inputs, no_cache, cache_dir, quiet,
+                                                          doing="fixing")
 
     def tasks() -> Iterator[tuple[tuple[Input, str | None], FixTask | None]]:
         # Files are read here, in input order; only the engine's work goes to the pool
@@ -158,7 +203,9 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
             if text is not None and unreadable_finding(text) is None and not verify_builds:
                 task = FixTask(text, item.shown if item.shown != "-" else None,
                                build_context_for(item, context), item.settings,
-                               item.patch_name())
+                               item.patch_source(),
+                               cache_spec if item.source != "-" else None,
+                               writes=not show_diff)
             yield (item, text), task
 
     # --verify builds images: one file at a time, in this process.
