@@ -29,10 +29,11 @@ import pytest
 from click.testing import CliRunner
 
 import dockopt.rewriter.cli.check as check_module
-import dockopt.rewriter.cli.common as common
 import dockopt.rewriter.cli.fix as fix_module
+import dockopt.rewriter.cli.inputs as inputs_module
 import dockopt.rewriter.discover as discover_module
 from dockopt.rewriter.cli.main import main
+from dockopt.rewriter.cli.options import Selection
 from dockopt.rewriter.discover import Empty, discover
 
 # A small Dockerfile with findings and fixes (apt, COPY before the install, root).
@@ -54,11 +55,11 @@ def _tree(root: Path, files: int, folders: int = 4) -> Path:
 def _most_inputs_alive(monkeypatch: pytest.MonkeyPatch, module: object, root: Path,
                        *args: str) -> tuple[int, int]:
     """(files read, the most Input records alive at once) over a real run."""
-    refs: list[weakref.ref[common.Input]] = []
+    refs: list[weakref.ref[inputs_module.Input]] = []
     most = 0
-    read = common.read_input
+    read = inputs_module.read_input
 
-    def counting_read(item: common.Input, errors: list[str]) -> str | None:
+    def counting_read(item: inputs_module.Input, errors: list[str]) -> str | None:
         nonlocal most
         refs.append(weakref.ref(item))
         most = max(most, sum(ref() is not None for ref in refs))
@@ -211,18 +212,18 @@ def test_each_file_once_in_walk_order(tmp_path: Path) -> None:
 
 def test_recent_keeps_the_most_recently_used(monkeypatch: pytest.MonkeyPatch,
                                              tmp_path: Path) -> None:
-    cache: common.Recent[str, int] = common.Recent(2)
+    cache: inputs_module.Recent[str, int] = inputs_module.Recent(2)
     cache["a"], cache["b"] = 1, 2
     assert cache["a"] == 1  # a use: "b" is now the oldest
     cache["c"] = 3
     assert list(cache) == ["a", "c"]
     # SettingsFinder's caches stay bounded over many folders, and give the same
     # settings as when every folder was kept.
-    monkeypatch.setattr(common, "FOLDERS_KEPT", 8)
+    monkeypatch.setattr(inputs_module, "FOLDERS_KEPT", 8)
     (tmp_path / ".dockopt.toml").write_text('ignore = ["DO101"]\n')
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / ".dockopt.toml").write_text('ignore = ["DO201"]\n')
-    finder = common.SettingsFinder(None, False, common.Selection.from_options(
+    finder = inputs_module.SettingsFinder(None, False, Selection.from_options(
         (), (), (), None, None))
     by_folder: Callable[[Path], tuple[str, ...]] = \
         lambda folder: finder.for_path(folder / "Dockerfile").ignore  # noqa: E731

@@ -78,7 +78,8 @@ def test_settings_of_a_found_file_are_those_of_its_path(tmp_path: Path,
 
     import pytest
 
-    from dockopt.rewriter.cli.common import Selection, SettingsFinder
+    from dockopt.rewriter.cli.inputs import SettingsFinder
+    from dockopt.rewriter.cli.options import Selection
 
     assert isinstance(monkeypatch, pytest.MonkeyPatch)
     root = tmp_path.resolve()

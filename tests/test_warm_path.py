@@ -26,8 +26,9 @@ from pathlib import Path
 import pytest
 
 from dockopt.rewriter import compose, result_cache
-from dockopt.rewriter.cli import common
-from dockopt.rewriter.cli.common import Inputs, Selection, SettingsFinder
+from dockopt.rewriter.cli import inputs as inputs_module
+from dockopt.rewriter.cli.inputs import Inputs, SettingsFinder
+from dockopt.rewriter.cli.options import Selection
 from dockopt.rewriter.discover import Exclusion, Missing, discover, display_path
 
 # An empty line inside a continuation: a parse warning (a Diagnostic stored with the
@@ -89,7 +90,7 @@ def _tree(root: Path, files: int) -> list[str]:
 def _walked(paths: list[str]) -> tuple[list[tuple[str, str, tuple[str, ...]]], int]:
     """(each input's path, shown name and ignored codes; how many walks ran)."""
     walks = 0
-    real = common.Inputs._files
+    real = inputs_module.Inputs._files
 
     def counting(self: Inputs) -> object:
         nonlocal walks
@@ -99,8 +100,8 @@ def _walked(paths: list[str]) -> tuple[list[tuple[str, str, tuple[str, ...]]], i
     finder = SettingsFinder(None, False, Selection.from_options((), (), (), None, None,
                                                                  None))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(common.Inputs, "_files", counting)
-        found = common.inputs(paths, None, finder, [], Exclusion())
+        patch.setattr(inputs_module.Inputs, "_files", counting)
+        found = inputs_module.inputs(paths, None, finder, [], Exclusion())
         out = [(item.source, item.shown, item.settings.ignore) for item in found]
     return out, walks
 
@@ -111,9 +112,9 @@ def test_the_first_walks_files_are_kept_while_few(tmp_path: Path,
     for paths in ([str(tmp_path)], names, [str(tmp_path / "b"), *names[:3]]):
         kept, walks = _walked(paths)
         assert walks == 0  # the iteration went over the first walk's files
-        monkeypatch.setattr(common, "FOUND_KEPT", 3)
+        monkeypatch.setattr(inputs_module, "FOUND_KEPT", 3)
         again, more_walks = _walked(paths)
-        monkeypatch.setattr(common, "FOUND_KEPT", 4096)
+        monkeypatch.setattr(inputs_module, "FOUND_KEPT", 4096)
         assert more_walks == 1  # too many kept: the run walked again
         assert kept == again
         assert len(kept) == len({source for source, _, _ in kept})

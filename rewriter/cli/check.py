@@ -17,21 +17,8 @@ if TYPE_CHECKING:
     from dockopt.rewriter.syntax import Diagnostic
     from dockopt.transforms.base import Finding
 from dockopt.rewriter.cli.common import (
-    ConfigOption,
-    Input,
-    Selection,
-    build_context_for,
-    cache_dir_option,
-    jobs_option,
-    make_exclusion,
-    no_cache_option,
     print_errors,
-    read_input,
     report_file_diagnostics,
-    results_cache,
-    rule_options,
-    say_context,
-    setup,
     stream_color,
     summary_line,
     threshold_failed,
@@ -39,6 +26,23 @@ from dockopt.rewriter.cli.common import (
     version,
     with_levels,
     write_to,
+)
+from dockopt.rewriter.cli.inputs import (
+    Input,
+    build_context_for,
+    read_input,
+    results_cache,
+    say_context,
+    setup,
+)
+from dockopt.rewriter.cli.options import (
+    ConfigOption,
+    Selection,
+    cache_dir_option,
+    jobs_option,
+    make_exclusion,
+    no_cache_option,
+    rule_options,
 )
 
 

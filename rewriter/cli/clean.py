@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from dockopt.rewriter.cli.common import cache_dir_option
+from dockopt.rewriter.cli.options import cache_dir_option
 
 
 @click.command()

@@ -17,30 +17,34 @@ if TYPE_CHECKING:
     from dockopt.rewriter.result_cache import CacheSpec
     from dockopt.transforms.base import Finding
 from dockopt.rewriter.cli.common import (
-    NO_CONFIG,
-    ConfigOption,
-    Input,
-    Selection,
     atomic_write,
-    build_context_for,
-    cache_dir_option,
     fail,
-    jobs_option,
-    make_exclusion,
-    no_cache_option,
     print_errors,
-    read_input,
     report_file_diagnostics,
-    results_cache,
-    rule_options,
-    say_context,
-    setup,
     stream_color,
     summary_line,
     threshold_failed,
     unreadable_finding,
     with_levels,
     write_to,
+)
+from dockopt.rewriter.cli.inputs import (
+    Input,
+    build_context_for,
+    read_input,
+    results_cache,
+    say_context,
+    setup,
+)
+from dockopt.rewriter.cli.options import (
+    NO_CONFIG,
+    ConfigOption,
+    Selection,
+    cache_dir_option,
+    jobs_option,
+    make_exclusion,
+    no_cache_option,
+    rule_options,
 )
 
 # --- fix ---------------------------------------------------------------------------

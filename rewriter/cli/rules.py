@@ -36,7 +36,7 @@ def rule_command(code: str, output_format: str) -> None:
 
     cls = find_rule(code)
     if cls is None:
-        from dockopt.rewriter.cli.common import is_hadolint_code
+        from dockopt.rewriter.cli.options import is_hadolint_code
 
         if is_hadolint_code(code.upper()):
             fail(f"`{code}` is a hadolint rule with no dockopt equivalent (`dockopt rules "

@@ -21,7 +21,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dockopt.rewriter.cli.common import Selection, SettingsFinder
+from dockopt.rewriter.cli.inputs import SettingsFinder
+from dockopt.rewriter.cli.options import Selection
 from dockopt.rewriter.config import CachePolicy, Settings
 from dockopt.rewriter.records import dataclass
 
