@@ -11,7 +11,8 @@ One run prints one table (issue 15):
    run of the default command, answered from the results cache, which it keeps in a
    temporary folder here; the files and their contexts unchanged).  Every other
    dockopt run is `--no-cache`.
-2. `--jobs`: the same check with `--jobs 1`, and the speed-up of the default.
+2. `--jobs`: the same check with `--jobs 1`, and the speed-up of the default; and
+   `fix --diff` over the same files, cold and answered from the results cache.
 3. Scaling: the file list doubled (every file twice) and one generated file doubled
    (10,000 -> 20,000 lines): the time ratios (target: <= 2).
 4. Peak memory (max RSS of the largest dockopt process) of those runs.
@@ -187,11 +188,18 @@ def main() -> None:
     default = [dockopt, "check", "--exit-zero", "-q", *names]
     t_fill, _, _ = run(default)  # fills the cache: every file is a miss
     t_w, mem_w, _ = best(default, reps)
+    # `fix --diff` over the same files: cold, and answered from the entries check
+    # left (a file with a fix to make still runs the engine).
+    fix_diff = [dockopt, "fix", "--diff", "--exit-zero", "-q"]
+    t_fc, _, _ = best([*fix_diff, "--no-cache", *names], reps)
+    t_fw, _, _ = best([*fix_diff, *names], reps)
     shutil.rmtree(cache_dir, ignore_errors=True)
     rows.append(("dockopt check, cache filling", f"{t_fill:.2f} s",
                  f"{len(files) / t_fill:.0f} files/s"))
     rows.append(("dockopt check, warm cache", f"{t_w:.2f} s",
                  f"{len(files) / t_w:.0f} files/s (files unchanged)"))
+    rows.append(("dockopt fix --diff, cold / warm cache", f"{t_fc:.2f} / {t_fw:.2f} s",
+                 "warm: files with a fix to make still run the engine"))
     if hadolint:
         t_h, _, _ = best([hadolint, "--no-fail", *names], 1 if QUICK else 3)
         rows.append(("hadolint", f"{t_h:.2f} s", f"{len(files) / t_h:.1f} files/s"))
