@@ -372,11 +372,13 @@ def results_cache(inputs: Inputs, no_cache: bool, cache_dir: Path | None, quiet:
                   doing: str = "checking") -> CacheSpec | None:
     """The results cache for this run: none with --no-cache or DOCKOPT_NO_CACHE, for
     stdin alone, or (with a warning) when its folder cannot be made."""
+    if no_cache or inputs.stdin is not None or not len(inputs):
+        # Before the import: `fix -` (editors, per keystroke) must not load hashlib
+        # and pickle for a cache it never uses (about 4 ms of its start).
+        return None
     from dockopt.rewriter import result_cache
 
-    if no_cache or result_cache.disabled_by_env():
-        return None
-    if inputs.stdin is not None or not len(inputs):
+    if result_cache.disabled_by_env():
         return None
     try:
         return result_cache.open_cache(cache_dir or result_cache.default_dir())
