@@ -14,7 +14,8 @@ One run prints one table (issue 15):
 2. `--jobs`: the same check with `--jobs 1`, and the speed-up of the default; and
    `fix --diff` over the same files, cold and answered from the results cache.
 3. Scaling: the file list doubled (every file twice) and one generated file doubled
-   (10,000 -> 20,000 lines): the time ratios (target: <= 2).
+   (10,000 -> 20,000 lines): the time ratios (target: <= 2), each pair's runs
+   interleaved.
 4. Peak memory (max RSS of the largest dockopt process) of those runs.
 5. Cold start: `fix --diff -` on a 100-line Dockerfile, median of 20 runs, with the
    wheel installed into a fresh venv (as users install it; pip compiles the
@@ -95,6 +96,26 @@ def best(cmd: list[str], times: int, cwd: Path | None = None
     runs = [run(cmd, cwd=cwd) for _ in range(times)]
     return (statistics.median(r[0] for r in runs), max(r[1] for r in runs),
             statistics.median(r[2] for r in runs))
+
+
+def paired(first: tuple[list[str], Path | None], second: tuple[list[str], Path | None],
+           times: int) -> tuple[tuple[float, int, float], tuple[float, int, float]]:
+    """``best`` of two commands whose ratio is printed, their runs interleaved (A B B A
+    ...): a change in the machine's load during the runs then weighs on both sides
+    alike instead of skewing the ratio (the scaling ratios moved by 0.2 between two
+    runs made one after the other on a shared machine)."""
+    runs: tuple[list[tuple[float, int, float]], list[tuple[float, int, float]]] = ([], [])
+    for k in range(times):
+        order = (0, 1) if k % 2 == 0 else (1, 0)
+        for side in order:
+            cmd, cwd = (first, second)[side]
+            runs[side].append(run(cmd, cwd=cwd))
+
+    def summary(rs: list[tuple[float, int, float]]) -> tuple[float, int, float]:
+        return (statistics.median(r[0] for r in rs), max(r[1] for r in rs),
+                statistics.median(r[2] for r in rs))
+
+    return summary(runs[0]), summary(runs[1])
 
 
 # --- the tools -----------------------------------------------------------------------
@@ -229,16 +250,18 @@ def main() -> None:
                 dest.parent.mkdir(parents=True)
                 shutil.copyfile(p, dest)
                 doubled.append(str(dest))
-        t_n, mem_n, _ = best([*cold, *doubled[:len(files)]], reps)
-        t_2n, mem_2n, _ = best([*cold, *doubled], reps)
+        (t_n, mem_n, _), (t_2n, mem_2n, _) = paired(([*cold, *doubled[:len(files)]], None),
+                                                    ([*cold, *doubled], None), reps)
         rows.append(("scaling: 2x files", f"{t_2n / t_n:.2f}x time",
                      f"{t_n:.2f} -> {t_2n:.2f} s"))
-        sizes = []
+        folders = []
         for lines in (10_000, 20_000):
             folder = Path(tmp) / f"big{lines}"
             folder.mkdir()
             (folder / "Dockerfile").write_text(generated(lines))
-            sizes.append(best([*cold, "Dockerfile"], reps, cwd=folder))
+            folders.append(folder)
+        sizes = paired(([*cold, "Dockerfile"], folders[0]), ([*cold, "Dockerfile"], folders[1]),
+                       reps)
         rows.append(("scaling: one file 2x lines", f"{sizes[1][0] / sizes[0][0]:.2f}x time",
                      f"10k {sizes[0][0]:.2f} s -> 20k {sizes[1][0]:.2f} s"))
         rows.append(("peak memory (largest process)",

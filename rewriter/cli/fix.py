@@ -392,10 +392,6 @@ def _verified_fix(item: Input, context: Path | None, engine: str) -> FixResult |
     return verified.result
 
 
-
-
-
-
 def _write_extra_files(item: Input, context: Path | None, result: FixResult) -> None:
     """Write the other context files a fix changed (e.g. .dockerignore), atomically."""
     root = build_context_for(item, context)

@@ -362,6 +362,7 @@ def build_context_for(item: Input, context: Path | None) -> Path | None:
         item.found_context = context_for(Path(source))
     return item.found_context[0]
 
+
 def say_context(item: Input, quiet: bool) -> None:
     """Print the note of a compose-chosen context once per file (stderr)."""
     if not quiet and item.found_context is not None and item.found_context[1]:

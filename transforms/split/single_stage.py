@@ -112,7 +112,6 @@ _OTHER_BUILDS: tuple[tuple[str, tuple[str, ...], str], ...] = (
 )
 
 
-
 def split_candidate(ctx: Context) -> Stage | None:
     """The final stage when DO101 may split it: not already a runtime stage (no
     ``COPY --from``, not based on an earlier stage), readable, not Windows."""
@@ -531,14 +530,12 @@ class SingleStageBuild(Transform):
                             "stage", fix=fix)
 
 
-
 # --- detection ----------------------------------------------------------------------
 
 
 def copies_from(stage: Stage) -> bool:
     return any(f.startswith("--from") for i in stage.body if i.keyword in ("COPY", "ADD")
                for f in i.flags)
-
 
 
 # The programs `_builds` reads (every other command is skipped before its words are
