@@ -15,6 +15,7 @@ import functools
 import operator
 import os
 import re
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterator
@@ -580,9 +581,10 @@ class _Builder:
             # pieces are children in source order, already sorted.)
             parts.sort()  # pieces with the same start merge alike in either order
         text, table = self.text, self.table
-        unquoted = _unquoted
         # tree-sitter splits e.g. $"x" in two: pieces that touch or overlap are
-        # rejoined into one word (w_end < 0: no word open yet).
+        # rejoined into one word (the rule `command`'s one-pass path applies inline;
+        # w_end < 0: no word open yet).  The end marker closes the last word.
+        parts.append(_PIECES_END)
         w_start, w_end = 0, -1
         for p_start, p_end in parts:
             if p_start <= w_end:
@@ -592,12 +594,8 @@ class _Builder:
             if w_end >= 0:
                 s, e = (w_start, w_end) if table is None else (table[w_start], table[w_end])
                 raw = text[s:e]
-                made.append(Word(raw, unquoted[raw], s, e))
+                made.append(Word(raw, _unquoted[raw], s, e))
             w_start, w_end = p_start, p_end
-        if w_end >= 0:
-            s, e = (w_start, w_end) if table is None else (table[w_start], table[w_end])
-            raw = text[s:e]
-            made.append(Word(raw, unquoted[raw], s, e))
 
     def redirect(self, node: Node, out: list[Word], argv: list[tuple[int, int]]) -> None:
         """Keep ``2>/dev/null`` or ``<<EOF`` as one Word; heredoc bodies are not words.
@@ -672,6 +670,8 @@ _SEQUENCES = frozenset({"list", "pipeline"})
 # A command's children that are not words of its argv (or not always).
 _NOT_ARGV = frozenset({"variable_assignment", "comment", *_REDIRECTS})
 _WORD_START = operator.attrgetter("start")
+# After every piece of a command: it starts past any word, so it closes the last one.
+_PIECES_END = (sys.maxsize, sys.maxsize)
 
 
 def _preorder(node: Node) -> tuple[int, int]:

@@ -180,7 +180,7 @@ def check(click_ctx: click.Context, paths: tuple[str, ...], output_format: str,
             if text is not None and unreadable_finding(text) is None:
                 task = CheckTask(text, item.shown if item.shown != "-" else None,
                                  build_context_for(item, context), item.settings,
-                                 cache_spec if item.source != "-" else None)
+                                 cache_spec)
             yield (item, text), task
 
     workers = worker_count(jobs, len(inputs))

@@ -208,7 +208,7 @@ def fix(paths: tuple[str, ...], show_diff: bool = False, context: Path | None = 
                 task = FixTask(text, item.shown if item.shown != "-" else None,
                                build_context_for(item, context), item.settings,
                                item.patch_source(),
-                               cache_spec if item.source != "-" else None,
+                               cache_spec,
                                writes=not show_diff)
             yield (item, text), task
 
